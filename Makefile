@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: GPL-2.0
+# Convenience targets. Every target works from a fresh clone: missing host
+# packages, the guest kernel and the tools are set up on first use (cached in
+# $(DYNAMOS_CACHE), default ~/.cache/dynamos).
+#
+#   make            build dynamos.ko, the patches and the test modules
+#   make run        boot a VM, load dynamos and a sample patch, show the effect
+#   make check      build, then run every selftest in one VM boot
+#   make shell      interactive shell in the VM, modules at hand
+#   make kernel     only fetch and build the guest kernel
+#   make clippy     build with CLIPPY=1
+#   make clean      remove build products from the tree
+#
+# Variables: KDIR=<built kernel>, KSRC=<kernel source tree>, DEBUG=1 (debug
+# kernel: lockdep, atomic-sleep and kmemleak checks), DYNAMOS_CACHE=<dir>,
+# V=1 (show the whole guest console).
+
+export KDIR KSRC DEBUG DYNAMOS_CACHE V
+
+.PHONY: all modules kernel deps run demo check shell clippy clean
+
+all: modules
+
+deps:
+	@scripts/deps.sh
+
+kernel:
+	@scripts/build.sh kernel
+
+modules:
+	@scripts/build.sh modules
+
+clippy:
+	@scripts/build.sh modules CLIPPY=1
+
+run demo:
+	@scripts/demo.sh
+
+check:
+	@scripts/check.sh
+
+shell:
+	@scripts/vm.sh --interactive
+
+clean:
+	@if [ -f "$${DYNAMOS_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/dynamos}/last-kdir" ]; then \
+		$(MAKE) -C "$$(cat "$${DYNAMOS_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/dynamos}/last-kdir")" M=$(CURDIR) clean; \
+	fi
+	rm -rf .results

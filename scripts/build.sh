@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Build the guest kernel (cached) and dynamos' modules against it.
+#
+#   scripts/build.sh kernel           deps + kernel; prints KDIR
+#   scripts/build.sh modules [ARGS]   deps + kernel + `make M=` with ARGS
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+what=${1:-modules}
+shift || true
+
+"$DYNAMOS_TOP/scripts/deps.sh"
+kdir=$("$DYNAMOS_TOP/scripts/kernel.sh" | tail -n 1)
+printf '%s\n' "$kdir" >"$DYNAMOS_CACHE/last-kdir"
+[ "$what" = kernel ] && { printf '%s\n' "$kdir"; exit 0; }
+
+log=$DYNAMOS_LOGS/modules.log
+if ! make -C "$kdir" M="$DYNAMOS_TOP" -j"$(nproc)" "$@" >"$log" 2>&1; then
+	cat "$log" >&2
+	die "module build failed; full log: $log"
+fi
+# Compiler and clippy warnings are errors for dynamos.
+if grep -E '^(warning|error)(\[|:)' "$log" >/dev/null; then
+	cat "$log" >&2
+	die "module build has warnings; full log: $log"
+fi
+say "modules built against $kdir"

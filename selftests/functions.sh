@@ -1,0 +1,117 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for the dynamos selftests, in the spirit of
+# tools/testing/selftests/livepatch/functions.sh. Source it from a test.
+#
+# A test:
+#   . "$(dirname "$0")/functions.sh"
+#   start_test "what the test shows"
+#   ... load_mod, unload_mod, assert_* ...
+#   check_result "expected dmesg lines"
+#
+# Exit codes (kselftest): 0 pass, 1 fail, 4 skip.
+
+KSFT_PASS=0
+KSFT_FAIL=1
+KSFT_SKIP=4
+
+SELFTESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(dirname "$SELFTESTS")
+# Where the modules are: the root of the M= build.
+MODDIR=${DYNAMOS_MODDIR:-$TOP}
+SYSFS=/sys/kernel/dynamos
+CORE=dynamos
+CORE_KO=$MODDIR/dynamos.ko
+HELLO=dynamos_hello
+HELLO_KO=$MODDIR/patches/hello/dynamos_hello.ko
+# Bounded polling: tries of 10 ms each.
+MAX_RETRIES=${MAX_RETRIES:-500}
+
+log() { echo "$*"; }
+skip() { log "SKIP: $*"; exit "$KSFT_SKIP"; }
+die() { log "FAIL: $*"; exit "$KSFT_FAIL"; }
+
+# Pure ASCII marker so that dmesg filtering finds exactly this test's lines.
+start_test() {
+	TEST_NAME=$(basename "$0" .sh)
+	MARKER="dynamos selftest: start $TEST_NAME $$"
+	log "TEST: $*"
+	echo "$MARKER" >/dev/kmsg
+	trap cleanup EXIT INT TERM HUP
+}
+
+# Tests may override cleanup_extra() to undo their own changes.
+cleanup_extra() { :; }
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM HUP
+	cleanup_extra
+	is_loaded "$HELLO" && rmmod "$HELLO" 2>/dev/null
+	is_loaded "$CORE" && rmmod "$CORE" 2>/dev/null
+	exit "$rc"
+}
+
+is_loaded() { grep -q "^$1 " /proc/modules; }
+
+# loop_until CMD...: poll CMD until it succeeds, at most MAX_RETRIES times.
+loop_until() {
+	local i=0
+	while [ "$i" -lt "$MAX_RETRIES" ]; do
+		"$@" && return 0
+		i=$((i + 1))
+		sleep 0.01
+	done
+	return 1
+}
+
+load_mod() {
+	local ko=$1 name
+	name=$(basename "$ko" .ko)
+	log "% insmod $name"
+	insmod "$ko" || die "insmod $ko failed"
+	loop_until is_loaded "$name" || die "$name did not appear in /proc/modules"
+}
+
+unload_mod() {
+	local name=$1
+	log "% rmmod $name"
+	rmmod "$name" || die "rmmod $name failed"
+	loop_until eval "! is_loaded $name" || die "$name did not leave /proc/modules"
+}
+
+# assert_eq ACTUAL EXPECTED WHAT
+assert_eq() {
+	[ "$1" = "$2" ] || die "$3: expected '$2', got '$1'"
+}
+
+assert_exists() { [ -e "$1" ] || die "$1 does not exist"; }
+assert_absent() { [ ! -e "$1" ] || die "$1 exists"; }
+
+# assert_mode PATH OCTAL
+assert_mode() {
+	local mode
+	mode=$(stat -c %a "$1") || die "cannot stat $1"
+	assert_eq "$mode" "$2" "mode of $1"
+}
+
+# The kernel messages of this test: the lines after the marker from dynamos
+# and the modules under test, without timestamps and without the once-per-boot
+# taint notice.
+test_dmesg() {
+	dmesg | sed 's/^\[[ 0-9.]*\] //' |
+		awk -v m="$MARKER" 'p; $0 == m { p = 1 }' |
+		grep -E "^(dynamos|$HELLO|dynamos_test)[a-z_]*: " |
+		grep -v -e 'taints kernel' -e 'module verification failed'
+}
+
+# check_result EXPECTED: the test's kernel messages must equal EXPECTED.
+check_result() {
+	local expect=$1 result
+	result=$(test_dmesg)
+	if [ "$expect" != "$result" ]; then
+		log "FAIL: kernel messages differ from the expected ones:"
+		diff -u <(printf '%s\n' "$expect") <(printf '%s\n' "$result") | sed 's/^/    /'
+		exit "$KSFT_FAIL"
+	fi
+	log "ok: kernel messages as expected"
+}

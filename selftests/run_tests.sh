@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs every selftest in this folder (test-*.sh, in name order) inside the
+# guest and prints KTAP. Each test's output is shown as KTAP diagnostics.
+#
+#   run_tests.sh [TEST...]
+#
+# DYNAMOS_RESULTS, if set, receives ktap.txt and dmesg.log.
+# Exit code: 0 when nothing failed (skips are fine), 1 otherwise.
+
+cd "$(dirname "$0")" || exit 1
+results=${DYNAMOS_RESULTS:-}
+timeout_s=$(sed -n 's/^timeout=//p' settings 2>/dev/null)
+timeout_s=${timeout_s:-120}
+
+if [ $# -gt 0 ]; then tests=("$@"); else tests=(test-*.sh); fi
+
+run() {
+	local n=0 pass=0 fail=0 skip=0 t rc out
+	echo "TAP version 13"
+	echo "1..${#tests[@]}"
+	for t in "${tests[@]}"; do
+		n=$((n + 1))
+		echo "# selftests: dynamos: $t"
+		out=$(timeout -k 5 "$timeout_s" bash "./$t" 2>&1)
+		rc=$?
+		printf '%s\n' "$out" | sed 's/^/# /'
+		case $rc in
+		0) echo "ok $n selftests: dynamos: $t"; pass=$((pass + 1)) ;;
+		4) echo "ok $n selftests: dynamos: $t # SKIP $(printf '%s\n' "$out" | sed -n 's/^SKIP: //p' | tail -n 1)"
+			skip=$((skip + 1)) ;;
+		124) echo "not ok $n selftests: dynamos: $t # TIMEOUT ${timeout_s} seconds"; fail=$((fail + 1)) ;;
+		*) echo "not ok $n selftests: dynamos: $t # exit=$rc"; fail=$((fail + 1)) ;;
+		esac
+	done
+	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
+	[ "$fail" -eq 0 ]
+}
+
+if [ -n "$results" ]; then
+	run | tee "$results/ktap.txt"
+	rc=${PIPESTATUS[0]}
+	dmesg >"$results/dmesg.log"
+else
+	run
+	rc=$?
+fi
+exit "$rc"
