@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# `make check`: build everything, run every selftest in one VM boot, print
+# their KTAP and end with the line "N passed, N failed, N skipped".
+#
+# Besides the guest's tests, the run counts one host-side test: the guest
+# kernel log holds no Oops, BUG, WARNING, lockdep or KASAN report. A guest
+# that crashes or times out fails every test that did not report.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+start=$(date +%s)
+"$DYNAMOS_TOP/scripts/build.sh" modules || exit 1
+
+RESULTS=${DYNAMOS_RESULTS:-$DYNAMOS_TOP/.results}
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS"
+export DYNAMOS_RESULTS=$RESULTS
+
+say "booting the VM for the selftests (console log: $RESULTS/console.log)"
+"$DYNAMOS_TOP/scripts/vm.sh" --filter --timeout "${CHECK_TIMEOUT:-1200}" -- \
+	"DYNAMOS_RESULTS=$RESULTS $DYNAMOS_TOP/selftests/run_tests.sh"
+vm_rc=$?
+
+ktap=$RESULTS/ktap.txt
+planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$ktap" 2>/dev/null | head -n 1)
+planned=${planned:-0}
+pass=$(grep -E '^ok [0-9]+ ' "$ktap" 2>/dev/null | grep -vc '# SKIP' || true)
+skip=$(grep -E '^ok [0-9]+ .*# SKIP' "$ktap" 2>/dev/null | wc -l)
+fail=$(grep -cE '^not ok [0-9]+ ' "$ktap" 2>/dev/null || true)
+reported=$((pass + skip + fail))
+if [ "$planned" -eq 0 ] || [ "$reported" -lt "$planned" ]; then
+	lost=$((planned > reported ? planned - reported : 1))
+	say "the guest reported $reported of $planned tests (VM exit $vm_rc): counting $lost as failed"
+	fail=$((fail + lost))
+fi
+
+# Host-side test: kernel log hygiene.
+if [ -s "$RESULTS/log-problems.txt" ]; then
+	echo "not ok - host: guest kernel log is free of Oops/BUG/WARNING/lockdep/KASAN reports"
+	sed 's/^/# /' "$RESULTS/log-problems.txt" | head -n 20
+	fail=$((fail + 1))
+elif [ "$vm_rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+	echo "not ok - host: the VM exited with $vm_rc"
+	fail=$((fail + 1))
+else
+	echo "ok - host: guest kernel log is free of Oops/BUG/WARNING/lockdep/KASAN reports"
+	pass=$((pass + 1))
+fi
+
+say "logs: $RESULTS/console.log (serial console), $RESULTS/dmesg.log, $RESULTS/ktap.txt; $(($(date +%s) - start)) s in all"
+if [ "$skip" -gt 0 ]; then
+	echo "$pass passed, $fail failed, $skip skipped"
+else
+	echo "$pass passed, $fail failed"
+fi
+[ "$fail" -eq 0 ]

@@ -1,0 +1,41 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The sysfs tree exists with the documented modes and contents, and nothing
+# in it can be written: not by root (read-only files), not by other users.
+
+. "$(dirname "$0")/functions.sh"
+
+start_test "the sysfs tree has the right files, modes and contents"
+load_mod "$CORE_KO"
+load_mod "$HELLO_KO"
+
+assert_mode "$SYSFS" 755
+assert_mode "$SYSFS/version" 444
+assert_mode "$SYSFS/patches" 755
+assert_mode "$SYSFS/patches/$HELLO" 755
+assert_mode "$SYSFS/patches/$HELLO/state" 444
+
+assert_eq "$(cat "$SYSFS/version")" "0.1.0 abi 1" "version"
+assert_eq "$(ls "$SYSFS")" "patches
+version" "files in $SYSFS"
+assert_eq "$(ls "$SYSFS/patches")" "$HELLO" "registered patches"
+assert_eq "$(cat "$SYSFS/patches/$HELLO/state")" "registered" "patch state"
+
+# Writes fail with EACCES, for root and for others, and change nothing.
+for f in "$SYSFS/version" "$SYSFS/patches/$HELLO/state"; do
+	before=$(cat "$f")
+	if (echo 1 >"$f") 2>/dev/null; then die "root could write $f"; fi
+	if setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "echo 1 >'$f'" 2>/dev/null; then
+		die "an unprivileged user could write $f"
+	fi
+	assert_eq "$(cat "$f")" "$before" "$f after refused writes"
+done
+log "ok: writes refused, contents unchanged"
+
+unload_mod "$HELLO"
+unload_mod "$CORE"
+
+check_result "dynamos: dynamos 0.1.0 loaded
+dynamos: patch '$HELLO' registered
+dynamos: patch '$HELLO' unregistered
+dynamos: dynamos unloaded"
