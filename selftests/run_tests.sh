@@ -40,6 +40,12 @@ run() {
 if [ -n "$results" ]; then
 	run | tee "$results/ktap.txt"
 	rc=${PIPESTATUS[0]}
+	# Debug kernels: have kmemleak scan now rather than in 10 minutes; a
+	# report lands in dmesg ("kmemleak: N new suspected memory leaks").
+	if [ -w /sys/kernel/debug/kmemleak ]; then
+		echo scan >/sys/kernel/debug/kmemleak
+		cat /sys/kernel/debug/kmemleak >"$results/kmemleak.txt"
+	fi
 	dmesg >"$results/dmesg.log"
 else
 	run
