@@ -8,19 +8,83 @@
 //! `src/dynamos_patch.rs`, into every patch module, so both sides always
 //! agree on the layout of the version they were built from; `abi_version`
 //! and `size` catch a patch built against another version.
+//!
+//! Ownership: every descriptor lives in the patch module, at a fixed address,
+//! from `dynamos_register_patch()` until `dynamos_unregister_patch()`
+//! returns. dynamos reads them and writes only the atomics marked so.
 
+use core::sync::atomic::{AtomicIsize, AtomicUsize};
 use kernel::ffi::{c_char, c_void};
 
 /// Version of the descriptors below. Bump it on any layout change.
-pub(crate) const ABI_VERSION: u32 = 1;
+pub(crate) const ABI_VERSION: u32 = 2;
 
-/// Longest patch name accepted, in bytes, without the NUL.
-pub(crate) const NAME_MAX: usize = 55;
+/// Longest patch or symbol name accepted, in bytes, without the NUL.
+pub(crate) const NAME_MAX: usize = 127;
+
+/// [`PatchDesc::flags`]: replace every patch enabled before this one
+/// (livepatch's `replace`).
+pub(crate) const PATCH_REPLACE: u32 = 1 << 0;
+/// [`PatchDesc::flags`]: do not enable at registration; wait for a write
+/// to the patch's `enabled` file.
+pub(crate) const PATCH_NO_AUTO_ENABLE: u32 = 1 << 1;
+
+/// What an adaptation handler returns: which edition a call enters.
+pub(crate) mod choice {
+    /// The original function (edition 0).
+    pub(crate) const ORIGINAL: u32 = 0;
+    /// This patch's edition.
+    pub(crate) const THIS: u32 = 1;
+    /// The edition this patch's edition replaced (the one below it on the
+    /// function's stack; the original if there is none).
+    pub(crate) const REPLACED: u32 = 2;
+    /// Whatever the function's other policies choose (per-PID, default).
+    /// dynamos treats every unknown value this way.
+    #[allow(dead_code)]
+    pub(crate) const DEFAULT: u32 = 3;
+}
+
+/// An adaptation handler: sees the first six argument registers of a call,
+/// returns a [`choice`]. Runs with preemption disabled; must not sleep.
+pub(crate) type AdaptFn = unsafe extern "C" fn(args: *const usize) -> u32;
+
+/// One function a patch changes: the target and its new edition.
+#[repr(C)]
+pub(crate) struct FuncDesc {
+    /// NUL-terminated symbol name of the target.
+    pub(crate) name: *const c_char,
+    /// NUL-terminated name of the module holding the target, or null for
+    /// vmlinux.
+    pub(crate) object: *const c_char,
+    /// Which of several symbols with this name (1-based, in kallsyms
+    /// order); 0 means the name must be unique.
+    pub(crate) sympos: u32,
+    /// Number of arguments of the target (at most 6 are visible to an
+    /// adaptation handler).
+    pub(crate) nr_args: u32,
+    /// The new edition: an `extern "C"` function with the target's
+    /// signature.
+    pub(crate) entry: *const c_void,
+    /// The same edition, wrapped so that `inside` counts the threads in it.
+    pub(crate) counted: *const c_void,
+    /// The original function, wrapped so that `orig_inside` counts the
+    /// threads in it. It calls `*orig`.
+    pub(crate) orig_counted: *const c_void,
+    /// Threads inside `counted` now.
+    pub(crate) inside: *const AtomicIsize,
+    /// Threads inside `orig_counted` now.
+    pub(crate) orig_inside: *const AtomicIsize,
+    /// Written by dynamos before the edition can run: the address of the
+    /// original function.
+    pub(crate) orig: *const AtomicUsize,
+    /// Written by dynamos before the edition can run: the address that the
+    /// edition's calls to the edition it replaces go to.
+    pub(crate) prev: *const AtomicUsize,
+    /// Optional adaptation handler.
+    pub(crate) adapt: Option<AdaptFn>,
+}
 
 /// What a patch module hands to `dynamos_register_patch()`.
-///
-/// It must stay at the same address, unchanged, until the matching
-/// `dynamos_unregister_patch()` returns.
 #[repr(C)]
 pub(crate) struct PatchDesc {
     /// [`ABI_VERSION`] of the patch's build.
@@ -29,8 +93,14 @@ pub(crate) struct PatchDesc {
     pub(crate) size: u32,
     /// NUL-terminated patch name; it names the patch's sysfs directory.
     pub(crate) name: *const c_char,
-    /// The patch module (`THIS_MODULE`).
+    /// The patch module (`struct module *`).
     pub(crate) module: *mut c_void,
+    /// The functions the patch changes.
+    pub(crate) funcs: *const FuncDesc,
+    /// Number of elements of `funcs`.
+    pub(crate) nr_funcs: u32,
+    /// `PATCH_*` flags.
+    pub(crate) flags: u32,
 }
 
 impl PatchDesc {

@@ -4,17 +4,36 @@
 //!
 //! This is the crate root of `dynamos.ko`. One file per concern:
 //!
-//! - `registry.rs`: the registry of patches and the sysfs tree;
+//! - `registry.rs`: the registry of patches and sites, and the sysfs tree;
+//! - `patch.rs`: a patch's lifecycle (enable, disable, reversal);
+//! - `site.rs`: the trampoline at a target, its editions and policies;
+//! - `transition.rs`: when a draining edition is quiescent;
 //! - `entry.rs`: the C entry points that patch modules call;
 //! - `abi.rs`: the `#[repr(C)]` descriptors those entry points take;
-//! - `sysfs.rs`: the safe layer over kobjects and sysfs attributes.
+//! - `parse.rs`: parsers of what users write to sysfs (also host-tested).
+//!
+//! The raw layer, where the `unsafe` calls into C live, one file per
+//! facility: `sysfs.rs` (kobjects, attributes), `ftrace.rs` (the hook at a
+//! function's entry), `rcu.rs` (RCU-published values), `kallsyms.rs`
+//! (symbol lookup), `tasks.rs` (threads and their stacks), `modules.rs`
+//! (patch module text and references) and `wq.rs` (an owned workqueue).
 
 use kernel::prelude::*;
 
 mod abi;
-mod registry;
 mod entry;
+mod ftrace;
+mod kallsyms;
+mod modules;
+mod parse;
+mod patch;
+mod rcu;
+mod registry;
+mod site;
 mod sysfs;
+mod tasks;
+mod transition;
+mod wq;
 
 /// The dynamos version shown in `/sys/kernel/dynamos/version`.
 pub(crate) const VERSION: &str = "0.1.0";

@@ -5,26 +5,131 @@
 //! This is the boundary where raw descriptors from other modules become safe
 //! values: every check of what a patch hands over happens here, before the
 //! registry in `src/registry.rs` sees it.
+//!
+//! Lifetimes: the ABI contract (`abi.rs`) keeps every descriptor, string and
+//! counter of a patch alive and unchanged from registration until
+//! `dynamos_unregister_patch()` returns, which the patch module calls from
+//! its exit function at the latest. The `'static` references made here are
+//! held only by the registered patch (dropped at unregistration) and by its
+//! editions, which keep the patch module loaded (`site::Edition`), so they
+//! never outlive what they point to.
 
 use crate::{
-    abi::{PatchDesc, ABI_VERSION, NAME_MAX},
+    abi::{self, FuncDesc, PatchDesc, ABI_VERSION, NAME_MAX},
+    modules::PatchModule,
     registry::{self, PatchKey},
+    site::EditionSpec,
 };
 use kernel::{ffi::c_int, prelude::*, str::CStr};
 
-/// Checks a descriptor and returns its name.
+/// Most functions one patch may change.
+pub(crate) const MAX_FUNCS: usize = 4096;
+
+/// One function of a patch, checked.
+#[derive(Clone, Copy)]
+pub(crate) struct FuncSpec {
+    /// Symbol name.
+    pub(crate) name: &'static CStr,
+    /// Module holding the symbol, `None` for vmlinux.
+    pub(crate) object: Option<&'static CStr>,
+    /// 1-based position among equal names; 0: unique.
+    pub(crate) sympos: u32,
+    /// The new edition.
+    pub(crate) edition: EditionSpec,
+}
+
+/// A patch, checked.
+pub(crate) struct PatchSpec {
+    /// Patch name.
+    pub(crate) name: &'static CStr,
+    /// The patch module.
+    pub(crate) module: PatchModule,
+    /// Its functions.
+    pub(crate) funcs: KVec<FuncSpec>,
+    /// `abi::PATCH_*` flags.
+    pub(crate) flags: u32,
+}
+
+/// Checks a name from a descriptor.
+///
+/// # Safety
+///
+/// `ptr` is null or a NUL-terminated string valid for `'static` (see the
+/// module documentation).
+unsafe fn name(ptr: *const kernel::ffi::c_char, what: &str) -> Result<&'static CStr> {
+    if ptr.is_null() {
+        pr_err!("register: {} missing\n", what);
+        return Err(EINVAL);
+    }
+    // SAFETY: By the caller's guarantee.
+    let s = unsafe { CStr::from_char_ptr(ptr) };
+    let b = s.to_bytes();
+    if b.is_empty() || b.len() > NAME_MAX || b.iter().any(|&c| c == b'/' || c == b':' || c <= b' ') {
+        pr_err!("register: invalid {} (1 to {} bytes, no '/', ':' or blanks)\n", what, NAME_MAX);
+        return Err(EINVAL);
+    }
+    Ok(s)
+}
+
+/// Checks a function descriptor.
+///
+/// # Safety
+///
+/// `f` is valid for `'static` (see the module documentation).
+unsafe fn func(f: &'static FuncDesc) -> Result<FuncSpec> {
+    // SAFETY: Descriptor strings live as long as the descriptor.
+    let fname = unsafe { name(f.name, "function name") }?;
+    let object = if f.object.is_null() {
+        None
+    } else {
+        // SAFETY: As above.
+        Some(unsafe { name(f.object, "object name") }?)
+    };
+    if f.entry.is_null()
+        || f.counted.is_null()
+        || f.orig_counted.is_null()
+        || f.inside.is_null()
+        || f.orig_inside.is_null()
+        || f.orig.is_null()
+        || f.prev.is_null()
+    {
+        pr_err!("register: function {} has an incomplete descriptor\n", fname.to_str().unwrap_or("?"));
+        return Err(EINVAL);
+    }
+    // SAFETY: Non-null pointers to the patch's statics, which live as long
+    // as the descriptor.
+    let (inside, orig_inside, orig, prev) =
+        unsafe { (&*f.inside, &*f.orig_inside, &*f.orig, &*f.prev) };
+    Ok(FuncSpec {
+        name: fname,
+        object,
+        sympos: f.sympos,
+        edition: EditionSpec {
+            entry: f.entry as usize,
+            counted: f.counted as usize,
+            orig_counted: f.orig_counted as usize,
+            inside,
+            orig_inside,
+            orig,
+            prev,
+            adapt: f.adapt,
+        },
+    })
+}
+
+/// Checks a descriptor and turns it into a [`PatchSpec`].
 ///
 /// # Safety
 ///
 /// `desc` is null or points to a `PatchDesc` that stays valid and unchanged
-/// for `'a`.
-unsafe fn check<'a>(desc: *const PatchDesc) -> Result<&'a CStr> {
+/// until it is unregistered (see the module documentation).
+unsafe fn check(desc: *const PatchDesc) -> Result<PatchSpec> {
     if desc.is_null() {
         pr_err!("register: NULL patch descriptor\n");
         return Err(EINVAL);
     }
-    // SAFETY: Not null, and valid for `'a` by the caller's guarantee.
-    let desc = unsafe { &*desc };
+    // SAFETY: Not null, and valid by the caller's guarantee.
+    let desc: &'static PatchDesc = unsafe { &*desc };
     if desc.abi_version != ABI_VERSION || desc.size != PatchDesc::SIZE {
         pr_err!(
             "register: patch built for ABI {} (size {}), this dynamos has ABI {} (size {}): rebuild the patch\n",
@@ -35,22 +140,46 @@ unsafe fn check<'a>(desc: *const PatchDesc) -> Result<&'a CStr> {
         );
         return Err(EINVAL);
     }
-    if desc.name.is_null() {
-        pr_err!("register: patch without a name\n");
+    // SAFETY: As above.
+    let pname = unsafe { name(desc.name, "patch name") }?;
+    let n = desc.nr_funcs as usize;
+    if n > MAX_FUNCS || (n > 0 && desc.funcs.is_null()) {
+        pr_err!("register: patch {}: bad function list ({} functions, at most {})\n",
+            pname.to_str().unwrap_or("?"), n, MAX_FUNCS);
         return Err(EINVAL);
     }
-    // SAFETY: A patch descriptor's name is a NUL-terminated string that lives
-    // as long as the descriptor (ABI contract in `abi.rs`).
-    let name = unsafe { CStr::from_char_ptr(desc.name) };
-    let bytes = name.to_bytes();
-    if bytes.is_empty() || bytes.len() > NAME_MAX || bytes.contains(&b'/') {
-        pr_err!("register: invalid patch name (1 to {} bytes, no '/')\n", NAME_MAX);
+    if desc.flags & !(abi::PATCH_REPLACE | abi::PATCH_NO_AUTO_ENABLE) != 0 {
+        pr_err!("register: patch {}: unknown flags {:#x}\n", pname.to_str().unwrap_or("?"), desc.flags);
         return Err(EINVAL);
     }
-    Ok(name)
+    let mut funcs = KVec::with_capacity(n, GFP_KERNEL)?;
+    for i in 0..n {
+        // SAFETY: `funcs` holds `nr_funcs` descriptors living as long as
+        // `desc`.
+        let f: &'static FuncDesc = unsafe { &*desc.funcs.add(i) };
+        // SAFETY: As above.
+        let spec = unsafe { func(f) }?;
+        if funcs.iter().any(|o: &FuncSpec| {
+            o.name == spec.name && o.object == spec.object && o.sympos == spec.sympos
+        }) {
+            pr_err!("register: patch {}: function {} listed twice\n",
+                pname.to_str().unwrap_or("?"), spec.name.to_str().unwrap_or("?"));
+            return Err(EINVAL);
+        }
+        funcs.push(spec, GFP_KERNEL)?;
+    }
+    Ok(PatchSpec {
+        name: pname,
+        // SAFETY: `module` is the patch's `THIS_MODULE`; the registry drops
+        // the spec at unregistration, from the module's exit at the latest.
+        module: unsafe { PatchModule::new(desc.module) },
+        funcs,
+        flags: desc.flags,
+    })
 }
 
-/// Registers a patch with dynamos. Returns 0 or a negative errno.
+/// Registers a patch with dynamos (and enables it, unless it asks not to).
+/// Returns 0 or a negative errno; the reason of a failure is in dmesg.
 ///
 /// # Safety
 ///
@@ -59,7 +188,7 @@ unsafe fn check<'a>(desc: *const PatchDesc) -> Result<&'a CStr> {
 #[unsafe(no_mangle)]
 pub(crate) unsafe extern "C" fn dynamos_register_patch(desc: *const PatchDesc) -> c_int {
     // SAFETY: The caller's guarantee covers the registration's lifetime.
-    let res = unsafe { check(desc) }.and_then(|name| registry::register(PatchKey::of(desc), name));
+    let res = unsafe { check(desc) }.and_then(|spec| registry::register(PatchKey::of(desc), spec));
     match res {
         Ok(()) => 0,
         Err(e) => e.to_errno(),

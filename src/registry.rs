@@ -1,23 +1,43 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Registration of patches and the sysfs tree under `/sys/kernel/dynamos/`.
+//! The registry of patches and sites, and the sysfs tree that shows and
+//! controls them.
 //!
 //! ```text
 //! /sys/kernel/dynamos/
-//!     version                 dynamos version and patch ABI version
-//!     patches/
-//!         <patch>/
-//!             state           lifecycle state of the patch
+//!     version                     dynamos version and patch ABI version
+//!     patches/<patch>/
+//!         enabled                 1 to enable, 0 to disable (reversible midway)
+//!         state                   registered|enabling|enabled|disabling|disabled
+//!         transition              1 while enabling or disabling
+//!         error                   why the last enable or disable failed
+//!         waiting                 during a transition: what it waits for
+//!     functions/<[module:]symbol[,pos]>/
+//!         default                 edition new calls enter; write an id to change
+//!         pids                    per-process editions: "PID ID" sets, "-PID" clears
+//!         policy                  summary of the policies in force
+//!         editions/<id>/
+//!             patch               owning patch ("original" for edition 0)
+//!             state               default|live|draining
+//!             inside              threads inside now
+//!             calls               calls that entered it so far
 //! ```
 //!
-//! All state lives in one global registry behind a mutex. Patch modules reach
-//! it through the C entry points in `entry.rs`; they link against dynamos, so
-//! the module loader keeps dynamos loaded while any of them is.
+//! All state lives in one [`Core`] behind a global mutex. sysfs handlers
+//! take that mutex, and removing a sysfs file waits for its running
+//! handlers, so directories are never removed with the mutex held: they go
+//! to a [`Trash`] that is emptied after unlocking.
 
 use crate::{
-    abi::{PatchDesc, ABI_VERSION},
+    abi::ABI_VERSION,
     emit,
+    entry::PatchSpec,
+    parse::{self, ParseError, PidCommand},
+    patch::{self, Patch, State},
+    site::{EditionId, Site},
     sysfs::{Attr, Dir, Mode, Parent, ShowBuf},
+    transition::{self, Drain, Target},
+    wq::OwnedQueue,
     VERSION,
 };
 use kernel::{
@@ -25,43 +45,244 @@ use kernel::{
     prelude::*,
     str::{CStr, CString},
     sync::{global_lock, Arc},
+    task::Pid,
+    workqueue::{impl_has_delayed_work, new_delayed_work, DelayedWork, WorkItem},
 };
 
+/// Most per-process entries on one function.
+const MAX_PIDS: usize = 64;
+
 /// Identifies a registered patch: the address of its descriptor.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct PatchKey(usize);
 
 impl PatchKey {
     /// The key of the patch described at `desc`. The pointer is never
     /// dereferenced through a key.
-    pub(crate) fn of(desc: *const PatchDesc) -> Self {
+    pub(crate) fn of(desc: *const crate::abi::PatchDesc) -> Self {
         PatchKey(desc as usize)
     }
 }
 
-/// What sysfs shows about a patch.
-struct PatchInfo {
-    name: CString,
-}
-
-/// A registered patch.
-struct Patch {
+/// Context of a patch's sysfs directory.
+pub(crate) struct PatchInfo {
     key: PatchKey,
-    /// Its directory under `patches/`; removed when the patch is dropped.
-    dir: Dir<PatchInfo>,
 }
 
-/// Everything dynamos owns while loaded. Fields drop in declaration order:
-/// the patches' directories go before `patches/`, which goes before the root.
-struct Core {
-    patches: KVec<Patch>,
-    patches_dir: Dir<()>,
-    root: Dir<()>,
+/// Context of a function's sysfs directory: the site's address.
+pub(crate) struct SiteInfo {
+    addr: usize,
+}
+
+/// Context of an edition's sysfs directory.
+pub(crate) struct EditionInfo {
+    site: usize,
+    id: EditionId,
+}
+
+/// A site with its sysfs directories. Fields drop in order: editions'
+/// directories, then the function's, then the site (unhooking it).
+pub(crate) struct SiteEntry {
+    edition_dirs: KVec<Dir<EditionInfo>>,
+    editions_dir: Dir<()>,
+    _dir: Dir<SiteInfo>,
+    /// The site.
+    pub(crate) site: Site,
+}
+
+impl SiteEntry {
+    /// Hooks `addr` and creates its sysfs directories.
+    pub(crate) fn new(core: &Core, name: CString, addr: usize, size: usize) -> Result<Self> {
+        let site = Site::new(name, addr, size)?;
+        let dir = Dir::new(
+            &site.name,
+            Parent::Dir(&core.functions_dir),
+            Arc::new(SiteInfo { addr }, GFP_KERNEL)?,
+            &SITE_ATTRS,
+        )?;
+        let editions_dir = Dir::new(c_str!("editions"), Parent::Dir(&dir), Arc::new((), GFP_KERNEL)?, &[])?;
+        let mut entry = SiteEntry {
+            edition_dirs: KVec::new(),
+            editions_dir,
+            _dir: dir,
+            site,
+        };
+        entry.add_edition_dir(0)?;
+        Ok(entry)
+    }
+
+    /// Creates `editions/<id>/`.
+    pub(crate) fn add_edition_dir(&mut self, id: EditionId) -> Result {
+        let name = CString::try_from_fmt(fmt!("{}", id))?;
+        let dir = Dir::new(
+            &name,
+            Parent::Dir(&self.editions_dir),
+            Arc::new(
+                EditionInfo {
+                    site: self.site.addr,
+                    id,
+                },
+                GFP_KERNEL,
+            )?,
+            &EDITION_ATTRS,
+        )?;
+        self.edition_dirs.push(dir, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Moves `editions/<id>/` to the trash.
+    pub(crate) fn remove_edition_dir(&mut self, id: EditionId, trash: &mut Trash) {
+        if let Some(pos) = self.edition_dirs.iter().position(|d| d.ctx().id == id) {
+            if let Ok(dir) = self.edition_dirs.remove(pos) {
+                trash.push_edition_dir(dir);
+            }
+        }
+    }
+}
+
+/// A running transition: one at a time.
+pub(crate) struct Transition {
+    /// The patch in transition.
+    pub(crate) patch: PatchKey,
+    /// Where it goes.
+    pub(crate) target: Target,
+    /// What must drain before it is done.
+    pub(crate) drain: Drain,
+    /// Addresses of the sites counting for it.
+    pub(crate) sites: KVec<usize>,
+}
+
+/// Everything dynamos owns while loaded.
+pub(crate) struct Core {
+    /// Registered patches, in registration order.
+    pub(crate) patches: KVec<Patch>,
+    /// Hooked functions.
+    pub(crate) sites: KVec<SiteEntry>,
+    /// The transition in progress.
+    pub(crate) transition: Option<Transition>,
+    work: Arc<TransitionWork>,
+    wq: OwnedQueue,
+    pub(crate) functions_dir: Dir<()>,
+    pub(crate) patches_dir: Dir<()>,
+    _root: Dir<()>,
+}
+
+impl Core {
+    /// The site hooking `addr`.
+    pub(crate) fn site(&mut self, addr: usize) -> Option<&mut SiteEntry> {
+        self.sites.iter_mut().find(|s| s.site.addr == addr)
+    }
+
+    /// The site hooking `addr`, to read.
+    pub(crate) fn site_ref(&self, addr: usize) -> Option<&SiteEntry> {
+        self.sites.iter().find(|s| s.site.addr == addr)
+    }
+
+    /// The index of a patch.
+    pub(crate) fn patch_index(&self, key: PatchKey) -> Option<usize> {
+        self.patches.iter().position(|p| p.key == key)
+    }
+
+    /// Schedules a check of the transition now.
+    pub(crate) fn kick(&self) {
+        let _ = self.wq.enqueue::<Arc<TransitionWork>, 0>(self.work.clone());
+    }
+
+    /// Whether a transition counts on the site at `addr`.
+    fn site_in_transition(&self, addr: usize) -> bool {
+        self.transition
+            .as_ref()
+            .is_some_and(|t| t.sites.iter().any(|&a| a == addr))
+    }
+}
+
+/// What must be dropped after the registry mutex is released: sysfs
+/// directories (their removal waits for handlers that may be waiting for
+/// the mutex) and unhooked sites.
+#[derive(Default)]
+pub(crate) struct Trash {
+    sites: KVec<SiteEntry>,
+    patch_dirs: KVec<Dir<PatchInfo>>,
+    edition_dirs: KVec<Dir<EditionInfo>>,
+}
+
+impl Trash {
+    /// Pushes `v` on `list`; on allocation failure `v` is leaked rather
+    /// than dropped under the mutex, which could deadlock.
+    fn keep<T>(list: &mut KVec<T>, v: T) {
+        if list.reserve(1, GFP_KERNEL).is_err() {
+            pr_err!("out of memory: leaking a sysfs directory\n");
+            core::mem::forget(v);
+            return;
+        }
+        if let Err(e) = list.push_within_capacity(v) {
+            core::mem::forget(e.0);
+        }
+    }
+
+    /// Queues a site for removal.
+    pub(crate) fn push_site(&mut self, site: SiteEntry) {
+        Self::keep(&mut self.sites, site);
+    }
+
+    /// Queues a patch directory for removal.
+    pub(crate) fn push_patch_dir(&mut self, dir: Dir<PatchInfo>) {
+        Self::keep(&mut self.patch_dirs, dir);
+    }
+
+    /// Queues an edition directory for removal.
+    pub(crate) fn push_edition_dir(&mut self, dir: Dir<EditionInfo>) {
+        Self::keep(&mut self.edition_dirs, dir);
+    }
 }
 
 global_lock! {
     // SAFETY: `init()` initializes it before anything else can use it.
     unsafe(uninit) static CORE: Mutex<Option<Core>> = None;
+}
+
+/// Runs `f` on the registry under its mutex, then empties the trash.
+pub(crate) fn with_core<R>(f: impl FnOnce(&mut Core, &mut Trash) -> Result<R>) -> Result<R> {
+    let mut trash = Trash::default();
+    let res = {
+        let mut guard = CORE.lock();
+        match guard.as_mut() {
+            Some(core) => f(core, &mut trash),
+            None => Err(ENODEV),
+        }
+    };
+    drop(trash);
+    res
+}
+
+/// The work item that checks the transition until it is done.
+#[pin_data]
+pub(crate) struct TransitionWork {
+    #[pin]
+    work: DelayedWork<TransitionWork>,
+}
+
+impl_has_delayed_work! {
+    impl HasDelayedWork<Self> for TransitionWork { self.work }
+}
+
+impl WorkItem for TransitionWork {
+    type Pointer = Arc<TransitionWork>;
+
+    fn run(this: Arc<TransitionWork>) {
+        let _ = with_core(|core, trash| {
+            let Some(t) = core.transition.as_mut() else {
+                return Ok(());
+            };
+            if t.drain.check() {
+                patch::finish(core, trash);
+            } else {
+                // Check again in a jiffy.
+                let _ = core.wq.enqueue_delayed(this, 1);
+            }
+            Ok(())
+        });
+    }
 }
 
 fn show_version(_: &(), buf: &mut ShowBuf<'_>) -> Result {
@@ -75,16 +296,315 @@ static ROOT_ATTRS: [Attr<()>; 1] = [Attr {
     store: None,
 }];
 
-fn show_state(_: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
-    emit!(buf, "registered\n")
+/// Maps a parse error to the errno a writer gets.
+fn parse_errno(e: ParseError) -> Error {
+    match e {
+        ParseError::TooLong => E2BIG,
+        ParseError::Invalid | ParseError::Range => EINVAL,
+    }
 }
 
-static PATCH_ATTRS: [Attr<PatchInfo>; 1] = [Attr {
-    name: c_str!("state"),
-    mode: Mode::READ_ONLY,
-    show: Some(show_state),
-    store: None,
-}];
+fn with_patch<R>(info: &PatchInfo, f: impl FnOnce(&mut Core, usize, &mut Trash) -> Result<R>) -> Result<R> {
+    with_core(|core, trash| {
+        let idx = core.patch_index(info.key).ok_or(ENODEV)?;
+        f(core, idx, trash)
+    })
+}
+
+fn show_enabled(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
+    let on = with_patch(info, |core, i, _| Ok(core.patches[i].state.target_enabled()))?;
+    emit!(buf, "{}\n", on as u8)
+}
+
+fn store_enabled(info: &PatchInfo, input: &[u8]) -> Result {
+    let on = parse::parse_bool(input).map_err(parse_errno)?;
+    with_patch(info, |core, i, trash| {
+        if on {
+            patch::enable(core, i, trash)
+        } else {
+            patch::disable(core, i, trash)
+        }
+    })
+}
+
+fn show_state(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
+    let state = with_patch(info, |core, i, _| Ok(core.patches[i].state))?;
+    emit!(buf, "{}\n", state.name())
+}
+
+fn show_transition(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
+    let state = with_patch(info, |core, i, _| Ok(core.patches[i].state))?;
+    emit!(buf, "{}\n", matches!(state, State::Enabling | State::Disabling) as u8)
+}
+
+fn show_error(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
+    with_patch(info, |core, i, _| {
+        if let Some(e) = &core.patches[i].error {
+            emit!(buf, "{}\n", e.to_str().unwrap_or("?"))?;
+        }
+        Ok(())
+    })
+}
+
+fn show_waiting(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
+    with_core(|core, _| {
+        let Some(t) = core.transition.as_ref().filter(|t| t.patch == info.key) else {
+            return Ok(());
+        };
+        emit!(buf, "counted {}\n", t.drain.counted)?;
+        match t.drain.pending() {
+            Some(n) => emit!(buf, "pending {}\n", n)?,
+            None => emit!(buf, "pending all\n")?,
+        }
+        for h in t.drain.holders.iter() {
+            let len = h.comm.iter().position(|&c| c == 0).unwrap_or(h.comm.len());
+            let comm = core::str::from_utf8(&h.comm[..len]).unwrap_or("?");
+            emit!(buf, "holder {} {}\n", h.pid, comm)?;
+        }
+        Ok(())
+    })
+}
+
+static PATCH_ATTRS: [Attr<PatchInfo>; 5] = [
+    Attr {
+        name: c_str!("enabled"),
+        mode: Mode::READ_WRITE,
+        show: Some(show_enabled),
+        store: Some(store_enabled),
+    },
+    Attr {
+        name: c_str!("state"),
+        mode: Mode::READ_ONLY,
+        show: Some(show_state),
+        store: None,
+    },
+    Attr {
+        name: c_str!("transition"),
+        mode: Mode::READ_ONLY,
+        show: Some(show_transition),
+        store: None,
+    },
+    Attr {
+        name: c_str!("error"),
+        mode: Mode::READ_ONLY,
+        show: Some(show_error),
+        store: None,
+    },
+    Attr {
+        name: c_str!("waiting"),
+        mode: Mode::READ_ONLY,
+        show: Some(show_waiting),
+        store: None,
+    },
+];
+
+fn with_site<R>(addr: usize, f: impl FnOnce(&mut Core, &mut Trash) -> Result<R>) -> Result<R> {
+    with_core(|core, trash| {
+        core.site(addr).ok_or(ENODEV)?;
+        f(core, trash)
+    })
+}
+
+fn show_default(info: &SiteInfo, buf: &mut ShowBuf<'_>) -> Result {
+    let id = with_site(info.addr, |core, _| Ok(core.site(info.addr).ok_or(ENODEV)?.site.default_id()))?;
+    emit!(buf, "{}\n", id)
+}
+
+fn store_default(info: &SiteInfo, input: &[u8]) -> Result {
+    let id = parse::parse_edition(input).map_err(parse_errno)?;
+    with_site(info.addr, |core, _| {
+        if core.site_in_transition(info.addr) {
+            return Err(EBUSY);
+        }
+        let entry = core.site(info.addr).ok_or(ENODEV)?;
+        let site = &mut entry.site;
+        if site.edition(id).is_none() {
+            return Err(ENOENT);
+        }
+        let old = site.default;
+        site.default = Some(id);
+        match site.publish() {
+            Ok(stale) => {
+                drop(stale);
+                Ok(())
+            }
+            Err(e) => {
+                site.default = old;
+                Err(e)
+            }
+        }
+    })
+}
+
+fn show_pids(info: &SiteInfo, buf: &mut ShowBuf<'_>) -> Result {
+    with_site(info.addr, |core, _| {
+        for (pid, id) in core.site(info.addr).ok_or(ENODEV)?.site.pids.iter() {
+            emit!(buf, "{} {}\n", pid, id)?;
+        }
+        Ok(())
+    })
+}
+
+fn store_pids(info: &SiteInfo, input: &[u8]) -> Result {
+    let cmd = parse::parse_pid_command(input).map_err(parse_errno)?;
+    if let PidCommand::Set { pid, .. } = cmd {
+        if !crate::tasks::process_exists(pid as Pid) {
+            return Err(ESRCH);
+        }
+    }
+    with_site(info.addr, |core, _| {
+        if core.site_in_transition(info.addr) {
+            return Err(EBUSY);
+        }
+        let site = &mut core.site(info.addr).ok_or(ENODEV)?.site;
+        let mut pids = KVec::with_capacity(site.pids.len() + 1, GFP_KERNEL)?;
+        for &p in site.pids.iter() {
+            pids.push(p, GFP_KERNEL)?;
+        }
+        match cmd {
+            PidCommand::Set { pid, edition } => {
+                if site.edition(edition).is_none() {
+                    return Err(ENOENT);
+                }
+                if let Some(e) = pids.iter_mut().find(|(p, _)| *p == pid) {
+                    e.1 = edition;
+                } else if pids.len() >= MAX_PIDS {
+                    return Err(ENOSPC);
+                } else {
+                    pids.push((pid, edition), GFP_KERNEL)?;
+                }
+            }
+            PidCommand::Clear { pid } => {
+                let pos = pids.iter().position(|(p, _)| *p == pid).ok_or(ENOENT)?;
+                pids.remove(pos)?;
+            }
+        }
+        let old = core::mem::replace(&mut site.pids, pids);
+        match site.publish() {
+            Ok(stale) => {
+                drop(stale);
+                Ok(())
+            }
+            Err(e) => {
+                site.pids = old;
+                Err(e)
+            }
+        }
+    })
+}
+
+fn show_policy(info: &SiteInfo, buf: &mut ShowBuf<'_>) -> Result {
+    with_site(info.addr, |core, _| {
+        let counting = core.site_in_transition(info.addr);
+        let site = &core.site(info.addr).ok_or(ENODEV)?.site;
+        emit!(buf, "default {}\n", site.default_id())?;
+        for (pid, id) in site.pids.iter() {
+            emit!(buf, "pid {} {}\n", pid, id)?;
+        }
+        if let Some(name) = site.adapt_patch() {
+            emit!(buf, "handler {}\n", name.to_str().unwrap_or("?"))?;
+        }
+        emit!(buf, "counting {}\n", (counting || site.counting) as u8)
+    })
+}
+
+static SITE_ATTRS: [Attr<SiteInfo>; 3] = [
+    Attr {
+        name: c_str!("default"),
+        mode: Mode::READ_WRITE,
+        show: Some(show_default),
+        store: Some(store_default),
+    },
+    Attr {
+        name: c_str!("pids"),
+        mode: Mode::READ_WRITE,
+        show: Some(show_pids),
+        store: Some(store_pids),
+    },
+    Attr {
+        name: c_str!("policy"),
+        mode: Mode::READ_ONLY,
+        show: Some(show_policy),
+        store: None,
+    },
+];
+
+fn show_edition_patch(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
+    with_site(info.site, |core, _| {
+        let site = &core.site_ref(info.site).ok_or(ENODEV)?.site;
+        let ed = site.edition_any(info.id, core.transition.as_ref()).ok_or(ENODEV)?;
+        match &ed.patch {
+            Some(p) => emit!(buf, "{}\n", p.to_str().unwrap_or("?")),
+            None => emit!(buf, "original\n"),
+        }
+    })
+}
+
+fn show_edition_state(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
+    with_site(info.site, |core, _| {
+        let t = core.transition.as_ref();
+        let site = &core.site_ref(info.site).ok_or(ENODEV)?.site;
+        let ed = site.edition_any(info.id, t).ok_or(ENODEV)?;
+        let state = if t.is_some_and(|t| t.drain.contains(ed)) {
+            "draining"
+        } else if site.default_id() == info.id {
+            "default"
+        } else {
+            "live"
+        };
+        emit!(buf, "{}\n", state)
+    })
+}
+
+fn show_edition_inside(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
+    let n = with_site(info.site, |core, _| {
+        let site = &core.site_ref(info.site).ok_or(ENODEV)?.site;
+        let ed = site.edition_any(info.id, core.transition.as_ref()).ok_or(ENODEV)?;
+        let counted = if info.id == 0 {
+            site.orig_counted_inside()
+        } else {
+            ed.counted_inside()
+        };
+        let scanned = transition::threads_in(&ed.ranges) as isize;
+        Ok(counted.max(scanned))
+    })?;
+    emit!(buf, "{}\n", n)
+}
+
+fn show_edition_calls(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
+    let n = with_site(info.site, |core, _| {
+        let site = &core.site_ref(info.site).ok_or(ENODEV)?.site;
+        Ok(site.edition_any(info.id, core.transition.as_ref()).ok_or(ENODEV)?.calls.sum())
+    })?;
+    emit!(buf, "{}\n", n)
+}
+
+static EDITION_ATTRS: [Attr<EditionInfo>; 4] = [
+    Attr {
+        name: c_str!("patch"),
+        mode: Mode::READ_ONLY,
+        show: Some(show_edition_patch),
+        store: None,
+    },
+    Attr {
+        name: c_str!("state"),
+        mode: Mode::READ_ONLY,
+        show: Some(show_edition_state),
+        store: None,
+    },
+    Attr {
+        name: c_str!("inside"),
+        mode: Mode::READ_ONLY,
+        show: Some(show_edition_inside),
+        store: None,
+    },
+    Attr {
+        name: c_str!("calls"),
+        mode: Mode::READ_ONLY,
+        show: Some(show_edition_calls),
+        store: None,
+    },
+];
 
 /// Creates the registry and `/sys/kernel/dynamos/`. Called once, from the
 /// module's init.
@@ -98,74 +618,100 @@ pub(crate) fn init() -> Result {
         Arc::new((), GFP_KERNEL)?,
         &ROOT_ATTRS,
     )?;
-    let patches_dir = Dir::new(
-        c_str!("patches"),
-        Parent::Dir(&root),
-        Arc::new((), GFP_KERNEL)?,
-        &[],
+    let patches_dir = Dir::new(c_str!("patches"), Parent::Dir(&root), Arc::new((), GFP_KERNEL)?, &[])?;
+    let functions_dir = Dir::new(c_str!("functions"), Parent::Dir(&root), Arc::new((), GFP_KERNEL)?, &[])?;
+    let work = Arc::pin_init(
+        pin_init!(TransitionWork {
+            work <- new_delayed_work!("dynamos::transition"),
+        }),
+        GFP_KERNEL,
     )?;
     *CORE.lock() = Some(Core {
         patches: KVec::new(),
+        sites: KVec::new(),
+        transition: None,
+        work,
+        wq: OwnedQueue::new()?,
+        functions_dir,
         patches_dir,
-        root,
+        _root: root,
     });
     Ok(())
 }
 
 /// Removes everything `init()` created. Called once, from the module's exit.
 pub(crate) fn exit() {
+    // Taken out under the mutex, dropped outside it: the workqueue drains
+    // (its work finds no registry and stops) and the directories go.
     let core = CORE.lock().take();
     if let Some(core) = core {
         // Cannot happen: patch modules hold a reference on dynamos.
         if !core.patches.is_empty() {
             pr_warn!("exit with {} patches still registered\n", core.patches.len());
         }
-        let Core {
-            patches,
-            patches_dir,
-            root,
-        } = core;
-        drop(patches);
-        drop(patches_dir);
-        drop(root);
+        drop(core);
     }
 }
 
-/// Registers a patch whose descriptor `entry.rs` has checked.
-pub(crate) fn register(key: PatchKey, name: &CStr) -> Result {
-    let mut guard = CORE.lock();
-    let core = guard.as_mut().ok_or(ENODEV)?;
-    if core.patches.iter().any(|p| p.key == key || *p.dir.ctx().name == *name) {
-        pr_err!("register: patch '{}' is already registered\n", name.to_str().unwrap_or("?"));
-        return Err(EEXIST);
-    }
-    core.patches.reserve(1, GFP_KERNEL)?;
-    let info = Arc::new(
-        PatchInfo {
-            name: CString::try_from(name)?,
-        },
-        GFP_KERNEL,
-    )?;
-    let dir = Dir::new(name, Parent::Dir(&core.patches_dir), info, &PATCH_ATTRS)?;
-    core.patches.push(Patch { key, dir }, GFP_KERNEL)?;
-    pr_info!("patch '{}' registered\n", name.to_str().unwrap_or("?"));
-    Ok(())
+/// Registers a patch whose descriptor `entry.rs` has checked, and enables
+/// it unless it asked not to be.
+pub(crate) fn register(key: PatchKey, spec: PatchSpec) -> Result {
+    with_core(|core, trash| {
+        let name = spec.name;
+        if core.patches.iter().any(|p| p.key == key || p.spec.name == name) {
+            pr_err!("register: patch '{}' is already registered\n", name.to_str().unwrap_or("?"));
+            return Err(EEXIST);
+        }
+        core.patches.reserve(1, GFP_KERNEL)?;
+        let dir = Dir::new(
+            name,
+            Parent::Dir(&core.patches_dir),
+            Arc::new(PatchInfo { key }, GFP_KERNEL)?,
+            &PATCH_ATTRS,
+        )?;
+        let auto = spec.flags & crate::abi::PATCH_NO_AUTO_ENABLE == 0;
+        core.patches.push(Patch::new(key, spec, dir), GFP_KERNEL)?;
+        pr_info!("patch '{}' registered\n", name.to_str().unwrap_or("?"));
+        if auto {
+            let idx = core.patches.len() - 1;
+            if let Err(e) = patch::enable(core, idx, trash) {
+                if let Ok(p) = core.patches.remove(idx) {
+                    p.discard(trash);
+                }
+                pr_info!("patch '{}' unregistered\n", name.to_str().unwrap_or("?"));
+                return Err(e);
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Unregisters the patch registered with `key`, removing its sysfs directory.
 pub(crate) fn unregister(key: PatchKey) {
-    let mut guard = CORE.lock();
-    let Some(core) = guard.as_mut() else { return };
-    let Some(pos) = core.patches.iter().position(|p| p.key == key) else {
-        pr_err!("unregister: unknown patch descriptor\n");
-        return;
-    };
-    let patch = core.patches.remove(pos);
-    drop(guard);
-    if let Ok(patch) = patch {
-        pr_info!(
-            "patch '{}' unregistered\n",
-            patch.dir.ctx().name.to_str().unwrap_or("?")
-        );
+    let res = with_core(|core, trash| {
+        let Some(pos) = core.patch_index(key) else {
+            pr_err!("unregister: unknown patch descriptor\n");
+            return Ok(());
+        };
+        if !matches!(core.patches[pos].state, State::Registered | State::Disabled) {
+            // Cannot happen: its editions hold a reference on its module.
+            pr_err!(
+                "unregister: patch '{}' is still {}\n",
+                core.patches[pos].spec.name.to_str().unwrap_or("?"),
+                core.patches[pos].state.name()
+            );
+        }
+        let p = core.patches.remove(pos)?;
+        pr_info!("patch '{}' unregistered\n", p.spec.name.to_str().unwrap_or("?"));
+        p.discard(trash);
+        Ok(())
+    });
+    if let Err(e) = res {
+        pr_err!("unregister failed: {:?}\n", e);
     }
+}
+
+/// Name for messages.
+pub(crate) fn display(name: &CStr) -> &str {
+    name.to_str().unwrap_or("?")
 }

@@ -31,6 +31,8 @@ pub(crate) struct Mode(u16);
 impl Mode {
     /// Readable by everybody, writable by nobody.
     pub(crate) const READ_ONLY: Mode = Mode(0o444);
+    /// Readable by everybody, writable by root.
+    pub(crate) const READ_WRITE: Mode = Mode(0o644);
 }
 
 /// Writes the contents of a file being read. Wraps the page that sysfs hands

@@ -13,4 +13,5 @@ dynamos_patch::patch! {
     authors: ["dynamos developers"],
     description: "dynamos sample patch that only registers",
     license: "GPL",
+    functions: [],
 }

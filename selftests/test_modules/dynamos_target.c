@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Targets for the dynamos selftests: functions with known behaviour that
+ * the test patches change, driven from user space through debugfs.
+ *
+ *   /sys/kernel/debug/dynamos_target/
+ *     call      write "add A B" or "write LEN": calls the function in the
+ *               writer's context; read: the last result
+ *     sleep     read: sleeps in dynamos_target_sleep() until released, then
+ *               returns what it returned
+ *     release   write anything: wakes every sleeper
+ *     sleepers  read: tasks inside dynamos_target_sleep() now
+ */
+#include <linux/atomic.h>
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+
+static DECLARE_WAIT_QUEUE_HEAD(sleep_wq);
+static atomic_t release_gen = ATOMIC_INIT(0);
+static atomic_t sleepers = ATOMIC_INIT(0);
+static long last_result;
+static DEFINE_MUTEX(call_lock);
+static struct dentry *dir;
+
+/* Exported so that the compiler keeps their names and signatures intact. */
+noinline int dynamos_target_add(int a, int b)
+{
+	return a + b;
+}
+EXPORT_SYMBOL_GPL(dynamos_target_add);
+
+/* What DynAMOS' pipe_write example looks like: the edition may depend on len. */
+noinline long dynamos_target_write(unsigned long len)
+{
+	return 0;
+}
+EXPORT_SYMBOL_GPL(dynamos_target_write);
+
+noinline int dynamos_target_sleep(void)
+{
+	int gen = atomic_read(&release_gen);
+	int ret;
+
+	atomic_inc(&sleepers);
+	ret = wait_event_interruptible(sleep_wq, atomic_read(&release_gen) != gen);
+	atomic_dec(&sleepers);
+	return ret ? ret : 0;
+}
+EXPORT_SYMBOL_GPL(dynamos_target_sleep);
+
+static ssize_t call_write(struct file *file, const char __user *ubuf, size_t count, loff_t *ppos)
+{
+	char buf[64];
+	int a, b;
+	unsigned long len;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	mutex_lock(&call_lock);
+	if (sscanf(buf, "add %d %d", &a, &b) == 2)
+		last_result = dynamos_target_add(a, b);
+	else if (sscanf(buf, "write %lu", &len) == 1)
+		last_result = dynamos_target_write(len);
+	else
+		count = -EINVAL;
+	mutex_unlock(&call_lock);
+	return count;
+}
+
+static ssize_t call_read(struct file *file, char __user *ubuf, size_t count, loff_t *ppos)
+{
+	char buf[32];
+	int n;
+
+	mutex_lock(&call_lock);
+	n = scnprintf(buf, sizeof(buf), "%ld\n", last_result);
+	mutex_unlock(&call_lock);
+	return simple_read_from_buffer(ubuf, count, ppos, buf, n);
+}
+
+static ssize_t sleep_read(struct file *file, char __user *ubuf, size_t count, loff_t *ppos)
+{
+	char buf[32];
+	int n;
+
+	if (*ppos)
+		return 0;
+	n = scnprintf(buf, sizeof(buf), "%d\n", dynamos_target_sleep());
+	return simple_read_from_buffer(ubuf, count, ppos, buf, n);
+}
+
+static ssize_t release_write(struct file *file, const char __user *ubuf, size_t count, loff_t *ppos)
+{
+	atomic_inc(&release_gen);
+	wake_up_all(&sleep_wq);
+	return count;
+}
+
+static ssize_t sleepers_read(struct file *file, char __user *ubuf, size_t count, loff_t *ppos)
+{
+	char buf[32];
+	int n = scnprintf(buf, sizeof(buf), "%d\n", atomic_read(&sleepers));
+
+	return simple_read_from_buffer(ubuf, count, ppos, buf, n);
+}
+
+static const struct file_operations call_fops = {
+	.owner = THIS_MODULE, .read = call_read, .write = call_write,
+};
+static const struct file_operations sleep_fops = {
+	.owner = THIS_MODULE, .read = sleep_read,
+};
+static const struct file_operations release_fops = {
+	.owner = THIS_MODULE, .write = release_write,
+};
+static const struct file_operations sleepers_fops = {
+	.owner = THIS_MODULE, .read = sleepers_read,
+};
+
+static int __init dynamos_target_init(void)
+{
+	dir = debugfs_create_dir("dynamos_target", NULL);
+	debugfs_create_file("call", 0600, dir, NULL, &call_fops);
+	debugfs_create_file("sleep", 0400, dir, NULL, &sleep_fops);
+	debugfs_create_file("release", 0200, dir, NULL, &release_fops);
+	debugfs_create_file("sleepers", 0400, dir, NULL, &sleepers_fops);
+	return 0;
+}
+
+static void __exit dynamos_target_exit(void)
+{
+	debugfs_remove(dir);
+}
+
+module_init(dynamos_target_init);
+module_exit(dynamos_target_exit);
+MODULE_DESCRIPTION("dynamos selftest target functions");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A safe layer over an `IPMODIFY` `ftrace_ops` hooked to one function.
+//!
+//! This is how a site sits at its target's entry: the ftrace call at the
+//! function's start (`__fentry__`) runs [`Handler::on_call`], which may send
+//! the call elsewhere by rewriting the saved instruction pointer, the way
+//! `kernel/livepatch/patch.c` does.
+//!
+//! The ops are registered with `FTRACE_OPS_FL_RECURSION`, so ftrace runs the
+//! handler under its recursion guard with preemption disabled
+//! (`ftrace_ops_assist_func()`): the handler may read data that writers
+//! retire with `synchronize_rcu()`.
+
+use core::marker::PhantomPinned;
+use kernel::{bindings, ffi::c_ulong, prelude::*};
+
+/// A call caught at a hooked function's entry.
+///
+/// With `CONFIG_DYNAMIC_FTRACE_WITH_ARGS`, x86-64's `ftrace_regs` wraps a
+/// `pt_regs` whose argument registers, stack pointer and instruction
+/// pointer are valid; writing `ip` makes the call continue there.
+pub(crate) struct Call<'a> {
+    regs: &'a mut bindings::pt_regs,
+    parent_ip: usize,
+}
+
+impl Call<'_> {
+    /// The return address of the call: where in the caller it came from.
+    pub(crate) fn parent_ip(&self) -> usize {
+        self.parent_ip
+    }
+
+    /// The first six integer arguments (System V x86-64 order).
+    pub(crate) fn args(&self) -> [usize; 6] {
+        let r = &self.regs;
+        [r.di, r.si, r.dx, r.cx, r.r8, r.r9].map(|v| v as usize)
+    }
+
+    /// Makes the call continue at `addr`, a function with the hooked
+    /// function's signature, instead of the hooked function's body.
+    pub(crate) fn redirect(&mut self, addr: usize) {
+        self.regs.ip = addr as c_ulong;
+    }
+}
+
+/// What runs at every call of a hooked function.
+pub(crate) trait Handler: Send + Sync + 'static {
+    /// Called at the function's entry, with preemption disabled. It must not
+    /// sleep and must not call the hooked function.
+    fn on_call(&self, call: &mut Call<'_>);
+}
+
+/// An `ftrace_ops` hooked to one function, calling `H`.
+///
+/// # Invariants
+///
+/// - `ops` is registered with ftrace, filtered on `ip` only, whenever
+///   `registered` is true: from the return of [`Hook::new`] until `drop`.
+/// - The value never moves while registered (it is only handed out pinned).
+#[repr(C)]
+pub(crate) struct Hook<H: Handler> {
+    ops: bindings::ftrace_ops,
+    ip: usize,
+    registered: bool,
+    handler: H,
+    _pin: PhantomPinned,
+}
+
+// SAFETY: ftrace may run the handler on any CPU at any time; `H: Send + Sync`
+// makes that fine, and the raw `ftrace_ops` is only touched by ftrace.
+unsafe impl<H: Handler> Send for Hook<H> {}
+// SAFETY: As above: shared access only reads `handler`.
+unsafe impl<H: Handler> Sync for Hook<H> {}
+
+impl<H: Handler> Hook<H> {
+    /// Hooks the function starting at `ip`.
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` if `ip` is not the start of a function ftrace can trace,
+    /// `EBUSY` if another `IPMODIFY` user (a livepatch, a kprobe that
+    /// modifies the instruction pointer, a direct call) holds it, `ENOMEM`.
+    /// On error nothing stays registered.
+    pub(crate) fn new(ip: usize, handler: H) -> Result<Pin<KBox<Self>>> {
+        // SAFETY: All-zero is the state `ftrace_ops_init()` expects of an ops
+        // that has not been initialized yet (flag INITIALIZED clear).
+        let mut ops: bindings::ftrace_ops = unsafe { core::mem::zeroed() };
+        ops.func = Some(trampoline::<H>);
+        ops.flags = (bindings::FTRACE_OPS_FL_IPMODIFY | bindings::FTRACE_OPS_FL_RECURSION) as c_ulong;
+        let mut hook = KBox::pin(
+            Hook {
+                ops,
+                ip,
+                registered: false,
+                handler,
+                _pin: PhantomPinned,
+            },
+            GFP_KERNEL,
+        )?;
+        // SAFETY: We do not move out of the pinned box; the raw ops pointer
+        // is handed to ftrace, which keeps it until unregistration.
+        let ops_ptr = unsafe { &raw mut Pin::get_unchecked_mut(hook.as_mut()).ops };
+        // SAFETY: `ops_ptr` is a valid ops not yet registered.
+        let ret = unsafe { bindings::ftrace_set_filter_ip(ops_ptr, ip as c_ulong, 0, 0) };
+        if ret != 0 {
+            // `drop` frees the filter; the ops is not registered.
+            return Err(Error::from_errno(ret));
+        }
+        // SAFETY: `ops_ptr` is initialized and filtered on one function; it
+        // stays pinned until `drop` unregisters it.
+        let ret = unsafe { bindings::register_ftrace_function(ops_ptr) };
+        if ret != 0 {
+            return Err(Error::from_errno(ret));
+        }
+        // SAFETY: Only a flag is written; nothing moves.
+        unsafe { Pin::get_unchecked_mut(hook.as_mut()).registered = true };
+        Ok(hook)
+    }
+
+}
+
+impl<H: Handler> Drop for Hook<H> {
+    fn drop(&mut self) {
+        let ops = &raw mut self.ops;
+        if self.registered {
+            // SAFETY: Registered (type invariant). Once this returns, ftrace
+            // has waited for every CPU to leave the handler and trampoline.
+            let ret = unsafe { bindings::unregister_ftrace_function(ops) };
+            if ret != 0 {
+                pr_err!("unregister_ftrace_function({:#x}) failed: {}\n", self.ip, ret);
+            }
+        }
+        // SAFETY: The ops is not registered (any more); this frees the filter
+        // hash that `ftrace_set_filter_ip()` may have allocated.
+        unsafe { bindings::ftrace_free_filter(ops) };
+    }
+}
+
+/// The `ftrace_func_t` of every hook.
+///
+/// # Safety
+///
+/// Called by ftrace only, for a registered `Hook<H>` whose `ops` is `op`.
+unsafe extern "C" fn trampoline<H: Handler>(
+    _ip: c_ulong,
+    parent_ip: c_ulong,
+    op: *mut bindings::ftrace_ops,
+    fregs: *mut bindings::ftrace_regs,
+) {
+    // SAFETY: `ops` is the first field of the `#[repr(C)]` `Hook<H>`, and
+    // the hook is registered, hence alive.
+    let hook = unsafe { &*op.cast::<Hook<H>>() };
+    // SAFETY: With DYNAMIC_FTRACE_WITH_ARGS on x86-64, `ftrace_regs` is a
+    // `pt_regs` whose argument registers and `ip` are valid, owned by this
+    // call of the trampoline.
+    let regs = unsafe { &mut *fregs.cast::<bindings::pt_regs>() };
+    let mut call = Call {
+        regs,
+        parent_ip: parent_ip as usize,
+    };
+    hook.handler.on_call(&mut call);
+}
+
+// SAFETY: A `Call` exists only during `Handler::on_call`, which ftrace runs
+// with preemption disabled (`ftrace_ops_assist_func()` for ops with
+// `FTRACE_OPS_FL_RECURSION`): an RCU read-side critical section.
+unsafe impl crate::rcu::ReadSide for Call<'_> {}

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C helpers for fields that Rust must not read through bindgen's layouts.
+ *
+ * With this GCC-built kernel, bindgen (clang) lays out struct task_struct
+ * differently from the compiler: the offset of ->tasks differs by 0x350
+ * bytes, so field accesses through `bindings::task_struct` read the wrong
+ * memory. dynamos therefore reads task and module fields here, in C, and
+ * hands Rust plain values. See src/tasks.rs and src/modules.rs.
+ */
+#include <linux/module.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/string.h>
+
+#include "helpers.h"
+
+/* Calls fn on every thread, under rcu_read_lock(): fn must not sleep. */
+void dynamos_for_each_thread(dynamos_thread_fn fn, void *ctx)
+{
+	struct task_struct *g, *t;
+	struct dynamos_thread th;
+
+	rcu_read_lock();
+	for_each_process_thread(g, t) {
+		th.task = t;
+		th.pid = t->pid;
+		th.tgid = t->tgid;
+		th.on_cpu = READ_ONCE(t->on_cpu);
+		strscpy(th.comm, t->comm, sizeof(th.comm));
+		fn(ctx, &th);
+	}
+	rcu_read_unlock();
+}
+
+pid_t dynamos_current_tgid(void)
+{
+	return current->tgid;
+}
+
+void dynamos_module_text(struct module *mod, unsigned long *base, unsigned long *size)
+{
+	*base = (unsigned long)mod->mem[MOD_TEXT].base;
+	*size = mod->mem[MOD_TEXT].size;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* C helpers of dynamos (src/helpers.c), called from Rust. */
+#ifndef DYNAMOS_HELPERS_H
+#define DYNAMOS_HELPERS_H
+
+#include <linux/sched.h>
+
+struct module;
+
+struct dynamos_thread {
+	struct task_struct *task;
+	pid_t pid;
+	pid_t tgid;
+	int on_cpu;
+	char comm[TASK_COMM_LEN];
+};
+
+typedef void (*dynamos_thread_fn)(void *ctx, const struct dynamos_thread *t);
+
+void dynamos_for_each_thread(dynamos_thread_fn fn, void *ctx);
+pid_t dynamos_current_tgid(void);
+void dynamos_module_text(struct module *mod, unsigned long *base, unsigned long *size);
+
+#endif

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Symbol lookup for out-of-tree code.
+//!
+//! `kallsyms_lookup_name()` and `kallsyms_on_each_symbol()` are not exported
+//! to modules. kprobes resolve a name, but only the first of several
+//! symbols with that name, so they cannot honour a position. dynamos
+//! therefore reads `/proc/kallsyms` once per patch: it lists every symbol,
+//! vmlinux first and then each module's, in the order that livepatch's
+//! `sympos` counts. Addresses are readable because the read happens in the
+//! context of the (root) task loading or enabling the patch; with
+//! `kptr_restrict=2` they read as zero and resolution fails with `EPERM`.
+//!
+//! The size of a function comes from `sprint_symbol()` ("name+off/size").
+
+use kernel::{bindings, c_str, ffi::c_void, prelude::*, str::CStr};
+
+/// A symbol to find: `name` in `object` (`None` for vmlinux), the
+/// `sympos`-th of that name (0: it must be unique).
+pub(crate) struct Query<'a> {
+    /// Symbol name.
+    pub(crate) name: &'a CStr,
+    /// Module name, or `None` for vmlinux.
+    pub(crate) object: Option<&'a CStr>,
+    /// 1-based position among symbols of the same name; 0 for "unique".
+    pub(crate) sympos: u32,
+}
+
+/// Why a query failed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum LookupError {
+    /// No symbol of that name (or not that many).
+    NotFound,
+    /// Several symbols of that name and `sympos` was 0.
+    Ambiguous(u32),
+}
+
+/// The matches seen so far for one query.
+#[derive(Clone, Copy, Default)]
+struct Matches {
+    count: u32,
+    addr: usize,
+}
+
+/// Parses one `/proc/kallsyms` line: "ADDR TYPE NAME[\t[MODULE]]".
+fn parse_line(line: &[u8]) -> Option<(usize, u8, &[u8], Option<&[u8]>)> {
+    let mut fields = line.split(|&b| b == b' ' || b == b'\t').filter(|f| !f.is_empty());
+    let addr = fields.next()?;
+    let kind = *fields.next()?.first()?;
+    let name = fields.next()?;
+    let module = fields
+        .next()
+        .and_then(|m| m.strip_prefix(b"[").and_then(|m| m.strip_suffix(b"]")));
+    let mut value = 0usize;
+    for &c in addr {
+        let digit = (c as char).to_digit(16)? as usize;
+        value = value.checked_mul(16)?.checked_add(digit)?;
+    }
+    Some((value, kind, name, module))
+}
+
+/// Resolves every query in one pass over `/proc/kallsyms`. Only text
+/// symbols (types `t` and `T`) match.
+///
+/// # Errors
+///
+/// The outer error is an I/O failure (or `EPERM` when addresses are
+/// hidden); the inner results say, per query, whether it was found.
+pub(crate) fn resolve(queries: &[Query<'_>]) -> Result<KVec<core::result::Result<usize, LookupError>>> {
+    if queries.is_empty() {
+        return Ok(KVec::new());
+    }
+    let mut found: KVec<Matches> = KVec::with_capacity(queries.len(), GFP_KERNEL)?;
+    for _ in queries {
+        found.push(Matches::default(), GFP_KERNEL)?;
+    }
+    let mut hidden = true;
+    each_line(|line| {
+        let Some((addr, kind, name, module)) = parse_line(line) else {
+            return;
+        };
+        if addr != 0 {
+            hidden = false;
+        }
+        if kind != b't' && kind != b'T' {
+            return;
+        }
+        for (q, m) in queries.iter().zip(found.iter_mut()) {
+            if q.name.to_bytes() != name || q.object.map(|o| o.to_bytes()) != module {
+                continue;
+            }
+            m.count += 1;
+            if q.sympos == 0 && m.count == 1 || q.sympos == m.count {
+                m.addr = addr;
+            }
+        }
+    })?;
+    if hidden {
+        pr_err!("/proc/kallsyms shows no addresses (kptr_restrict?): cannot resolve symbols\n");
+        return Err(EPERM);
+    }
+    let mut out = KVec::with_capacity(queries.len(), GFP_KERNEL)?;
+    for (q, m) in queries.iter().zip(found.iter()) {
+        let res = if m.count == 0 || q.sympos > m.count {
+            Err(LookupError::NotFound)
+        } else if q.sympos == 0 && m.count > 1 {
+            Err(LookupError::Ambiguous(m.count))
+        } else {
+            Ok(m.addr)
+        };
+        out.push(res, GFP_KERNEL)?;
+    }
+    Ok(out)
+}
+
+/// Reads the next bytes of the seq_file `file` at `*pos` into `out`.
+///
+/// `/proc/kallsyms` has no `read_iter`, so `kernel_read()` refuses it;
+/// `seq_read_iter()` on a kernel buffer (a kvec iterator) does the same job.
+fn read_some(file: *mut bindings::file, out: &mut [u8], pos: &mut bindings::loff_t) -> isize {
+    let vec = bindings::kvec {
+        iov_base: out.as_mut_ptr().cast::<c_void>(),
+        iov_len: out.len(),
+    };
+    // SAFETY: All-zero is a valid `kiocb` and `iov_iter`; the fields that
+    // matter are set below and by `iov_iter_kvec()`.
+    let (mut iocb, mut iter): (bindings::kiocb, bindings::iov_iter) =
+        unsafe { (core::mem::zeroed(), core::mem::zeroed()) };
+    iocb.ki_filp = file;
+    iocb.ki_pos = *pos;
+    // SAFETY: `vec` describes `out`, valid for writes for this call.
+    unsafe { bindings::iov_iter_kvec(&mut iter, bindings::ITER_DEST, &vec, 1, out.len()) };
+    // SAFETY: `file` is an open seq_file (its `private_data` is the
+    // `seq_file` set up by its open method); `iocb` and `iter` are valid.
+    let n = unsafe { bindings::seq_read_iter(&mut iocb, &mut iter) };
+    *pos = iocb.ki_pos;
+    n
+}
+
+/// Calls `f` on each line of `/proc/kallsyms`, without the newline.
+fn each_line(mut f: impl FnMut(&[u8])) -> Result {
+    let path = c_str!("/proc/kallsyms");
+    // SAFETY: `path` is a valid NUL-terminated string.
+    let file = unsafe { bindings::filp_open(path.as_char_ptr(), bindings::O_RDONLY as i32, 0) };
+    let file = kernel::error::from_err_ptr(file).inspect_err(|e| {
+        pr_err!("cannot open /proc/kallsyms: {:?}\n", e);
+    })?;
+    let mut buf: KVec<u8> = KVec::with_capacity(16384, GFP_KERNEL)?;
+    buf.resize(16384, 0, GFP_KERNEL)?;
+    let mut pos: bindings::loff_t = 0;
+    let mut have = 0usize;
+    let res = loop {
+        let n = read_some(file, &mut buf[have..], &mut pos);
+        if n < 0 {
+            break Err(Error::from_errno(n as i32));
+        }
+        let end = have + n as usize;
+        let mut start = 0;
+        while let Some(nl) = buf[start..end].iter().position(|&b| b == b'\n') {
+            f(&buf[start..start + nl]);
+            start += nl + 1;
+        }
+        if n == 0 {
+            if start < end {
+                f(&buf[start..end]);
+            }
+            break Ok(());
+        }
+        buf.copy_within(start..end, 0);
+        have = end - start;
+        if have == buf.len() {
+            // A line longer than the buffer: kallsyms has none.
+            break Err(EINVAL);
+        }
+    };
+    // SAFETY: `file` was opened above and is closed once.
+    unsafe { bindings::filp_close(file, core::ptr::null_mut()) };
+    res
+}
+
+/// The size in bytes of the function starting at `addr`, from kallsyms.
+pub(crate) fn function_size(addr: usize) -> Option<usize> {
+    // KSYM_SYMBOL_LEN is about 512 bytes.
+    let mut buf = [0u8; 512];
+    // SAFETY: `buf` is at least KSYM_SYMBOL_LEN bytes long.
+    unsafe { bindings::sprint_symbol(buf.as_mut_ptr().cast(), addr as _) };
+    let len = buf.iter().position(|&b| b == 0)?;
+    // "name+0x0/0x80 [module]": the size follows the last '/' before a space.
+    let text = &buf[..len];
+    let text = text.split(|&b| b == b' ').next()?;
+    let slash = text.iter().rposition(|&b| b == b'/')?;
+    let hex = text[slash + 1..].strip_prefix(b"0x")?;
+    let mut size = 0usize;
+    for &c in hex {
+        size = size
+            .checked_mul(16)?
+            .checked_add((c as char).to_digit(16)? as usize)?;
+    }
+    // The offset must be 0: `addr` is the start of a function.
+    let plus = text.iter().rposition(|&b| b == b'+')?;
+    (&text[plus + 1..slash] == b"0x0").then_some(size)
+}

@@ -1,0 +1,664 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A patch's lifecycle: enabling, disabling, reversal midway, and the end of
+//! a transition.
+//!
+//! ```text
+//! registered --enable--> enabling --drained--> enabled
+//!                          |   ^                  |
+//!                 reverse  v   | reverse       disable
+//!                          disabling <------------'
+//!                              | drained
+//!                              v
+//!                          disabled --enable--> enabling ...
+//! ```
+//!
+//! Enabling pushes the patch's editions on top of each target's stack: new
+//! calls enter them at once, and the editions they replaced drain. Disabling
+//! pops them (the patch must be on top of every stack, as in livepatch):
+//! new calls enter the edition below at once, and the patch's editions
+//! drain. A transition ends when what drains is quiescent (`transition.rs`).
+//! Only one transition runs at a time; writing the opposite value to
+//! `enabled` during a transition reverses it.
+//!
+//! Every failure before the switch undoes what was done and leaves the
+//! reason in dmesg and in the patch's `error` file: nothing stays patched.
+
+use crate::{
+    entry::{FuncSpec, PatchSpec},
+    kallsyms::{self, LookupError, Query},
+    registry::{display, Core, PatchInfo, PatchKey, SiteEntry, Transition, Trash},
+    site::{self, Edition, Layer, Prepared},
+    sysfs::Dir,
+    transition::{Drain, Target},
+};
+use core::{fmt, ops::Range};
+use kernel::{c_str, prelude::*, str::CString, sync::Arc};
+
+/// Where a patch is in its lifecycle.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum State {
+    /// Known, never enabled.
+    Registered,
+    /// Its editions are the defaults; the ones they replaced drain.
+    Enabling,
+    /// Its editions are the defaults; nothing drains.
+    Enabled,
+    /// Its editions are off the stacks and drain.
+    Disabling,
+    /// Its editions are gone.
+    Disabled,
+}
+
+impl State {
+    /// The name shown in sysfs.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            State::Registered => "registered",
+            State::Enabling => "enabling",
+            State::Enabled => "enabled",
+            State::Disabling => "disabling",
+            State::Disabled => "disabled",
+        }
+    }
+
+    /// Whether the patch is, or is going to be, enabled.
+    pub(crate) fn target_enabled(self) -> bool {
+        matches!(self, State::Enabling | State::Enabled)
+    }
+}
+
+/// A registered patch.
+pub(crate) struct Patch {
+    /// Its key.
+    pub(crate) key: PatchKey,
+    /// What it brings.
+    pub(crate) spec: PatchSpec,
+    /// Lifecycle state.
+    pub(crate) state: State,
+    /// Why the last enable or disable failed.
+    pub(crate) error: Option<CString>,
+    /// One layer per function while the patch has editions.
+    layers: KVec<Layer>,
+    /// The site of each function, in the same order.
+    sites: KVec<usize>,
+    dir: Dir<PatchInfo>,
+}
+
+impl Patch {
+    /// A registered patch with its sysfs directory.
+    pub(crate) fn new(key: PatchKey, spec: PatchSpec, dir: Dir<PatchInfo>) -> Self {
+        Patch {
+            key,
+            spec,
+            state: State::Registered,
+            error: None,
+            layers: KVec::new(),
+            sites: KVec::new(),
+            dir,
+        }
+    }
+
+    /// Drops the patch, its directory going to the trash.
+    pub(crate) fn discard(self, trash: &mut Trash) {
+        trash.push_patch_dir(self.dir);
+    }
+}
+
+/// Records and reports why an operation on patch `idx` failed.
+fn fail(core: &mut Core, idx: usize, err: Error, args: fmt::Arguments<'_>) -> Error {
+    let p = &mut core.patches[idx];
+    pr_err!("patch '{}': {}\n", display(p.spec.name), args);
+    p.error = CString::try_from_fmt(args).ok();
+    err
+}
+
+/// The sysfs name of a function's site: `[module:]symbol[,pos]`.
+fn site_name(f: &FuncSpec) -> Result<CString> {
+    match (f.object, f.sympos) {
+        (None, 0) => CString::try_from_fmt(fmt!("{}", display(f.name))),
+        (None, pos) => CString::try_from_fmt(fmt!("{},{}", display(f.name), pos)),
+        (Some(m), 0) => CString::try_from_fmt(fmt!("{}:{}", display(m), display(f.name))),
+        (Some(m), pos) => CString::try_from_fmt(fmt!("{}:{},{}", display(m), display(f.name), pos)),
+    }
+}
+
+/// Where a function is, for messages.
+fn where_is(f: &FuncSpec) -> &str {
+    f.object.map_or("vmlinux", display)
+}
+
+/// Finds the address of each function of patch `idx`.
+fn resolve(core: &mut Core, idx: usize, funcs: &[FuncSpec]) -> Result<KVec<usize>> {
+    let mut queries = KVec::with_capacity(funcs.len(), GFP_KERNEL)?;
+    for f in funcs {
+        queries.push(
+            Query {
+                name: f.name,
+                object: f.object,
+                sympos: f.sympos,
+            },
+            GFP_KERNEL,
+        )?;
+    }
+    let found = kallsyms::resolve(&queries)
+        .map_err(|e| fail(core, idx, e, format_args!("cannot read kallsyms ({:?})", e)))?;
+    let mut addrs = KVec::with_capacity(funcs.len(), GFP_KERNEL)?;
+    for (f, r) in funcs.iter().zip(found.iter()) {
+        match *r {
+            Ok(addr) => addrs.push(addr, GFP_KERNEL)?,
+            Err(LookupError::NotFound) if f.sympos > 0 => {
+                return Err(fail(core, idx, ENOENT, format_args!(
+                    "no symbol {} at position {} in {}", display(f.name), f.sympos, where_is(f))));
+            }
+            Err(LookupError::NotFound) => {
+                return Err(fail(core, idx, ENOENT, format_args!(
+                    "unknown symbol {} in {}", display(f.name), where_is(f))));
+            }
+            Err(LookupError::Ambiguous(n)) => {
+                return Err(fail(core, idx, EINVAL, format_args!(
+                    "{} symbols named {} in {}: give a position", n, display(f.name), where_is(f))));
+            }
+        }
+    }
+    for (i, a) in addrs.iter().enumerate() {
+        if addrs[..i].contains(a) {
+            return Err(fail(core, idx, EINVAL, format_args!(
+                "{} is listed twice (under another name)", display(funcs[i].name))));
+        }
+    }
+    Ok(addrs)
+}
+
+/// The site entry for `addr`, among the registry's or the new ones.
+fn entry_mut<'a>(
+    sites: &'a mut KVec<SiteEntry>,
+    new: &'a mut KVec<SiteEntry>,
+    addr: usize,
+) -> Option<&'a mut SiteEntry> {
+    if let Some(i) = sites.iter().position(|s| s.site.addr == addr) {
+        return sites.get_mut(i);
+    }
+    new.iter_mut().find(|s| s.site.addr == addr)
+}
+
+/// The code ranges of the originals of `addrs`.
+fn original_ranges(core: &mut Core, addrs: &[usize]) -> Result<KVec<Range<usize>>> {
+    let mut out = KVec::new();
+    for &a in addrs {
+        if let Some(e) = core.site(a) {
+            for r in e.site.original.ranges.iter() {
+                out.push(r.clone(), GFP_KERNEL)?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The counters of counted entries into the originals of `addrs`.
+fn orig_counters(
+    core: &mut Core,
+    addrs: &[usize],
+) -> Result<KVec<&'static core::sync::atomic::AtomicIsize>> {
+    let mut out = KVec::new();
+    for &a in addrs {
+        if let Some(e) = core.site(a) {
+            for l in e.site.stack.iter() {
+                out.push(l.orig_inside(), GFP_KERNEL)?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Prepares the snapshots of the sites at `addrs`.
+fn prepare(core: &mut Core, addrs: &[usize]) -> Result<KVec<(usize, Prepared)>> {
+    let mut out = KVec::with_capacity(addrs.len(), GFP_KERNEL)?;
+    for &a in addrs {
+        let site = &core.site(a).ok_or(ENODEV)?.site;
+        out.push((a, site.prepare()?), GFP_KERNEL)?;
+    }
+    Ok(out)
+}
+
+/// Installs prepared snapshots and waits one grace period for the old ones:
+/// after this, no call enters an edition through an old snapshot.
+fn install(core: &mut Core, prepared: KVec<(usize, Prepared)>) {
+    let mut stale = KVec::with_capacity(prepared.len(), GFP_KERNEL).unwrap_or_default();
+    for (a, p) in prepared {
+        if let Some(e) = core.site(a) {
+            let old = e.site.install(p);
+            // On allocation failure `old` comes back and is dropped here,
+            // which waits for its own grace period.
+            let _ = stale.push(old, GFP_KERNEL);
+        }
+    }
+    site::free_stale(stale);
+}
+
+/// The distinct values of `addrs`.
+fn distinct(addrs: &[usize]) -> Result<KVec<usize>> {
+    let mut out = KVec::with_capacity(addrs.len(), GFP_KERNEL)?;
+    for &a in addrs {
+        if !out.contains(&a) {
+            out.push(a, GFP_KERNEL)?;
+        }
+    }
+    Ok(out)
+}
+
+/// Enables patch `idx`, or reverses its disabling.
+///
+/// # Errors
+///
+/// `EINVAL` if already enabled, `EBUSY` if another patch is in transition,
+/// or why preparing failed (see the module documentation).
+pub(crate) fn enable(core: &mut Core, idx: usize, trash: &mut Trash) -> Result {
+    match core.patches[idx].state {
+        State::Registered | State::Disabled => {}
+        State::Enabling | State::Enabled => return Err(EINVAL),
+        State::Disabling => return reverse(core, idx, Target::Enable),
+    }
+    if let Some(t) = &core.transition {
+        let other = core.patch_index(t.patch).map_or("?", |i| display(core.patches[i].spec.name));
+        return Err(fail(core, idx, EBUSY, format_args!("patch '{}' is in transition", other)));
+    }
+    if core.patches[idx].spec.flags & crate::abi::PATCH_REPLACE != 0 {
+        return Err(fail(core, idx, EOPNOTSUPP, format_args!("cumulative (replace) patches are not supported yet")));
+    }
+    core.patches[idx].error = None;
+    let key = core.patches[idx].key;
+    let name = core.patches[idx].spec.name;
+    let mut funcs = KVec::with_capacity(core.patches[idx].spec.funcs.len(), GFP_KERNEL)?;
+    for f in core.patches[idx].spec.funcs.iter() {
+        funcs.push(*f, GFP_KERNEL)?;
+    }
+    let addrs = resolve(core, idx, &funcs)?;
+
+    // Phase 1: everything that can fail, with no effect on any call. New
+    // sites are hooked but let every call through to the original.
+    let text = core.patches[idx].spec.module.text();
+    let mut new_sites: KVec<SiteEntry> = KVec::new();
+    let mut layers: KVec<Layer> = KVec::with_capacity(funcs.len(), GFP_KERNEL)?;
+    let res: Result = (|| {
+        for (f, &addr) in funcs.iter().zip(addrs.iter()) {
+            if core.sites.iter().any(|s| s.site.addr == addr) {
+                continue;
+            }
+            let Some(size) = kallsyms::function_size(addr) else {
+                return Err(fail(core, idx, EINVAL, format_args!(
+                    "{} is not the start of a function", display(f.name))));
+            };
+            let entry = SiteEntry::new(core, site_name(f)?, addr, size).map_err(|e| {
+                let why = if e == EBUSY {
+                    "another ftrace user that changes the instruction pointer (a livepatch, a kprobe) holds it"
+                } else if e == EINVAL {
+                    "ftrace cannot trace it"
+                } else {
+                    "cannot hook it"
+                };
+                fail(core, idx, e, format_args!("cannot patch {}: {} ({:?})", display(f.name), why, e))
+            })?;
+            new_sites.push(entry, GFP_KERNEL)?;
+        }
+        for (f, &addr) in funcs.iter().zip(addrs.iter()) {
+            let Some(module) = core.patches[idx].spec.module.get() else {
+                return Err(fail(core, idx, EBUSY, format_args!("the patch module is going away")));
+            };
+            let entry = entry_mut(&mut core.sites, &mut new_sites, addr).ok_or(ENODEV)?;
+            // An edition whose extent kallsyms does not know is taken to
+            // span the rest of the module's text: conservative.
+            let size_of = |a: usize| kallsyms::function_size(a).unwrap_or(text.end.saturating_sub(a));
+            let layer = entry.site.new_edition(
+                name,
+                &f.edition,
+                module,
+                text.clone(),
+                size_of(f.edition.entry),
+                size_of(f.edition.counted),
+            )?;
+            entry.site.stack.reserve(1, GFP_KERNEL)?;
+            entry.add_edition_dir(layer.edition.id)?;
+            layers.push(layer, GFP_KERNEL)?;
+        }
+        core.sites.reserve(new_sites.len(), GFP_KERNEL)?;
+        Ok(())
+    })();
+    if let Err(e) = res {
+        undo_phase1(core, &addrs, &layers, new_sites, trash);
+        if core.patches[idx].error.is_none() {
+            return Err(fail(core, idx, e, format_args!("cannot prepare the patch ({:?})", e)));
+        }
+        return Err(e);
+    }
+
+    // Phase 2: push the editions and prepare the snapshots.
+    for s in new_sites {
+        // PANIC: cannot fail, reserved in phase 1.
+        let _ = core.sites.push(s, GFP_NOWAIT);
+    }
+    let sites = distinct(&addrs)?;
+    let prev = push_layers(core, &addrs, &layers)?;
+    let prepared = match prepare(core, &sites) {
+        Ok(p) => p,
+        Err(e) => {
+            pop_layers(core, &addrs, &layers);
+            undo_phase1(core, &addrs, &layers, KVec::new(), trash);
+            return Err(fail(core, idx, e, format_args!("cannot prepare the switch ({:?})", e)));
+        }
+    };
+    let drain = match Drain::new(prev, orig_counters(core, &sites)?, &original_ranges(core, &sites)?) {
+        Ok(d) => d,
+        Err(e) => {
+            pop_layers(core, &addrs, &layers);
+            undo_phase1(core, &addrs, &layers, KVec::new(), trash);
+            return Err(fail(core, idx, e, format_args!("cannot prepare the switch ({:?})", e)));
+        }
+    };
+
+    // Phase 3: switch. New calls enter the new editions from here on.
+    install(core, prepared);
+    let p = &mut core.patches[idx];
+    p.layers = layers;
+    p.sites = addrs;
+    p.state = State::Enabling;
+    core.transition = Some(Transition {
+        patch: key,
+        target: Target::Enable,
+        drain,
+        sites,
+    });
+    pr_info!("enabling patch '{}'\n", display(name));
+    core.kick();
+    Ok(())
+}
+
+/// Undoes phase 1 of [`enable`]: removes edition directories and the sites
+/// that were created for nothing.
+fn undo_phase1(core: &mut Core, addrs: &[usize], layers: &[Layer], new_sites: KVec<SiteEntry>, trash: &mut Trash) {
+    for (l, &a) in layers.iter().zip(addrs.iter()) {
+        if let Some(e) = core.site(a) {
+            e.remove_edition_dir(l.edition.id, trash);
+        }
+    }
+    for s in new_sites {
+        trash.push_site(s);
+    }
+    remove_empty_sites(core, trash);
+}
+
+/// Moves sites without patch editions to the trash (unhooking them).
+fn remove_empty_sites(core: &mut Core, trash: &mut Trash) {
+    while let Some(pos) = core.sites.iter().position(|s| s.site.stack.is_empty()) {
+        if let Ok(s) = core.sites.remove(pos) {
+            trash.push_site(s);
+        }
+    }
+}
+
+/// Pushes `layers` on their sites, which count from now on and follow their
+/// new tops. Returns the editions that were the defaults before. Stack
+/// space was reserved.
+fn push_layers(core: &mut Core, addrs: &[usize], layers: &[Layer]) -> Result<KVec<Arc<Edition>>> {
+    let mut prev = KVec::with_capacity(layers.len(), GFP_KERNEL)?;
+    for (l, &a) in layers.iter().zip(addrs.iter()) {
+        let site = &mut core.site(a).ok_or(ENODEV)?.site;
+        if let Some(e) = site.edition(site.default_id()) {
+            prev.push(e.clone(), GFP_KERNEL)?;
+        }
+        site.stack.push(l.clone(), GFP_KERNEL)?;
+        site.default = None;
+        site.counting = true;
+    }
+    Ok(prev)
+}
+
+/// Takes `layers` off their sites (they are on top), and the per-process
+/// entries and default choices that name them.
+fn pop_layers(core: &mut Core, addrs: &[usize], layers: &[Layer]) {
+    for (l, &a) in layers.iter().zip(addrs.iter()).rev() {
+        let Some(e) = core.site(a) else { continue };
+        let site = &mut e.site;
+        let id = l.edition.id;
+        if let Some(pos) = site.stack.iter().position(|x| x.edition.id == id) {
+            let _ = site.stack.remove(pos);
+        }
+        site.pids.retain(|p| p.1 != id);
+        if site.default == Some(id) {
+            site.default = None;
+        }
+        site.counting = true;
+    }
+}
+
+/// Disables patch `idx`, or reverses its enabling.
+///
+/// # Errors
+///
+/// `EINVAL` if not enabled, `EBUSY` if another patch is in transition or
+/// this one is below another on some function.
+pub(crate) fn disable(core: &mut Core, idx: usize, _trash: &mut Trash) -> Result {
+    match core.patches[idx].state {
+        State::Enabled => {}
+        State::Enabling => return reverse(core, idx, Target::Disable),
+        _ => return Err(EINVAL),
+    }
+    if core.transition.is_some() {
+        return Err(EBUSY);
+    }
+    core.patches[idx].error = None;
+    start_disable(core, idx)
+}
+
+/// Takes the editions of patch `idx` off their sites and starts draining
+/// them.
+fn start_disable(core: &mut Core, idx: usize) -> Result {
+    let key = core.patches[idx].key;
+    let name = core.patches[idx].spec.name;
+    let layers = core::mem::take(&mut core.patches[idx].layers);
+    let addrs = core::mem::take(&mut core.patches[idx].sites);
+    let res = (|| {
+        for (l, &a) in layers.iter().zip(addrs.iter()) {
+            let site = &core.site_ref(a).ok_or(ENODEV)?.site;
+            let Some(top) = site.stack.last() else { continue };
+            if top.edition.id != l.edition.id {
+                let above = CString::try_from(top.edition.patch.as_deref().unwrap_or(c_str!("?")))?;
+                let func = CString::try_from(&*site.name)?;
+                return Err(fail(core, idx, EBUSY, format_args!(
+                    "patch '{}' is above this one on {}: disable it first",
+                    display(&above), display(&func))));
+            }
+        }
+        let sites = distinct(&addrs)?;
+        let mut editions = KVec::with_capacity(layers.len(), GFP_KERNEL)?;
+        for l in layers.iter() {
+            editions.push(l.edition.clone(), GFP_KERNEL)?;
+        }
+        let originals = original_ranges(core, &sites)?;
+        // Snapshots and bookkeeping, with rollback on allocation failure.
+        let saved = save_policies(core, &sites)?;
+        pop_layers(core, &addrs, &layers);
+        let prepared = prepare(core, &sites);
+        let drain = Drain::new(editions, KVec::new(), &originals);
+        let (prepared, drain) = match (prepared, drain) {
+            (Ok(p), Ok(d)) => (p, d),
+            (Err(e), _) | (_, Err(e)) => {
+                restore_policies(core, &addrs, &layers, saved);
+                return Err(fail(core, idx, e, format_args!("cannot prepare the switch ({:?})", e)));
+            }
+        };
+        install(core, prepared);
+        Ok((sites, drain))
+    })();
+    match res {
+        Ok((sites, drain)) => {
+            let p = &mut core.patches[idx];
+            p.layers = layers;
+            p.sites = addrs;
+            p.state = State::Disabling;
+            core.transition = Some(Transition {
+                patch: key,
+                target: Target::Disable,
+                drain,
+                sites,
+            });
+            pr_info!("disabling patch '{}'\n", display(name));
+            core.kick();
+            Ok(())
+        }
+        Err(e) => {
+            let p = &mut core.patches[idx];
+            p.layers = layers;
+            p.sites = addrs;
+            Err(e)
+        }
+    }
+}
+
+/// Site policies saved before a change, to restore on failure.
+type Saved = KVec<(usize, Option<site::EditionId>, KVec<(kernel::task::Pid, site::EditionId)>, bool)>;
+
+fn save_policies(core: &mut Core, sites: &[usize]) -> Result<Saved> {
+    let mut saved = KVec::with_capacity(sites.len(), GFP_KERNEL)?;
+    for &a in sites {
+        let site = &core.site(a).ok_or(ENODEV)?.site;
+        let mut pids = KVec::with_capacity(site.pids.len(), GFP_KERNEL)?;
+        for &p in site.pids.iter() {
+            pids.push(p, GFP_KERNEL)?;
+        }
+        saved.push((a, site.default, pids, site.counting), GFP_KERNEL)?;
+    }
+    Ok(saved)
+}
+
+/// Puts `layers` back on top of their sites and restores saved policies.
+fn restore_policies(core: &mut Core, addrs: &[usize], layers: &[Layer], saved: Saved) {
+    for (l, &a) in layers.iter().zip(addrs.iter()) {
+        if let Some(e) = core.site(a) {
+            // PANIC: cannot fail: the layer was just removed from this stack.
+            let _ = e.site.stack.push(l.clone(), GFP_NOWAIT);
+        }
+    }
+    for (a, default, pids, counting) in saved {
+        if let Some(e) = core.site(a) {
+            e.site.default = default;
+            e.site.pids = pids;
+            e.site.counting = counting;
+        }
+    }
+}
+
+/// Reverses the transition of patch `idx` midway, towards `target`.
+fn reverse(core: &mut Core, idx: usize, target: Target) -> Result {
+    let key = core.patches[idx].key;
+    if core.transition.as_ref().map(|t| t.patch) != Some(key) {
+        return Err(EBUSY);
+    }
+    let name = core.patches[idx].spec.name;
+    match target {
+        Target::Disable => {
+            // The editions are on top: take them off, as a disable would.
+            let old = core.transition.take();
+            if let Err(e) = start_disable(core, idx) {
+                core.transition = old;
+                return Err(e);
+            }
+        }
+        Target::Enable => {
+            let layers = core::mem::take(&mut core.patches[idx].layers);
+            let addrs = core::mem::take(&mut core.patches[idx].sites);
+            let res = (|| {
+                let sites = distinct(&addrs)?;
+                for &a in sites.iter() {
+                    core.site(a).ok_or(ENODEV)?.site.stack.reserve(1, GFP_KERNEL)?;
+                }
+                let saved = save_policies(core, &sites)?;
+                let prev = push_layers(core, &addrs, &layers)?;
+                let prepared = prepare(core, &sites);
+                let counters = orig_counters(core, &sites);
+                let originals = original_ranges(core, &sites);
+                let drain = match (counters, originals) {
+                    (Ok(c), Ok(o)) => Drain::new(prev, c, &o),
+                    (Err(e), _) | (_, Err(e)) => Err(e),
+                };
+                match (prepared, drain) {
+                    (Ok(p), Ok(d)) => {
+                        install(core, p);
+                        Ok((sites, d))
+                    }
+                    (Err(e), _) | (_, Err(e)) => {
+                        pop_layers(core, &addrs, &layers);
+                        for (a, default, pids, counting) in saved {
+                            if let Some(en) = core.site(a) {
+                                en.site.default = default;
+                                en.site.pids = pids;
+                                en.site.counting = counting;
+                            }
+                        }
+                        Err(e)
+                    }
+                }
+            })();
+            let p = &mut core.patches[idx];
+            p.layers = layers;
+            p.sites = addrs;
+            let (sites, drain) = res?;
+            p.state = State::Enabling;
+            core.transition = Some(Transition {
+                patch: key,
+                target: Target::Enable,
+                drain,
+                sites,
+            });
+            core.kick();
+        }
+    }
+    pr_info!("reversing the transition of patch '{}'\n", display(name));
+    Ok(())
+}
+
+/// Ends the transition: what drained is quiescent.
+pub(crate) fn finish(core: &mut Core, trash: &mut Trash) {
+    let Some(t) = core.transition.take() else {
+        return;
+    };
+    let mut stale = KVec::with_capacity(t.sites.len(), GFP_KERNEL).unwrap_or_default();
+    for &a in t.sites.iter() {
+        if let Some(e) = core.site(a) {
+            e.site.counting = false;
+            match e.site.publish() {
+                Ok(s) => {
+                    let _ = stale.push(s, GFP_KERNEL);
+                }
+                // Counting stays on: slower, never wrong.
+                Err(_) => e.site.counting = true,
+            }
+        }
+    }
+    site::free_stale(stale);
+    let Some(idx) = core.patch_index(t.patch) else {
+        return;
+    };
+    let name = core.patches[idx].spec.name;
+    match t.target {
+        Target::Enable => {
+            core.patches[idx].state = State::Enabled;
+            pr_info!("patch '{}' enabled\n", display(name));
+        }
+        Target::Disable => {
+            let layers = core::mem::take(&mut core.patches[idx].layers);
+            let addrs = core::mem::take(&mut core.patches[idx].sites);
+            for (l, &a) in layers.iter().zip(addrs.iter()) {
+                if let Some(e) = core.site(a) {
+                    e.remove_edition_dir(l.edition.id, trash);
+                }
+            }
+            remove_empty_sites(core, trash);
+            core.patches[idx].state = State::Disabled;
+            pr_info!("patch '{}' disabled\n", display(name));
+        }
+    }
+    // The draining editions go now, with their references on the patch
+    // module, before the new state is visible to anyone.
+    drop(t);
+}

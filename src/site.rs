@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Sites and editions: the trampoline at a target's entry and the choice,
+//! for every call, of the edition it enters.
+//!
+//! A site owns an ftrace hook on its target. What the hook's handler needs
+//! is one immutable [`Dispatch`] snapshot, published with RCU: the editions,
+//! the policy (default edition, per-process editions, adaptation handler)
+//! and whether entries are being counted. The handler takes no lock and, in
+//! the steady state (no edition being retired), writes only a per-CPU call
+//! counter; every policy change publishes a new snapshot.
+//!
+//! Counting: each patch edition has two entries, the plain one and a
+//! wrapper that keeps the number of threads inside it (generated in the
+//! patch by `dynamos_patch::patch!`). The original is counted through a
+//! patch's `orig_counted` wrapper. The handler sends calls to the counted
+//! entries only while the site is counting, which is while some edition of
+//! it is being retired; threads that entered before are found on stacks.
+
+use crate::{
+    ftrace::{Call, Handler, Hook},
+    modules::ModuleRef,
+    rcu::{RcuBox, Stale},
+};
+use core::{
+    ops::Range,
+    sync::atomic::{AtomicIsize, AtomicU64, Ordering},
+};
+use kernel::{cpu::CpuId, prelude::*, str::CString, sync::Arc, task::Pid};
+
+/// Identifies an edition within its site. 0 is the original; patch editions
+/// get 1, 2, ... in the order they are added, never reused.
+pub(crate) type EditionId = u32;
+
+/// One cache line per CPU, so that counting calls shares no line.
+#[repr(align(64))]
+struct Slot(AtomicU64);
+
+/// A call counter with one slot per possible CPU.
+pub(crate) struct CallCounter {
+    slots: KVec<Slot>,
+}
+
+impl CallCounter {
+    fn new() -> Result<Self> {
+        let n = kernel::cpu::nr_cpu_ids() as usize;
+        let mut slots = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            slots.push(Slot(AtomicU64::new(0)), GFP_KERNEL)?;
+        }
+        Ok(CallCounter { slots })
+    }
+
+    #[inline(always)]
+    fn inc(&self) {
+        let cpu = CpuId::current().as_u32() as usize;
+        if let Some(slot) = self.slots.get(cpu) {
+            slot.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Calls counted so far, over all CPUs.
+    pub(crate) fn sum(&self) -> u64 {
+        self.slots.iter().map(|s| s.0.load(Ordering::Relaxed)).sum()
+    }
+}
+
+/// One implementation of a target.
+pub(crate) struct Edition {
+    /// Its id within the site.
+    pub(crate) id: EditionId,
+    /// The address of its site's target.
+    pub(crate) site: usize,
+    /// The owning patch, `None` for the original.
+    pub(crate) patch: Option<CString>,
+    /// Where calls go; 0 for the original (the call is let through).
+    entry: usize,
+    /// The counted entry (0 for the original: see [`Dispatch`]).
+    counted: usize,
+    /// Threads inside through the counted entry (patch editions).
+    inside: Option<&'static AtomicIsize>,
+    /// Code that a thread inside this edition may be running: for stack
+    /// checks.
+    pub(crate) ranges: KVec<Range<usize>>,
+    /// Calls that entered this edition.
+    pub(crate) calls: CallCounter,
+    /// The patch's adaptation handler for this target.
+    adapt: Option<crate::abi::AdaptFn>,
+    /// Keeps the patch module loaded while this edition may run.
+    _module: Option<ModuleRef>,
+}
+
+/// What a patch brings for one target, checked by `entry.rs`.
+#[derive(Clone, Copy)]
+pub(crate) struct EditionSpec {
+    /// The edition's plain entry.
+    pub(crate) entry: usize,
+    /// Its counted entry.
+    pub(crate) counted: usize,
+    /// The patch's counted entry to the original.
+    pub(crate) orig_counted: usize,
+    /// Counter of `counted`.
+    pub(crate) inside: &'static AtomicIsize,
+    /// Counter of `orig_counted`.
+    pub(crate) orig_inside: &'static AtomicIsize,
+    /// Where dynamos writes the original's address.
+    pub(crate) orig: &'static core::sync::atomic::AtomicUsize,
+    /// Where dynamos writes the replaced edition's address.
+    pub(crate) prev: &'static core::sync::atomic::AtomicUsize,
+    /// The adaptation handler, if any.
+    pub(crate) adapt: Option<crate::abi::AdaptFn>,
+}
+
+impl Edition {
+    /// Threads inside through the counted entry now.
+    pub(crate) fn counted_inside(&self) -> isize {
+        self.inside.map_or(0, |c| c.load(Ordering::Acquire))
+    }
+}
+
+/// Where an adaptation handler's choices lead, as indexes in
+/// [`Dispatch::editions`].
+struct Adapt {
+    handler: crate::abi::AdaptFn,
+    this: usize,
+    replaced: usize,
+}
+
+/// The snapshot a site's handler works from.
+pub(crate) struct Dispatch {
+    /// `[original, stack bottom .. stack top]`.
+    editions: KVec<Arc<Edition>>,
+    /// Index of the default edition.
+    default: usize,
+    /// Per-process editions, as indexes.
+    pids: KVec<(Pid, usize)>,
+    /// The top edition's adaptation handler.
+    adapt: Option<Adapt>,
+    /// Whether calls go to the counted entries.
+    counting: bool,
+    /// Counted entry of the original (0: none, let through uncounted).
+    orig_counted: usize,
+    /// Calls from this code are let through to the original: the patch
+    /// modules of the site's editions, calling what they replaced.
+    bypass: KVec<Range<usize>>,
+}
+
+impl Dispatch {
+    #[inline(always)]
+    fn choose(&self, call: &Call<'_>) -> usize {
+        if !self.pids.is_empty() {
+            let tgid = crate::tasks::current_tgid();
+            if let Some(&(_, idx)) = self.pids.iter().find(|(p, _)| *p == tgid) {
+                return idx;
+            }
+        }
+        if let Some(a) = &self.adapt {
+            let args = call.args();
+            // SAFETY: The handler comes from a registered patch whose module
+            // is kept loaded by its edition (`Edition::_module`), which this
+            // snapshot holds; it reads six registers from `args`.
+            let choice = unsafe { (a.handler)(args.as_ptr()) };
+            return match choice {
+                crate::abi::choice::ORIGINAL => 0,
+                crate::abi::choice::THIS => a.this,
+                crate::abi::choice::REPLACED => a.replaced,
+                _ => self.default,
+            };
+        }
+        self.default
+    }
+}
+
+/// A snapshot ready to be installed.
+pub(crate) struct Prepared(KBox<Dispatch>);
+
+/// The part of a site that its ftrace handler sees.
+pub(crate) struct Shared {
+    dispatch: RcuBox<Dispatch>,
+}
+
+impl Handler for Arc<Shared> {
+    #[inline(always)]
+    fn on_call(&self, call: &mut Call<'_>) {
+        let d = self.dispatch.read(call);
+        let from = call.parent_ip();
+        if d.bypass.iter().any(|r| r.contains(&from)) {
+            return;
+        }
+        let idx = d.choose(call);
+        let Some(ed) = d.editions.get(idx) else {
+            return;
+        };
+        ed.calls.inc();
+        let target = match (d.counting, idx) {
+            (true, 0) => d.orig_counted,
+            (true, _) => ed.counted,
+            (false, _) => ed.entry,
+        };
+        if target != 0 {
+            call.redirect(target);
+        }
+    }
+}
+
+/// A patch edition on a site's stack, with what the site needs of its
+/// patch.
+#[derive(Clone)]
+pub(crate) struct Layer {
+    /// The edition.
+    pub(crate) edition: Arc<Edition>,
+    orig_counted: usize,
+    orig_inside: &'static AtomicIsize,
+    prev: &'static core::sync::atomic::AtomicUsize,
+    text: Range<usize>,
+}
+
+impl Layer {
+    /// Threads inside the original through this patch's counted wrapper.
+    pub(crate) fn orig_inside(&self) -> &'static AtomicIsize {
+        self.orig_inside
+    }
+}
+
+/// The trampoline at one target and its editions.
+pub(crate) struct Site {
+    /// Display name: `[module:]symbol[,sympos]`.
+    pub(crate) name: CString,
+    /// Address of the target.
+    pub(crate) addr: usize,
+    /// Edition 0.
+    pub(crate) original: Arc<Edition>,
+    /// Patch editions, bottom to top.
+    pub(crate) stack: KVec<Layer>,
+    /// The default edition chosen by the admin; `None` follows the top.
+    pub(crate) default: Option<EditionId>,
+    /// Per-process editions.
+    pub(crate) pids: KVec<(Pid, EditionId)>,
+    /// Whether entries are counted (an edition is being retired).
+    pub(crate) counting: bool,
+    next_id: EditionId,
+    shared: Arc<Shared>,
+    _hook: Pin<KBox<Hook<Arc<Shared>>>>,
+}
+
+impl Site {
+    /// Hooks the target at `addr` with no patch edition yet: calls run the
+    /// original, as before.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Hook::new`]: `EINVAL` if not traceable, `EBUSY` if taken
+    /// by another `IPMODIFY` user; `ENOMEM`.
+    pub(crate) fn new(name: CString, addr: usize, size: usize) -> Result<Self> {
+        let mut ranges = KVec::new();
+        ranges.push(addr..addr + size, GFP_KERNEL)?;
+        let original = Arc::new(
+            Edition {
+                id: 0,
+                site: addr,
+                patch: None,
+                entry: 0,
+                counted: 0,
+                inside: None,
+                ranges,
+                calls: CallCounter::new()?,
+                adapt: None,
+                _module: None,
+            },
+            GFP_KERNEL,
+        )?;
+        let mut editions = KVec::new();
+        editions.push(original.clone(), GFP_KERNEL)?;
+        let dispatch = KBox::new(
+            Dispatch {
+                editions,
+                default: 0,
+                pids: KVec::new(),
+                adapt: None,
+                counting: false,
+                orig_counted: 0,
+                bypass: KVec::new(),
+            },
+            GFP_KERNEL,
+        )?;
+        let shared = Arc::new(
+            Shared {
+                dispatch: RcuBox::new(dispatch),
+            },
+            GFP_KERNEL,
+        )?;
+        let hook = Hook::new(addr, shared.clone())?;
+        Ok(Site {
+            name,
+            addr,
+            original,
+            stack: KVec::new(),
+            default: None,
+            pids: KVec::new(),
+            counting: false,
+            next_id: 1,
+            shared,
+            _hook: hook,
+        })
+    }
+
+    /// Makes a new edition for `spec`, not yet on the stack.
+    pub(crate) fn new_edition(
+        &mut self,
+        patch_name: &kernel::str::CStr,
+        spec: &EditionSpec,
+        module: ModuleRef,
+        text: Range<usize>,
+        entry_size: usize,
+        counted_size: usize,
+    ) -> Result<Layer> {
+        let mut ranges = KVec::new();
+        ranges.push(spec.entry..spec.entry + entry_size, GFP_KERNEL)?;
+        ranges.push(spec.counted..spec.counted + counted_size, GFP_KERNEL)?;
+        let edition = Arc::new(
+            Edition {
+                id: self.next_id,
+                site: self.addr,
+                patch: Some(CString::try_from(patch_name)?),
+                entry: spec.entry,
+                counted: spec.counted,
+                inside: Some(spec.inside),
+                ranges,
+                calls: CallCounter::new()?,
+                adapt: spec.adapt,
+                _module: Some(module),
+            },
+            GFP_KERNEL,
+        )?;
+        self.next_id += 1;
+        spec.orig.store(self.addr, Ordering::Release);
+        Ok(Layer {
+            edition,
+            orig_counted: spec.orig_counted,
+            orig_inside: spec.orig_inside,
+            prev: spec.prev,
+            text,
+        })
+    }
+
+    /// The edition with this id, if it is on the site (original or stack).
+    pub(crate) fn edition(&self, id: EditionId) -> Option<&Arc<Edition>> {
+        if id == 0 {
+            return Some(&self.original);
+        }
+        self.stack.iter().map(|l| &l.edition).find(|e| e.id == id)
+    }
+
+    /// The edition with this id, on the site or draining in `t`.
+    pub(crate) fn edition_any<'a>(
+        &'a self,
+        id: EditionId,
+        t: Option<&'a crate::registry::Transition>,
+    ) -> Option<&'a Edition> {
+        self.edition(id)
+            .map(|e| &**e)
+            .or_else(|| t.and_then(|t| t.drain.find(self.addr, id)))
+    }
+
+    /// The patch whose adaptation handler is in force, if any.
+    pub(crate) fn adapt_patch(&self) -> Option<&CString> {
+        self.stack
+            .last()
+            .filter(|l| l.edition.adapt.is_some())
+            .and_then(|l| l.edition.patch.as_ref())
+    }
+
+    /// The edition new calls enter by default.
+    pub(crate) fn default_id(&self) -> EditionId {
+        match self.default {
+            Some(id) if self.edition(id).is_some() => id,
+            _ => self.stack.last().map_or(0, |l| l.edition.id),
+        }
+    }
+
+    /// Threads counted inside the original through the patches' wrappers.
+    pub(crate) fn orig_counted_inside(&self) -> isize {
+        self.stack.iter().map(|l| l.orig_inside.load(Ordering::Acquire)).sum()
+    }
+
+    /// Builds the snapshot of the current state, for [`Site::install`].
+    /// Allocation is the only way to fail; nothing is published yet.
+    pub(crate) fn prepare(&self) -> Result<Prepared> {
+        let mut editions = KVec::with_capacity(self.stack.len() + 1, GFP_KERNEL)?;
+        editions.push(self.original.clone(), GFP_KERNEL)?;
+        let mut bypass = KVec::with_capacity(self.stack.len(), GFP_KERNEL)?;
+        for l in self.stack.iter() {
+            editions.push(l.edition.clone(), GFP_KERNEL)?;
+            if !bypass.iter().any(|r: &Range<usize>| *r == l.text) {
+                bypass.push(l.text.clone(), GFP_KERNEL)?;
+            }
+        }
+        let index = |id: EditionId| editions.iter().position(|e| e.id == id);
+        let default = index(self.default_id()).unwrap_or(0);
+        let mut pids = KVec::with_capacity(self.pids.len(), GFP_KERNEL)?;
+        for &(pid, id) in self.pids.iter() {
+            if let Some(i) = index(id) {
+                pids.push((pid, i), GFP_KERNEL)?;
+            }
+        }
+        let top = editions.len() - 1;
+        let adapt = self.stack.last().and_then(|l| {
+            l.edition.adapt.map(|handler| Adapt {
+                handler,
+                this: top,
+                replaced: top - 1,
+            })
+        });
+        let orig_counted = self.stack.last().map_or(0, |l| l.orig_counted);
+        let dispatch = KBox::new(
+            Dispatch {
+                editions,
+                default,
+                pids,
+                adapt,
+                counting: self.counting,
+                orig_counted,
+                bypass,
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(Prepared(dispatch))
+    }
+
+    /// Publishes a snapshot made by [`Site::prepare`] from the current
+    /// state. The old snapshot is returned, to be freed with
+    /// [`free_stale`] (or dropped, which waits for a grace period).
+    ///
+    /// First points each layer's `prev` at the edition below it, so that an
+    /// edition entered through the new snapshot finds it set.
+    pub(crate) fn install(&self, prepared: Prepared) -> Stale<Dispatch> {
+        // Calls to the replaced edition: the plain entry of the layer below,
+        // or the original (reached through the bypass).
+        let mut below = self.addr;
+        for l in self.stack.iter() {
+            l.prev.store(below, Ordering::Release);
+            below = l.edition.entry;
+        }
+        self.shared.dispatch.replace(prepared.0)
+    }
+
+    /// [`Site::prepare`] then [`Site::install`].
+    pub(crate) fn publish(&self) -> Result<Stale<Dispatch>> {
+        Ok(self.install(self.prepare()?))
+    }
+}
+
+/// Frees snapshots after one grace period for all of them.
+pub(crate) fn free_stale(stale: KVec<Stale<Dispatch>>) {
+    Stale::free_all(stale);
+}

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Task walking and stack traces, for the conservative check of which
+//! threads may be inside a function.
+//!
+//! The kernel's reliable stack trace (`stack_trace_save_tsk_reliable()`) is
+//! not exported; `stack_trace_save_tsk()` is. Its trace of a task that is
+//! running on another CPU at that moment cannot be trusted, so such a task
+//! is reported as running and its stack is not read. The trace of a task
+//! that is not running starts at its saved context and, with the ORC
+//! unwinder, goes through interrupt and exception frames, so a task
+//! preempted inside a function shows that function.
+//!
+//! Task fields are read by C helpers (`src/helpers.c`): bindgen's layout of
+//! `struct task_struct` does not match this GCC-built kernel's.
+
+use kernel::{
+    bindings,
+    ffi::{c_char, c_int, c_void},
+    task::Pid,
+};
+
+/// Maximum stack depth examined per task.
+pub(crate) const MAX_DEPTH: usize = 64;
+
+/// `struct dynamos_thread` of `src/helpers.c`.
+#[repr(C)]
+struct RawThread {
+    task: *mut bindings::task_struct,
+    pid: Pid,
+    tgid: Pid,
+    on_cpu: c_int,
+    comm: [c_char; 16],
+}
+
+extern "C" {
+    fn dynamos_for_each_thread(
+        f: unsafe extern "C" fn(ctx: *mut c_void, t: *const RawThread),
+        ctx: *mut c_void,
+    );
+    fn dynamos_current_tgid() -> Pid;
+}
+
+/// A thread met by [`for_each_thread`].
+///
+/// # Invariants
+///
+/// `raw.task` is a live task, protected by the RCU read lock that
+/// `dynamos_for_each_thread()` holds while the callback runs.
+pub(crate) struct Thread<'a> {
+    raw: &'a RawThread,
+}
+
+impl Thread<'_> {
+    /// Thread id.
+    pub(crate) fn pid(&self) -> Pid {
+        self.raw.pid
+    }
+
+    /// Process id (thread group id).
+    pub(crate) fn tgid(&self) -> Pid {
+        self.raw.tgid
+    }
+
+    /// The command name, up to 15 bytes, NUL-padded.
+    pub(crate) fn comm(&self) -> [u8; 16] {
+        self.raw.comm.map(|c| c as u8)
+    }
+
+    /// Whether the thread is the one calling.
+    pub(crate) fn is_current(&self) -> bool {
+        core::ptr::eq(self.raw.task, kernel::task::Task::current_raw())
+    }
+
+    /// Whether the thread was on a CPU when met (its stack cannot be read).
+    pub(crate) fn is_running(&self) -> bool {
+        self.raw.on_cpu != 0
+    }
+
+    /// Fills `out` with the return addresses on the thread's stack,
+    /// innermost first, and returns how many there are.
+    pub(crate) fn stack(&self, out: &mut [usize; MAX_DEPTH]) -> usize {
+        // SAFETY: `task` is live (type invariant) and `out` holds
+        // `MAX_DEPTH` entries; `stack_trace_save_tsk()` pins the task's
+        // stack while reading it and does not sleep.
+        let n = unsafe {
+            bindings::stack_trace_save_tsk(self.raw.task, out.as_mut_ptr().cast(), MAX_DEPTH as u32, 0)
+        };
+        (n as usize).min(MAX_DEPTH)
+    }
+}
+
+/// Calls `f` on every thread of every process (not the idle tasks), under
+/// the RCU read lock: `f` must not sleep (allocate with `GFP_ATOMIC`).
+pub(crate) fn for_each_thread<F: FnMut(&Thread<'_>)>(mut f: F) {
+    /// # Safety
+    ///
+    /// `ctx` is the `F` passed below and `t` a valid thread record.
+    unsafe extern "C" fn trampoline<F: FnMut(&Thread<'_>)>(ctx: *mut c_void, t: *const RawThread) {
+        // SAFETY: By the function's contract.
+        let (f, raw) = unsafe { (&mut *ctx.cast::<F>(), &*t) };
+        // INVARIANT: The helper holds the RCU read lock during the call.
+        f(&Thread { raw });
+    }
+    // SAFETY: `trampoline::<F>` matches the callback type, and `f` outlives
+    // the call.
+    unsafe { dynamos_for_each_thread(trampoline::<F>, (&raw mut f).cast()) };
+}
+
+/// Whether a process with this id exists now.
+pub(crate) fn process_exists(pid: Pid) -> bool {
+    let mut found = false;
+    for_each_thread(|t| found |= t.pid() == pid && t.tgid() == pid);
+    found
+}
+
+/// The process id of the calling thread.
+#[inline(always)]
+pub(crate) fn current_tgid() -> Pid {
+    // SAFETY: Reads `current->tgid`; callable from any context.
+    unsafe { dynamos_current_tgid() }
+}

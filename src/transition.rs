@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Retiring editions: when is an edition that new calls no longer enter
+//! quiescent?
+//!
+//! When a patch is enabled or disabled, new calls switch at once to the new
+//! default editions; the editions they left are *draining*. An edition is
+//! quiescent when
+//!
+//! 1. its use counter is 0: no thread is inside it through a counted entry
+//!    (sites count entries for the whole transition), and
+//! 2. no thread that was alive when counting started is still inside it
+//!    uncounted, having entered before counting. Such threads are found by
+//!    scanning stacks, as DynAMOS did: every thread alive at the start is
+//!    *pending* until one scan sees it off-CPU with no return address in the
+//!    edition's code. Once seen outside, a thread can only come back through
+//!    a counted entry. The code checked includes the hooked original, since
+//!    a thread preempted in the ftrace trampoline has the original's entry
+//!    on its stack and may be about to jump into the draining edition.
+//!
+//! The check is conservative: a stale return address left on a stack, or a
+//! thread that stays on a CPU, delays the end of the transition but never
+//! lets an edition retire while a thread may run it. A thread that never
+//! leaves a draining edition (a loop that never returns, a long sleep)
+//! keeps the transition going; the synchronizer deals with those.
+
+use crate::{
+    site::Edition,
+    tasks::{self, MAX_DEPTH},
+};
+use core::ops::Range;
+use kernel::{prelude::*, sync::Arc, task::Pid};
+
+/// Where a transition goes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Target {
+    /// The patch's editions become the defaults.
+    Enable,
+    /// The patch's editions are removed.
+    Disable,
+}
+
+/// A thread found inside a draining edition, for reports.
+#[derive(Clone, Copy)]
+pub(crate) struct Holder {
+    /// Thread id.
+    pub(crate) pid: Pid,
+    /// Command name.
+    pub(crate) comm: [u8; 16],
+}
+
+/// The draining side of a transition.
+pub(crate) struct Drain {
+    /// Editions being retired.
+    editions: KVec<Arc<Edition>>,
+    /// Threads counted inside the originals of the sites, when an original
+    /// is draining: sum of these counters.
+    orig_counters: KVec<&'static core::sync::atomic::AtomicIsize>,
+    /// Code a pending thread must not be in.
+    ranges: KVec<Range<usize>>,
+    /// Threads not yet seen outside, sorted; `None` until the first check,
+    /// which runs after the switch and its grace period.
+    pending: Option<KVec<Pid>>,
+    /// Some of the threads seen inside at the last check.
+    pub(crate) holders: KVec<Holder>,
+    /// Threads counted inside at the last check.
+    pub(crate) counted: isize,
+}
+
+impl Drain {
+    /// Prepares to drain `editions`. `originals` are the code ranges of the
+    /// hooked originals of the sites involved. The set of pending threads is
+    /// taken at the first [`Drain::check`], which must come after the
+    /// snapshots that stopped new uncounted entries have been published and
+    /// a grace period has passed.
+    pub(crate) fn new(
+        editions: KVec<Arc<Edition>>,
+        orig_counters: KVec<&'static core::sync::atomic::AtomicIsize>,
+        originals: &[Range<usize>],
+    ) -> Result<Self> {
+        let mut ranges = KVec::new();
+        for e in editions.iter() {
+            for r in e.ranges.iter() {
+                ranges.push(r.clone(), GFP_KERNEL)?;
+            }
+        }
+        for r in originals {
+            ranges.push(r.clone(), GFP_KERNEL)?;
+        }
+        Ok(Drain {
+            editions,
+            orig_counters,
+            ranges,
+            pending: None,
+            holders: KVec::new(),
+            counted: 0,
+        })
+    }
+
+    /// Whether `addr` lies in code of the draining editions.
+    fn hit(&self, addr: usize) -> bool {
+        self.ranges.iter().any(|r| r.contains(&addr))
+    }
+
+    /// Every thread but the current one, sorted.
+    fn all_threads() -> Option<KVec<Pid>> {
+        let mut all = KVec::new();
+        let mut oom = false;
+        tasks::for_each_thread(|t| {
+            if !t.is_current() && all.push(t.pid(), GFP_ATOMIC).is_err() {
+                oom = true;
+            }
+        });
+        all.sort_unstable();
+        (!oom).then_some(all)
+    }
+
+    /// Checks again; returns whether every draining edition is quiescent.
+    pub(crate) fn check(&mut self) -> bool {
+        let Some(pending) = self.pending.take().or_else(Self::all_threads) else {
+            return false;
+        };
+        self.pending = Some(pending);
+        self.counted = self.editions.iter().map(|e| e.counted_inside()).sum::<isize>()
+            + self
+                .orig_counters
+                .iter()
+                .map(|c| c.load(core::sync::atomic::Ordering::Acquire))
+                .sum::<isize>();
+        let mut still = KVec::new();
+        let mut holders = KVec::new();
+        let mut trace = [0usize; MAX_DEPTH];
+        let mut oom = false;
+        tasks::for_each_thread(|t| {
+            // The checking thread runs dynamos, not a draining edition.
+            if t.is_current() || !self.is_pending(t.pid()) {
+                return;
+            }
+            let inside = if t.is_running() {
+                true
+            } else {
+                let n = t.stack(&mut trace);
+                let hit = trace[..n].iter().any(|&a| self.hit(a));
+                if hit && holders.len() < 8 {
+                    let _ = holders.push(
+                        Holder {
+                            pid: t.pid(),
+                            comm: t.comm(),
+                        },
+                        GFP_ATOMIC,
+                    );
+                }
+                hit
+            };
+            if inside && still.push(t.pid(), GFP_ATOMIC).is_err() {
+                oom = true;
+            }
+        });
+        if oom {
+            // Keep the old set: it is a superset of the truth.
+            return false;
+        }
+        still.sort_unstable();
+        let done = self.counted == 0 && still.is_empty();
+        self.pending = Some(still);
+        self.holders = holders;
+        done
+    }
+
+    fn is_pending(&self, pid: Pid) -> bool {
+        self.pending.as_ref().is_some_and(|p| p.binary_search(&pid).is_ok())
+    }
+
+    /// Threads still pending (all threads before the first check).
+    pub(crate) fn pending(&self) -> Option<usize> {
+        self.pending.as_ref().map(|p| p.len())
+    }
+
+    /// The draining edition `id` of the site at `site`.
+    pub(crate) fn find(&self, site: usize, id: crate::site::EditionId) -> Option<&Edition> {
+        self.editions
+            .iter()
+            .map(|e| &**e)
+            .find(|e| e.site == site && e.id == id)
+    }
+
+    /// Whether `e` is draining.
+    pub(crate) fn contains(&self, e: &Edition) -> bool {
+        self.editions.iter().any(|d| core::ptr::eq(&**d, e))
+    }
+}
+
+/// Counts the threads (not on a CPU) that have a return address in
+/// `ranges` on their stack now, for reports.
+pub(crate) fn threads_in(ranges: &[Range<usize>]) -> usize {
+    let mut trace = [0usize; MAX_DEPTH];
+    let mut count = 0;
+    tasks::for_each_thread(|t| {
+        if t.is_current() || t.is_running() {
+            return;
+        }
+        let n = t.stack(&mut trace);
+        if trace[..n].iter().any(|a| ranges.iter().any(|r| r.contains(a))) {
+            count += 1;
+        }
+    });
+    count
+}
