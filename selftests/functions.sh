@@ -43,12 +43,29 @@ start_test() {
 # Tests may override cleanup_extra() to undo their own changes.
 cleanup_extra() { :; }
 cleanup() {
-	local rc=$?
+	local rc=$? m
 	trap - EXIT INT TERM HUP
 	cleanup_extra
+	[ -w "$TDBG/release" ] && echo 1 >"$TDBG/release"
+	# Patches, most recently loaded first: disable, wait, remove.
+	for m in $(awk '$1 ~ /^dynamos_(test_|cmdline)/ { print $1 }' /proc/modules); do
+		if [ -e "$SYSFS/patches/$m/enabled" ]; then
+			echo 0 >"$SYSFS/patches/$m/enabled" 2>/dev/null
+			loop_until state_settled "$m"
+		fi
+		rmmod "$m" 2>/dev/null
+	done
+	is_loaded "$TARGET" && rmmod "$TARGET" 2>/dev/null
 	is_loaded "$HELLO" && rmmod "$HELLO" 2>/dev/null
 	is_loaded "$CORE" && rmmod "$CORE" 2>/dev/null
 	exit "$rc"
+}
+
+state_settled() {
+	case "$(cat "$SYSFS/patches/$1/state" 2>/dev/null)" in
+	enabling | disabling) return 1 ;;
+	*) return 0 ;;
+	esac
 }
 
 is_loaded() { grep -q "^$1 " /proc/modules; }
@@ -115,3 +132,62 @@ check_result() {
 	fi
 	log "ok: kernel messages as expected"
 }
+
+TARGET=dynamos_target
+TARGET_KO=$MODDIR/selftests/test_modules/dynamos_target.ko
+TESTMOD_DIR=$MODDIR/selftests/test_modules
+TDBG=/sys/kernel/debug/dynamos_target
+
+# The ko of a test patch: test_ko add -> .../dynamos_test_add.ko
+test_ko() { echo "$TESTMOD_DIR/dynamos_test_$1.ko"; }
+
+patch_file() { cat "$SYSFS/patches/$1/$2"; }
+
+state_is() { [ "$(patch_file "$1" state)" = "$2" ]; }
+
+# wait_state PATCH STATE: poll until the patch reaches STATE.
+wait_state() {
+	loop_until state_is "$1" "$2" ||
+		die "patch $1 did not reach state $2 (state $(patch_file "$1" state))"
+}
+
+# enable_patch / disable_patch PATCH: write enabled and wait for the end
+# of the transition.
+enable_patch() {
+	log "% echo 1 > $1/enabled"
+	echo 1 >"$SYSFS/patches/$1/enabled" || die "enabling $1 failed"
+	wait_state "$1" enabled
+}
+
+disable_patch() {
+	log "% echo 0 > $1/enabled"
+	echo 0 >"$SYSFS/patches/$1/enabled" || die "disabling $1 failed"
+	wait_state "$1" disabled
+}
+
+# call_add A B: dynamos_target_add(A, B) in this shell's process.
+call_add() {
+	echo "add $1 $2" >"$TDBG/call" || die "calling add failed"
+	cat "$TDBG/call"
+}
+
+call_write() {
+	echo "write $1" >"$TDBG/call" || die "calling write failed"
+	cat "$TDBG/call"
+}
+
+# expect_write_error FILE VALUE ERRNO-TEXT: the write must fail with that
+# error (as strerror words, e.g. "Invalid argument").
+expect_write_error() {
+	local file=$1 value=$2 want=$3 err
+	if err=$( (printf '%s' "$value" >"$file") 2>&1); then
+		die "writing '$value' to $file succeeded"
+	fi
+	case "$err" in
+	*"$want"*) log "ok: '$value' > $(basename "$file"): $want" ;;
+	*) die "writing '$value' to $file: expected '$want', got '$err'" ;;
+	esac
+}
+
+func_dir() { echo "$SYSFS/functions/$1"; }
+edition_file() { cat "$SYSFS/functions/$1/editions/$2/$3"; }

@@ -13,18 +13,26 @@ assert_mode "$SYSFS" 755
 assert_mode "$SYSFS/version" 444
 assert_mode "$SYSFS/patches" 755
 assert_mode "$SYSFS/patches/$HELLO" 755
+assert_mode "$SYSFS/functions" 755
+assert_mode "$SYSFS/patches/$HELLO/enabled" 644
 assert_mode "$SYSFS/patches/$HELLO/state" 444
+assert_mode "$SYSFS/patches/$HELLO/transition" 444
+assert_mode "$SYSFS/patches/$HELLO/error" 444
+assert_mode "$SYSFS/patches/$HELLO/waiting" 444
 
-assert_eq "$(cat "$SYSFS/version")" "0.1.0 abi 1" "version"
-assert_eq "$(ls "$SYSFS")" "patches
+assert_eq "$(cat "$SYSFS/version")" "0.1.0 abi 2" "version"
+assert_eq "$(ls "$SYSFS")" "functions
+patches
 version" "files in $SYSFS"
+assert_eq "$(ls "$SYSFS/patches/$HELLO" | tr '\n' ' ')" "enabled error state transition waiting " "files of a patch"
 assert_eq "$(ls "$SYSFS/patches")" "$HELLO" "registered patches"
 assert_eq "$(cat "$SYSFS/patches/$HELLO/state")" "registered" "patch state"
 
-# Writes fail with EACCES, for root and for others, and change nothing.
-for f in "$SYSFS/version" "$SYSFS/patches/$HELLO/state"; do
+# Read-only files refuse writes, from root and from others; writable files
+# refuse others. Nothing changes.
+for f in "$SYSFS/version" "$SYSFS/patches/$HELLO/state" "$SYSFS/patches/$HELLO/enabled"; do
 	before=$(cat "$f")
-	if (echo 1 >"$f") 2>/dev/null; then die "root could write $f"; fi
+	if [ "$(stat -c %a "$f")" = 444 ] && (echo 1 >"$f") 2>/dev/null; then die "root could write $f"; fi
 	if setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "echo 1 >'$f'" 2>/dev/null; then
 		die "an unprivileged user could write $f"
 	fi

@@ -279,7 +279,12 @@ macro_rules! patch {
                         ::core::mem::transmute::<usize, Sig>(PREV.load(Ordering::Acquire))
                     };
                     // SAFETY: The caller upholds the target's contract.
-                    unsafe { f($($arg),*) }
+                    let ret = unsafe { f($($arg),*) };
+                    // Not a tail call: when `f` is the original, dynamos lets
+                    // the call through because its return address lies in this
+                    // module; a tail call would return past this module and be
+                    // sent back here, forever.
+                    ::core::hint::black_box(ret)
                 }
 
                 /// The adaptation handler, if the patch gave one.

@@ -32,7 +32,7 @@ use crate::{
     sysfs::Dir,
     transition::{Drain, Target},
 };
-use core::{fmt, ops::Range};
+use core::fmt;
 use kernel::{c_str, prelude::*, str::CString, sync::Arc};
 
 /// Where a patch is in its lifecycle.
@@ -180,19 +180,6 @@ fn entry_mut<'a>(
         return sites.get_mut(i);
     }
     new.iter_mut().find(|s| s.site.addr == addr)
-}
-
-/// The code ranges of the originals of `addrs`.
-fn original_ranges(core: &mut Core, addrs: &[usize]) -> Result<KVec<Range<usize>>> {
-    let mut out = KVec::new();
-    for &a in addrs {
-        if let Some(e) = core.site(a) {
-            for r in e.site.original.ranges.iter() {
-                out.push(r.clone(), GFP_KERNEL)?;
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// The counters of counted entries into the originals of `addrs`.
@@ -347,7 +334,7 @@ pub(crate) fn enable(core: &mut Core, idx: usize, trash: &mut Trash) -> Result {
             return Err(fail(core, idx, e, format_args!("cannot prepare the switch ({:?})", e)));
         }
     };
-    let drain = match Drain::new(prev, orig_counters(core, &sites)?, &original_ranges(core, &sites)?) {
+    let drain = match Drain::new(prev, orig_counters(core, &sites)?, &sites) {
         Ok(d) => d,
         Err(e) => {
             pop_layers(core, &addrs, &layers);
@@ -474,12 +461,11 @@ fn start_disable(core: &mut Core, idx: usize) -> Result {
         for l in layers.iter() {
             editions.push(l.edition.clone(), GFP_KERNEL)?;
         }
-        let originals = original_ranges(core, &sites)?;
         // Snapshots and bookkeeping, with rollback on allocation failure.
         let saved = save_policies(core, &sites)?;
         pop_layers(core, &addrs, &layers);
         let prepared = prepare(core, &sites);
-        let drain = Drain::new(editions, KVec::new(), &originals);
+        let drain = Drain::new(editions, KVec::new(), &sites);
         let (prepared, drain) = match (prepared, drain) {
             (Ok(p), Ok(d)) => (p, d),
             (Err(e), _) | (_, Err(e)) => {
@@ -575,12 +561,7 @@ fn reverse(core: &mut Core, idx: usize, target: Target) -> Result {
                 let saved = save_policies(core, &sites)?;
                 let prev = push_layers(core, &addrs, &layers)?;
                 let prepared = prepare(core, &sites);
-                let counters = orig_counters(core, &sites);
-                let originals = original_ranges(core, &sites);
-                let drain = match (counters, originals) {
-                    (Ok(c), Ok(o)) => Drain::new(prev, c, &o),
-                    (Err(e), _) | (_, Err(e)) => Err(e),
-                };
+                let drain = orig_counters(core, &sites).and_then(|c| Drain::new(prev, c, &sites));
                 match (prepared, drain) {
                     (Ok(p), Ok(d)) => {
                         install(core, p);

@@ -14,9 +14,11 @@
 //!    scanning stacks, as DynAMOS did: every thread alive at the start is
 //!    *pending* until one scan sees it off-CPU with no return address in the
 //!    edition's code. Once seen outside, a thread can only come back through
-//!    a counted entry. The code checked includes the hooked original, since
-//!    a thread preempted in the ftrace trampoline has the original's entry
-//!    on its stack and may be about to jump into the draining edition.
+//!    a counted entry. The code checked includes the entry of each hooked
+//!    original (its first bytes, up to and past the `__fentry__` call): a
+//!    thread preempted in the ftrace trampoline has the return address of
+//!    that call on its stack and may be about to jump into the draining
+//!    edition.
 //!
 //! The check is conservative: a stale return address left on a stack, or a
 //! thread that stays on a CPU, delays the end of the transition but never
@@ -30,6 +32,11 @@ use crate::{
 };
 use core::ops::Range;
 use kernel::{prelude::*, sync::Arc, task::Pid};
+
+/// Bytes at the start of a hooked function that cover `endbr64` (4) and
+/// the `__fentry__` call (5), with room for one more short instruction: a
+/// return address in this window may be that of the `__fentry__` call.
+const ENTRY_WINDOW: usize = 16;
 
 /// Where a transition goes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -68,7 +75,7 @@ pub(crate) struct Drain {
 }
 
 impl Drain {
-    /// Prepares to drain `editions`. `originals` are the code ranges of the
+    /// Prepares to drain `editions`. `originals` are the addresses of the
     /// hooked originals of the sites involved. The set of pending threads is
     /// taken at the first [`Drain::check`], which must come after the
     /// snapshots that stopped new uncounted entries have been published and
@@ -76,7 +83,7 @@ impl Drain {
     pub(crate) fn new(
         editions: KVec<Arc<Edition>>,
         orig_counters: KVec<&'static core::sync::atomic::AtomicIsize>,
-        originals: &[Range<usize>],
+        originals: &[usize],
     ) -> Result<Self> {
         let mut ranges = KVec::new();
         for e in editions.iter() {
@@ -84,8 +91,8 @@ impl Drain {
                 ranges.push(r.clone(), GFP_KERNEL)?;
             }
         }
-        for r in originals {
-            ranges.push(r.clone(), GFP_KERNEL)?;
+        for &a in originals {
+            ranges.push(a..a + ENTRY_WINDOW, GFP_KERNEL)?;
         }
         Ok(Drain {
             editions,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The smallest dynamos patch: it registers with the core and patches
-//! nothing. It shows the shape of a patch module and is used by the
+//! The smallest dynamos patch: it registers with the core, stays disabled
+//! and patches nothing. It shows the shape of a patch module and is used by the
 //! selftests and by `make run`.
 
 #[path = "../../src/dynamos_patch.rs"]
@@ -13,5 +13,6 @@ dynamos_patch::patch! {
     authors: ["dynamos developers"],
     description: "dynamos sample patch that only registers",
     license: "GPL",
+    flags: dynamos_patch::PATCH_NO_AUTO_ENABLE,
     functions: [],
 }

@@ -1,0 +1,38 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# An adaptation handler picks the edition from the call's arguments
+# (DynAMOS' pipe_write example): writes over 64 KiB enter the new edition,
+# the others the edition it replaced. Both branches are driven and the
+# per-edition call counts checked.
+
+. "$(dirname "$0")/functions.sh"
+PATCH=dynamos_test_adapt
+F=dynamos_target:dynamos_target_write
+
+start_test "an adaptation handler picks the edition by argument"
+load_mod "$TARGET_KO"
+load_mod "$CORE_KO"
+load_mod "$(test_ko adapt)"
+enable_patch $PATCH
+grep -qx "handler $PATCH" "$(func_dir $F)/policy" || die "policy does not name the handler"
+assert_eq "$(call_write 100)" 0 "write 100 (original)"
+assert_eq "$(call_write 65536)" 0 "write 65536 (original)"
+assert_eq "$(call_write 65537)" 2 "write 65537 (edition 1)"
+assert_eq "$(call_write 1000000)" 2 "write 1000000 (edition 1)"
+assert_eq "$(call_write 7)" 0 "write 7 (original)"
+assert_eq "$(edition_file $F 0 calls)" 3 "calls into edition 0"
+assert_eq "$(edition_file $F 1 calls)" 2 "calls into edition 1"
+disable_patch $PATCH
+assert_eq "$(call_write 1000000)" 0 "write 1000000 after disable"
+unload_mod $PATCH
+unload_mod "$CORE"
+unload_mod "$TARGET"
+
+check_result "dynamos: dynamos 0.1.0 loaded
+dynamos: patch '$PATCH' registered
+dynamos: enabling patch '$PATCH'
+dynamos: patch '$PATCH' enabled
+dynamos: disabling patch '$PATCH'
+dynamos: patch '$PATCH' disabled
+dynamos: patch '$PATCH' unregistered
+dynamos: dynamos unloaded"

@@ -1,0 +1,36 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# A wrapper edition counts the calls and calls the edition it replaced (the
+# original): behaviour is unchanged and the count is exact.
+
+. "$(dirname "$0")/functions.sh"
+PATCH=dynamos_test_wrap
+N=50
+
+start_test "a wrapper edition counts calls exactly and calls the original"
+load_mod "$TARGET_KO"
+load_mod "$CORE_KO"
+load_mod "$(test_ko wrap)"
+assert_eq "$(patch_file $PATCH state)" registered "state before enable"
+enable_patch $PATCH
+for i in $(seq $N); do
+	r=$(call_add "$i" 3)
+	[ "$r" = $((i + 3)) ] || die "add $i 3 returned $r under the wrapper"
+done
+log "ok: $N calls, each result unchanged"
+assert_eq "$(edition_file dynamos_target:dynamos_target_add 1 calls)" "$N" "calls counted by dynamos"
+disable_patch $PATCH
+assert_eq "$(call_add 2 3)" 5 "add after disable"
+unload_mod $PATCH
+unload_mod "$CORE"
+unload_mod "$TARGET"
+
+check_result "dynamos: dynamos 0.1.0 loaded
+dynamos: patch '$PATCH' registered
+dynamos: enabling patch '$PATCH'
+dynamos: patch '$PATCH' enabled
+dynamos: disabling patch '$PATCH'
+dynamos: patch '$PATCH' disabled
+$PATCH: counted $N calls
+dynamos: patch '$PATCH' unregistered
+dynamos: dynamos unloaded"
