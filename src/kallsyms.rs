@@ -66,6 +66,9 @@ fn parse_line(line: &[u8]) -> Option<(usize, u8, &[u8], Option<&[u8]>)> {
 ///
 /// The outer error is an I/O failure (or `EPERM` when addresses are
 /// hidden); the inner results say, per query, whether it was found.
+///
+/// Reading `/proc/kallsyms` takes seq_file locks: call this without holding
+/// the registry mutex.
 pub(crate) fn resolve(queries: &[Query<'_>]) -> Result<KVec<core::result::Result<usize, LookupError>>> {
     if queries.is_empty() {
         return Ok(KVec::new());

@@ -128,8 +128,8 @@ fn where_is(f: &FuncSpec) -> &str {
     f.object.map_or("vmlinux", display)
 }
 
-/// Finds the address of each function of patch `idx`.
-fn resolve(core: &mut Core, idx: usize, funcs: &[FuncSpec]) -> Result<KVec<usize>> {
+/// The kallsyms queries for `funcs`.
+pub(crate) fn queries(funcs: &[FuncSpec]) -> Result<KVec<Query<'static>>> {
     let mut queries = KVec::with_capacity(funcs.len(), GFP_KERNEL)?;
     for f in funcs {
         queries.push(
@@ -141,8 +141,17 @@ fn resolve(core: &mut Core, idx: usize, funcs: &[FuncSpec]) -> Result<KVec<usize
             GFP_KERNEL,
         )?;
     }
-    let found = kallsyms::resolve(&queries)
-        .map_err(|e| fail(core, idx, e, format_args!("cannot read kallsyms ({:?})", e)))?;
+    Ok(queries)
+}
+
+/// What [`kallsyms::resolve`] found for a patch's functions. Resolution
+/// reads `/proc/kallsyms`, which takes seq_file locks, so it runs before
+/// the registry mutex is taken.
+pub(crate) type Resolved = Result<KVec<core::result::Result<usize, LookupError>>>;
+
+/// Checks the resolution of each function of patch `idx`.
+fn check_resolved(core: &mut Core, idx: usize, funcs: &[FuncSpec], found: Resolved) -> Result<KVec<usize>> {
+    let found = found.map_err(|e| fail(core, idx, e, format_args!("cannot read kallsyms ({:?})", e)))?;
     let mut addrs = KVec::with_capacity(funcs.len(), GFP_KERNEL)?;
     for (f, r) in funcs.iter().zip(found.iter()) {
         match *r {
@@ -234,13 +243,15 @@ fn distinct(addrs: &[usize]) -> Result<KVec<usize>> {
     Ok(out)
 }
 
-/// Enables patch `idx`, or reverses its disabling.
+/// Enables patch `idx`, or reverses its disabling. `found` is the
+/// resolution of its functions, made before taking the registry mutex (see
+/// [`Resolved`]); `None` when none was needed (a reversal).
 ///
 /// # Errors
 ///
 /// `EINVAL` if already enabled, `EBUSY` if another patch is in transition,
 /// or why preparing failed (see the module documentation).
-pub(crate) fn enable(core: &mut Core, idx: usize, trash: &mut Trash) -> Result {
+pub(crate) fn enable(core: &mut Core, idx: usize, trash: &mut Trash, found: Option<Resolved>) -> Result {
     match core.patches[idx].state {
         State::Registered | State::Disabled => {}
         State::Enabling | State::Enabled => return Err(EINVAL),
@@ -260,7 +271,11 @@ pub(crate) fn enable(core: &mut Core, idx: usize, trash: &mut Trash) -> Result {
     for f in core.patches[idx].spec.funcs.iter() {
         funcs.push(*f, GFP_KERNEL)?;
     }
-    let addrs = resolve(core, idx, &funcs)?;
+    let Some(found) = found else {
+        // The caller saw the patch disabling; it no longer is.
+        return Err(EAGAIN);
+    };
+    let addrs = check_resolved(core, idx, &funcs, found)?;
 
     // Phase 1: everything that can fail, with no effect on any call. New
     // sites are hooked but let every call through to the original.

@@ -318,13 +318,20 @@ fn show_enabled(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
 
 fn store_enabled(info: &PatchInfo, input: &[u8]) -> Result {
     let on = parse::parse_bool(input).map_err(parse_errno)?;
-    with_patch(info, |core, i, trash| {
-        if on {
-            patch::enable(core, i, trash)
-        } else {
-            patch::disable(core, i, trash)
+    if !on {
+        return with_patch(info, |core, i, trash| patch::disable(core, i, trash));
+    }
+    // Symbols are resolved without the registry mutex (see
+    // `patch::Resolved`), from a copy of the patch's function list.
+    let queries = with_patch(info, |core, i, _| {
+        let p = &core.patches[i];
+        match p.state {
+            State::Registered | State::Disabled => patch::queries(&p.spec.funcs).map(Some),
+            _ => Ok(None),
         }
-    })
+    })?;
+    let found = queries.map(|q| crate::kallsyms::resolve(&q));
+    with_patch(info, |core, i, trash| patch::enable(core, i, trash, found))
 }
 
 fn show_state(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
@@ -656,6 +663,13 @@ pub(crate) fn exit() {
 /// Registers a patch whose descriptor `entry.rs` has checked, and enables
 /// it unless it asked not to be.
 pub(crate) fn register(key: PatchKey, spec: PatchSpec) -> Result {
+    let auto = spec.flags & crate::abi::PATCH_NO_AUTO_ENABLE == 0;
+    // Resolved before taking the mutex: see `patch::Resolved`.
+    let found = if auto {
+        Some(patch::queries(&spec.funcs).and_then(|q| crate::kallsyms::resolve(&q)))
+    } else {
+        None
+    };
     with_core(|core, trash| {
         let name = spec.name;
         if core.patches.iter().any(|p| p.key == key || p.spec.name == name) {
@@ -669,12 +683,11 @@ pub(crate) fn register(key: PatchKey, spec: PatchSpec) -> Result {
             Arc::new(PatchInfo { key }, GFP_KERNEL)?,
             &PATCH_ATTRS,
         )?;
-        let auto = spec.flags & crate::abi::PATCH_NO_AUTO_ENABLE == 0;
         core.patches.push(Patch::new(key, spec, dir), GFP_KERNEL)?;
         pr_info!("patch '{}' registered\n", name.to_str().unwrap_or("?"));
         if auto {
             let idx = core.patches.len() - 1;
-            if let Err(e) = patch::enable(core, idx, trash) {
+            if let Err(e) = patch::enable(core, idx, trash, found) {
                 if let Ok(p) = core.patches.remove(idx) {
                     p.discard(trash);
                 }
