@@ -247,6 +247,10 @@ macro_rules! patch {
                 pub(crate) static PREV: AtomicUsize = AtomicUsize::new(0);
 
                 /// The edition, counted in [`INSIDE`].
+                ///
+                /// # Safety
+                ///
+                /// The target's own contract.
                 pub(crate) unsafe extern "C" fn counted($($arg: $aty),*) -> $ret {
                     let _inside = $crate::dynamos_patch::Inside::enter(&INSIDE);
                     let f: Sig = $edition;
@@ -256,6 +260,10 @@ macro_rules! patch {
                 }
 
                 /// The original, counted in [`ORIG_INSIDE`].
+                ///
+                /// # Safety
+                ///
+                /// The target's own contract.
                 pub(crate) unsafe extern "C" fn orig_counted($($arg: $aty),*) -> $ret {
                     let _inside = $crate::dynamos_patch::Inside::enter(&ORIG_INSIDE);
                     // SAFETY: dynamos writes the original's address, a
@@ -296,6 +304,10 @@ macro_rules! patch {
                 };
 
                 /// Adaptation handler glue: typed arguments from registers.
+                ///
+                /// # Safety
+                ///
+                /// `regs` points to six readable `usize`.
                 pub(crate) unsafe extern "C" fn adapt(regs: *const usize) -> u32 {
                     let Some(handler) = ADAPT else {
                         return $crate::dynamos_patch::Choice::Default as u32;

@@ -64,8 +64,13 @@ unsafe fn name(ptr: *const kernel::ffi::c_char, what: &str) -> Result<&'static C
     // SAFETY: By the caller's guarantee.
     let s = unsafe { CStr::from_char_ptr(ptr) };
     let b = s.to_bytes();
-    if b.is_empty() || b.len() > NAME_MAX || b.iter().any(|&c| c == b'/' || c == b':' || c <= b' ') {
-        pr_err!("register: invalid {} (1 to {} bytes, no '/', ':' or blanks)\n", what, NAME_MAX);
+    if b.is_empty() || b.len() > NAME_MAX || b.iter().any(|&c| c == b'/' || c == b':' || c <= b' ')
+    {
+        pr_err!(
+            "register: invalid {} (1 to {} bytes, no '/', ':' or blanks)\n",
+            what,
+            NAME_MAX
+        );
         return Err(EINVAL);
     }
     Ok(s)
@@ -93,7 +98,10 @@ unsafe fn func(f: &'static FuncDesc) -> Result<FuncSpec> {
         || f.orig.is_null()
         || f.prev.is_null()
     {
-        pr_err!("register: function {} has an incomplete descriptor\n", fname.to_str().unwrap_or("?"));
+        pr_err!(
+            "register: function {} has an incomplete descriptor\n",
+            fname.to_str().unwrap_or("?")
+        );
         return Err(EINVAL);
     }
     // SAFETY: Non-null pointers to the patch's statics, which live as long
@@ -144,12 +152,20 @@ unsafe fn check(desc: *const PatchDesc) -> Result<PatchSpec> {
     let pname = unsafe { name(desc.name, "patch name") }?;
     let n = desc.nr_funcs as usize;
     if n > MAX_FUNCS || (n > 0 && desc.funcs.is_null()) {
-        pr_err!("register: patch {}: bad function list ({} functions, at most {})\n",
-            pname.to_str().unwrap_or("?"), n, MAX_FUNCS);
+        pr_err!(
+            "register: patch {}: bad function list ({} functions, at most {})\n",
+            pname.to_str().unwrap_or("?"),
+            n,
+            MAX_FUNCS
+        );
         return Err(EINVAL);
     }
     if desc.flags & !(abi::PATCH_REPLACE | abi::PATCH_NO_AUTO_ENABLE) != 0 {
-        pr_err!("register: patch {}: unknown flags {:#x}\n", pname.to_str().unwrap_or("?"), desc.flags);
+        pr_err!(
+            "register: patch {}: unknown flags {:#x}\n",
+            pname.to_str().unwrap_or("?"),
+            desc.flags
+        );
         return Err(EINVAL);
     }
     let mut funcs = KVec::with_capacity(n, GFP_KERNEL)?;
@@ -162,8 +178,11 @@ unsafe fn check(desc: *const PatchDesc) -> Result<PatchSpec> {
         if funcs.iter().any(|o: &FuncSpec| {
             o.name == spec.name && o.object == spec.object && o.sympos == spec.sympos
         }) {
-            pr_err!("register: patch {}: function {} listed twice\n",
-                pname.to_str().unwrap_or("?"), spec.name.to_str().unwrap_or("?"));
+            pr_err!(
+                "register: patch {}: function {} listed twice\n",
+                pname.to_str().unwrap_or("?"),
+                spec.name.to_str().unwrap_or("?")
+            );
             return Err(EINVAL);
         }
         funcs.push(spec, GFP_KERNEL)?;

@@ -34,7 +34,7 @@ impl Call<'_> {
     /// The first six integer arguments (System V x86-64 order).
     pub(crate) fn args(&self) -> [usize; 6] {
         let r = &self.regs;
-        [r.di, r.si, r.dx, r.cx, r.r8, r.r9].map(|v| v as usize)
+        [r.di, r.si, r.dx, r.cx, r.r8, r.r9]
     }
 
     /// Makes the call continue at `addr`, a function with the hooked
@@ -87,7 +87,8 @@ impl<H: Handler> Hook<H> {
         // that has not been initialized yet (flag INITIALIZED clear).
         let mut ops: bindings::ftrace_ops = unsafe { core::mem::zeroed() };
         ops.func = Some(trampoline::<H>);
-        ops.flags = (bindings::FTRACE_OPS_FL_IPMODIFY | bindings::FTRACE_OPS_FL_RECURSION) as c_ulong;
+        ops.flags =
+            (bindings::FTRACE_OPS_FL_IPMODIFY | bindings::FTRACE_OPS_FL_RECURSION) as c_ulong;
         let mut hook = KBox::pin(
             Hook {
                 ops,
@@ -117,7 +118,6 @@ impl<H: Handler> Hook<H> {
         unsafe { Pin::get_unchecked_mut(hook.as_mut()).registered = true };
         Ok(hook)
     }
-
 }
 
 impl<H: Handler> Drop for Hook<H> {
@@ -128,7 +128,11 @@ impl<H: Handler> Drop for Hook<H> {
             // has waited for every CPU to leave the handler and trampoline.
             let ret = unsafe { bindings::unregister_ftrace_function(ops) };
             if ret != 0 {
-                pr_err!("unregister_ftrace_function({:#x}) failed: {}\n", self.ip, ret);
+                pr_err!(
+                    "unregister_ftrace_function({:#x}) failed: {}\n",
+                    self.ip,
+                    ret
+                );
             }
         }
         // SAFETY: The ops is not registered (any more); this frees the filter
@@ -155,10 +159,7 @@ unsafe extern "C" fn trampoline<H: Handler>(
     // `pt_regs` whose argument registers and `ip` are valid, owned by this
     // call of the trampoline.
     let regs = unsafe { &mut *fregs.cast::<bindings::pt_regs>() };
-    let mut call = Call {
-        regs,
-        parent_ip: parent_ip as usize,
-    };
+    let mut call = Call { regs, parent_ip };
     hook.handler.on_call(&mut call);
 }
 

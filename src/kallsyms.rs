@@ -42,9 +42,14 @@ struct Matches {
     addr: usize,
 }
 
+/// One `/proc/kallsyms` line: address, type letter, name, module.
+type Line<'a> = (usize, u8, &'a [u8], Option<&'a [u8]>);
+
 /// Parses one `/proc/kallsyms` line: "ADDR TYPE NAME[\t[MODULE]]".
-fn parse_line(line: &[u8]) -> Option<(usize, u8, &[u8], Option<&[u8]>)> {
-    let mut fields = line.split(|&b| b == b' ' || b == b'\t').filter(|f| !f.is_empty());
+fn parse_line(line: &[u8]) -> Option<Line<'_>> {
+    let mut fields = line
+        .split(|&b| b == b' ' || b == b'\t')
+        .filter(|f| !f.is_empty());
     let addr = fields.next()?;
     let kind = *fields.next()?.first()?;
     let name = fields.next()?;
@@ -69,7 +74,9 @@ fn parse_line(line: &[u8]) -> Option<(usize, u8, &[u8], Option<&[u8]>)> {
 ///
 /// Reading `/proc/kallsyms` takes seq_file locks: call this without holding
 /// the registry mutex.
-pub(crate) fn resolve(queries: &[Query<'_>]) -> Result<KVec<core::result::Result<usize, LookupError>>> {
+pub(crate) fn resolve(
+    queries: &[Query<'_>],
+) -> Result<KVec<core::result::Result<usize, LookupError>>> {
     if queries.is_empty() {
         return Ok(KVec::new());
     }
@@ -186,7 +193,7 @@ pub(crate) fn function_size(addr: usize) -> Option<usize> {
     // KSYM_SYMBOL_LEN is about 512 bytes.
     let mut buf = [0u8; 512];
     // SAFETY: `buf` is at least KSYM_SYMBOL_LEN bytes long.
-    unsafe { bindings::sprint_symbol(buf.as_mut_ptr().cast(), addr as _) };
+    unsafe { bindings::sprint_symbol(buf.as_mut_ptr().cast(), addr) };
     let len = buf.iter().position(|&b| b == 0)?;
     // "name+0x0/0x80 [module]": the size follows the last '/' before a space.
     let text = &buf[..len];

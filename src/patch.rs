@@ -150,30 +150,65 @@ pub(crate) fn queries(funcs: &[FuncSpec]) -> Result<KVec<Query<'static>>> {
 pub(crate) type Resolved = Result<KVec<core::result::Result<usize, LookupError>>>;
 
 /// Checks the resolution of each function of patch `idx`.
-fn check_resolved(core: &mut Core, idx: usize, funcs: &[FuncSpec], found: Resolved) -> Result<KVec<usize>> {
-    let found = found.map_err(|e| fail(core, idx, e, format_args!("cannot read kallsyms ({:?})", e)))?;
+fn check_resolved(
+    core: &mut Core,
+    idx: usize,
+    funcs: &[FuncSpec],
+    found: Resolved,
+) -> Result<KVec<usize>> {
+    let found =
+        found.map_err(|e| fail(core, idx, e, format_args!("cannot read kallsyms ({:?})", e)))?;
     let mut addrs = KVec::with_capacity(funcs.len(), GFP_KERNEL)?;
     for (f, r) in funcs.iter().zip(found.iter()) {
         match *r {
             Ok(addr) => addrs.push(addr, GFP_KERNEL)?,
             Err(LookupError::NotFound) if f.sympos > 0 => {
-                return Err(fail(core, idx, ENOENT, format_args!(
-                    "no symbol {} at position {} in {}", display(f.name), f.sympos, where_is(f))));
+                return Err(fail(
+                    core,
+                    idx,
+                    ENOENT,
+                    format_args!(
+                        "no symbol {} at position {} in {}",
+                        display(f.name),
+                        f.sympos,
+                        where_is(f)
+                    ),
+                ));
             }
             Err(LookupError::NotFound) => {
-                return Err(fail(core, idx, ENOENT, format_args!(
-                    "unknown symbol {} in {}", display(f.name), where_is(f))));
+                return Err(fail(
+                    core,
+                    idx,
+                    ENOENT,
+                    format_args!("unknown symbol {} in {}", display(f.name), where_is(f)),
+                ));
             }
             Err(LookupError::Ambiguous(n)) => {
-                return Err(fail(core, idx, EINVAL, format_args!(
-                    "{} symbols named {} in {}: give a position", n, display(f.name), where_is(f))));
+                return Err(fail(
+                    core,
+                    idx,
+                    EINVAL,
+                    format_args!(
+                        "{} symbols named {} in {}: give a position",
+                        n,
+                        display(f.name),
+                        where_is(f)
+                    ),
+                ));
             }
         }
     }
     for (i, a) in addrs.iter().enumerate() {
         if addrs[..i].contains(a) {
-            return Err(fail(core, idx, EINVAL, format_args!(
-                "{} is listed twice (under another name)", display(funcs[i].name))));
+            return Err(fail(
+                core,
+                idx,
+                EINVAL,
+                format_args!(
+                    "{} is listed twice (under another name)",
+                    display(funcs[i].name)
+                ),
+            ));
         }
     }
     Ok(addrs)
@@ -251,18 +286,35 @@ fn distinct(addrs: &[usize]) -> Result<KVec<usize>> {
 ///
 /// `EINVAL` if already enabled, `EBUSY` if another patch is in transition,
 /// or why preparing failed (see the module documentation).
-pub(crate) fn enable(core: &mut Core, idx: usize, trash: &mut Trash, found: Option<Resolved>) -> Result {
+pub(crate) fn enable(
+    core: &mut Core,
+    idx: usize,
+    trash: &mut Trash,
+    found: Option<Resolved>,
+) -> Result {
     match core.patches[idx].state {
         State::Registered | State::Disabled => {}
         State::Enabling | State::Enabled => return Err(EINVAL),
         State::Disabling => return reverse(core, idx, Target::Enable),
     }
     if let Some(t) = &core.transition {
-        let other = core.patch_index(t.patch).map_or("?", |i| display(core.patches[i].spec.name));
-        return Err(fail(core, idx, EBUSY, format_args!("patch '{}' is in transition", other)));
+        let other = core
+            .patch_index(t.patch)
+            .map_or("?", |i| display(core.patches[i].spec.name));
+        return Err(fail(
+            core,
+            idx,
+            EBUSY,
+            format_args!("patch '{}' is in transition", other),
+        ));
     }
     if core.patches[idx].spec.flags & crate::abi::PATCH_REPLACE != 0 {
-        return Err(fail(core, idx, EOPNOTSUPP, format_args!("cumulative (replace) patches are not supported yet")));
+        return Err(fail(
+            core,
+            idx,
+            EOPNOTSUPP,
+            format_args!("cumulative (replace) patches are not supported yet"),
+        ));
     }
     core.patches[idx].error = None;
     let key = core.patches[idx].key;
@@ -288,8 +340,12 @@ pub(crate) fn enable(core: &mut Core, idx: usize, trash: &mut Trash, found: Opti
                 continue;
             }
             let Some(size) = kallsyms::function_size(addr) else {
-                return Err(fail(core, idx, EINVAL, format_args!(
-                    "{} is not the start of a function", display(f.name))));
+                return Err(fail(
+                    core,
+                    idx,
+                    EINVAL,
+                    format_args!("{} is not the start of a function", display(f.name)),
+                ));
             };
             let entry = SiteEntry::new(core, site_name(f)?, addr, size).map_err(|e| {
                 let why = if e == EBUSY {
@@ -305,12 +361,18 @@ pub(crate) fn enable(core: &mut Core, idx: usize, trash: &mut Trash, found: Opti
         }
         for (f, &addr) in funcs.iter().zip(addrs.iter()) {
             let Some(module) = core.patches[idx].spec.module.get() else {
-                return Err(fail(core, idx, EBUSY, format_args!("the patch module is going away")));
+                return Err(fail(
+                    core,
+                    idx,
+                    EBUSY,
+                    format_args!("the patch module is going away"),
+                ));
             };
             let entry = entry_mut(&mut core.sites, &mut new_sites, addr).ok_or(ENODEV)?;
             // An edition whose extent kallsyms does not know is taken to
             // span the rest of the module's text: conservative.
-            let size_of = |a: usize| kallsyms::function_size(a).unwrap_or(text.end.saturating_sub(a));
+            let size_of =
+                |a: usize| kallsyms::function_size(a).unwrap_or(text.end.saturating_sub(a));
             let layer = entry.site.new_edition(
                 name,
                 &f.edition,
@@ -329,7 +391,12 @@ pub(crate) fn enable(core: &mut Core, idx: usize, trash: &mut Trash, found: Opti
     if let Err(e) = res {
         undo_phase1(core, &addrs, &layers, new_sites, trash);
         if core.patches[idx].error.is_none() {
-            return Err(fail(core, idx, e, format_args!("cannot prepare the patch ({:?})", e)));
+            return Err(fail(
+                core,
+                idx,
+                e,
+                format_args!("cannot prepare the patch ({:?})", e),
+            ));
         }
         return Err(e);
     }
@@ -346,7 +413,12 @@ pub(crate) fn enable(core: &mut Core, idx: usize, trash: &mut Trash, found: Opti
         Err(e) => {
             pop_layers(core, &addrs, &layers);
             undo_phase1(core, &addrs, &layers, KVec::new(), trash);
-            return Err(fail(core, idx, e, format_args!("cannot prepare the switch ({:?})", e)));
+            return Err(fail(
+                core,
+                idx,
+                e,
+                format_args!("cannot prepare the switch ({:?})", e),
+            ));
         }
     };
     let drain = match Drain::new(prev, orig_counters(core, &sites)?, &sites) {
@@ -354,7 +426,12 @@ pub(crate) fn enable(core: &mut Core, idx: usize, trash: &mut Trash, found: Opti
         Err(e) => {
             pop_layers(core, &addrs, &layers);
             undo_phase1(core, &addrs, &layers, KVec::new(), trash);
-            return Err(fail(core, idx, e, format_args!("cannot prepare the switch ({:?})", e)));
+            return Err(fail(
+                core,
+                idx,
+                e,
+                format_args!("cannot prepare the switch ({:?})", e),
+            ));
         }
     };
 
@@ -377,7 +454,13 @@ pub(crate) fn enable(core: &mut Core, idx: usize, trash: &mut Trash, found: Opti
 
 /// Undoes phase 1 of [`enable`]: removes edition directories and the sites
 /// that were created for nothing.
-fn undo_phase1(core: &mut Core, addrs: &[usize], layers: &[Layer], new_sites: KVec<SiteEntry>, trash: &mut Trash) {
+fn undo_phase1(
+    core: &mut Core,
+    addrs: &[usize],
+    layers: &[Layer],
+    new_sites: KVec<SiteEntry>,
+    trash: &mut Trash,
+) {
     for (l, &a) in layers.iter().zip(addrs.iter()) {
         if let Some(e) = core.site(a) {
             e.remove_edition_dir(l.edition.id, trash);
@@ -462,13 +545,22 @@ fn start_disable(core: &mut Core, idx: usize) -> Result {
     let res = (|| {
         for (l, &a) in layers.iter().zip(addrs.iter()) {
             let site = &core.site_ref(a).ok_or(ENODEV)?.site;
-            let Some(top) = site.stack.last() else { continue };
+            let Some(top) = site.stack.last() else {
+                continue;
+            };
             if top.edition.id != l.edition.id {
                 let above = CString::try_from(top.edition.patch.as_deref().unwrap_or(c_str!("?")))?;
                 let func = CString::try_from(&*site.name)?;
-                return Err(fail(core, idx, EBUSY, format_args!(
-                    "patch '{}' is above this one on {}: disable it first",
-                    display(&above), display(&func))));
+                return Err(fail(
+                    core,
+                    idx,
+                    EBUSY,
+                    format_args!(
+                        "patch '{}' is above this one on {}: disable it first",
+                        display(&above),
+                        display(&func)
+                    ),
+                ));
             }
         }
         let sites = distinct(&addrs)?;
@@ -485,7 +577,12 @@ fn start_disable(core: &mut Core, idx: usize) -> Result {
             (Ok(p), Ok(d)) => (p, d),
             (Err(e), _) | (_, Err(e)) => {
                 restore_policies(core, &addrs, &layers, saved);
-                return Err(fail(core, idx, e, format_args!("cannot prepare the switch ({:?})", e)));
+                return Err(fail(
+                    core,
+                    idx,
+                    e,
+                    format_args!("cannot prepare the switch ({:?})", e),
+                ));
             }
         };
         install(core, prepared);
@@ -517,7 +614,12 @@ fn start_disable(core: &mut Core, idx: usize) -> Result {
 }
 
 /// Site policies saved before a change, to restore on failure.
-type Saved = KVec<(usize, Option<site::EditionId>, KVec<(kernel::task::Pid, site::EditionId)>, bool)>;
+type Saved = KVec<(
+    usize,
+    Option<site::EditionId>,
+    KVec<(kernel::task::Pid, site::EditionId)>,
+    bool,
+)>;
 
 fn save_policies(core: &mut Core, sites: &[usize]) -> Result<Saved> {
     let mut saved = KVec::with_capacity(sites.len(), GFP_KERNEL)?;
@@ -571,7 +673,11 @@ fn reverse(core: &mut Core, idx: usize, target: Target) -> Result {
             let res = (|| {
                 let sites = distinct(&addrs)?;
                 for &a in sites.iter() {
-                    core.site(a).ok_or(ENODEV)?.site.stack.reserve(1, GFP_KERNEL)?;
+                    core.site(a)
+                        .ok_or(ENODEV)?
+                        .site
+                        .stack
+                        .reserve(1, GFP_KERNEL)?;
                 }
                 let saved = save_policies(core, &sites)?;
                 let prev = push_layers(core, &addrs, &layers)?;

@@ -100,7 +100,12 @@ impl SiteEntry {
             Arc::new(SiteInfo { addr }, GFP_KERNEL)?,
             &SITE_ATTRS,
         )?;
-        let editions_dir = Dir::new(c_str!("editions"), Parent::Dir(&dir), Arc::new((), GFP_KERNEL)?, &[])?;
+        let editions_dir = Dir::new(
+            c_str!("editions"),
+            Parent::Dir(&dir),
+            Arc::new((), GFP_KERNEL)?,
+            &[],
+        )?;
         let mut entry = SiteEntry {
             edition_dirs: KVec::new(),
             editions_dir,
@@ -192,7 +197,7 @@ impl Core {
     fn site_in_transition(&self, addr: usize) -> bool {
         self.transition
             .as_ref()
-            .is_some_and(|t| t.sites.iter().any(|&a| a == addr))
+            .is_some_and(|t| t.sites.contains(&addr))
     }
 }
 
@@ -304,7 +309,10 @@ fn parse_errno(e: ParseError) -> Error {
     }
 }
 
-fn with_patch<R>(info: &PatchInfo, f: impl FnOnce(&mut Core, usize, &mut Trash) -> Result<R>) -> Result<R> {
+fn with_patch<R>(
+    info: &PatchInfo,
+    f: impl FnOnce(&mut Core, usize, &mut Trash) -> Result<R>,
+) -> Result<R> {
     with_core(|core, trash| {
         let idx = core.patch_index(info.key).ok_or(ENODEV)?;
         f(core, idx, trash)
@@ -312,14 +320,16 @@ fn with_patch<R>(info: &PatchInfo, f: impl FnOnce(&mut Core, usize, &mut Trash) 
 }
 
 fn show_enabled(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
-    let on = with_patch(info, |core, i, _| Ok(core.patches[i].state.target_enabled()))?;
-    emit!(buf, "{}\n", on as u8)
+    let on = with_patch(info, |core, i, _| {
+        Ok(core.patches[i].state.target_enabled())
+    })?;
+    emit!(buf, "{}\n", u8::from(on))
 }
 
 fn store_enabled(info: &PatchInfo, input: &[u8]) -> Result {
     let on = parse::parse_bool(input).map_err(parse_errno)?;
     if !on {
-        return with_patch(info, |core, i, trash| patch::disable(core, i, trash));
+        return with_patch(info, patch::disable);
     }
     // Symbols are resolved without the registry mutex (see
     // `patch::Resolved`), from a copy of the patch's function list.
@@ -341,7 +351,11 @@ fn show_state(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
 
 fn show_transition(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
     let state = with_patch(info, |core, i, _| Ok(core.patches[i].state))?;
-    emit!(buf, "{}\n", matches!(state, State::Enabling | State::Disabling) as u8)
+    emit!(
+        buf,
+        "{}\n",
+        u8::from(matches!(state, State::Enabling | State::Disabling))
+    )
 }
 
 fn show_error(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
@@ -413,7 +427,9 @@ fn with_site<R>(addr: usize, f: impl FnOnce(&mut Core, &mut Trash) -> Result<R>)
 }
 
 fn show_default(info: &SiteInfo, buf: &mut ShowBuf<'_>) -> Result {
-    let id = with_site(info.addr, |core, _| Ok(core.site(info.addr).ok_or(ENODEV)?.site.default_id()))?;
+    let id = with_site(info.addr, |core, _| {
+        Ok(core.site(info.addr).ok_or(ENODEV)?.site.default_id())
+    })?;
     emit!(buf, "{}\n", id)
 }
 
@@ -511,7 +527,7 @@ fn show_policy(info: &SiteInfo, buf: &mut ShowBuf<'_>) -> Result {
         if let Some(name) = site.adapt_patch() {
             emit!(buf, "handler {}\n", name.to_str().unwrap_or("?"))?;
         }
-        emit!(buf, "counting {}\n", (counting || site.counting) as u8)
+        emit!(buf, "counting {}\n", u8::from(counting || site.counting))
     })
 }
 
@@ -539,7 +555,9 @@ static SITE_ATTRS: [Attr<SiteInfo>; 3] = [
 fn show_edition_patch(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
     with_site(info.site, |core, _| {
         let site = &core.site_ref(info.site).ok_or(ENODEV)?.site;
-        let ed = site.edition_any(info.id, core.transition.as_ref()).ok_or(ENODEV)?;
+        let ed = site
+            .edition_any(info.id, core.transition.as_ref())
+            .ok_or(ENODEV)?;
         match &ed.patch {
             Some(p) => emit!(buf, "{}\n", p.to_str().unwrap_or("?")),
             None => emit!(buf, "original\n"),
@@ -566,7 +584,9 @@ fn show_edition_state(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
 fn show_edition_inside(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
     let n = with_site(info.site, |core, _| {
         let site = &core.site_ref(info.site).ok_or(ENODEV)?.site;
-        let ed = site.edition_any(info.id, core.transition.as_ref()).ok_or(ENODEV)?;
+        let ed = site
+            .edition_any(info.id, core.transition.as_ref())
+            .ok_or(ENODEV)?;
         let counted = if info.id == 0 {
             site.orig_counted_inside()
         } else {
@@ -581,7 +601,11 @@ fn show_edition_inside(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
 fn show_edition_calls(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
     let n = with_site(info.site, |core, _| {
         let site = &core.site_ref(info.site).ok_or(ENODEV)?.site;
-        Ok(site.edition_any(info.id, core.transition.as_ref()).ok_or(ENODEV)?.calls.sum())
+        Ok(site
+            .edition_any(info.id, core.transition.as_ref())
+            .ok_or(ENODEV)?
+            .calls
+            .sum())
     })?;
     emit!(buf, "{}\n", n)
 }
@@ -625,8 +649,18 @@ pub(crate) fn init() -> Result {
         Arc::new((), GFP_KERNEL)?,
         &ROOT_ATTRS,
     )?;
-    let patches_dir = Dir::new(c_str!("patches"), Parent::Dir(&root), Arc::new((), GFP_KERNEL)?, &[])?;
-    let functions_dir = Dir::new(c_str!("functions"), Parent::Dir(&root), Arc::new((), GFP_KERNEL)?, &[])?;
+    let patches_dir = Dir::new(
+        c_str!("patches"),
+        Parent::Dir(&root),
+        Arc::new((), GFP_KERNEL)?,
+        &[],
+    )?;
+    let functions_dir = Dir::new(
+        c_str!("functions"),
+        Parent::Dir(&root),
+        Arc::new((), GFP_KERNEL)?,
+        &[],
+    )?;
     let work = Arc::pin_init(
         pin_init!(TransitionWork {
             work <- new_delayed_work!("dynamos::transition"),
@@ -654,7 +688,10 @@ pub(crate) fn exit() {
     if let Some(core) = core {
         // Cannot happen: patch modules hold a reference on dynamos.
         if !core.patches.is_empty() {
-            pr_warn!("exit with {} patches still registered\n", core.patches.len());
+            pr_warn!(
+                "exit with {} patches still registered\n",
+                core.patches.len()
+            );
         }
         drop(core);
     }
@@ -672,8 +709,15 @@ pub(crate) fn register(key: PatchKey, spec: PatchSpec) -> Result {
     };
     with_core(|core, trash| {
         let name = spec.name;
-        if core.patches.iter().any(|p| p.key == key || p.spec.name == name) {
-            pr_err!("register: patch '{}' is already registered\n", name.to_str().unwrap_or("?"));
+        if core
+            .patches
+            .iter()
+            .any(|p| p.key == key || p.spec.name == name)
+        {
+            pr_err!(
+                "register: patch '{}' is already registered\n",
+                name.to_str().unwrap_or("?")
+            );
             return Err(EEXIST);
         }
         core.patches.reserve(1, GFP_KERNEL)?;
@@ -715,7 +759,10 @@ pub(crate) fn unregister(key: PatchKey) {
             );
         }
         let p = core.patches.remove(pos)?;
-        pr_info!("patch '{}' unregistered\n", p.spec.name.to_str().unwrap_or("?"));
+        pr_info!(
+            "patch '{}' unregistered\n",
+            p.spec.name.to_str().unwrap_or("?")
+        );
         p.discard(trash);
         Ok(())
     });

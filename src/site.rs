@@ -380,7 +380,10 @@ impl Site {
 
     /// Threads counted inside the original through the patches' wrappers.
     pub(crate) fn orig_counted_inside(&self) -> isize {
-        self.stack.iter().map(|l| l.orig_inside.load(Ordering::Acquire)).sum()
+        self.stack
+            .iter()
+            .map(|l| l.orig_inside.load(Ordering::Acquire))
+            .sum()
     }
 
     /// Builds the snapshot of the current state, for [`Site::install`].
@@ -391,7 +394,7 @@ impl Site {
         let mut bypass = KVec::with_capacity(self.stack.len(), GFP_KERNEL)?;
         for l in self.stack.iter() {
             editions.push(l.edition.clone(), GFP_KERNEL)?;
-            if !bypass.iter().any(|r: &Range<usize>| *r == l.text) {
+            if !bypass.contains(&l.text) {
                 bypass.push(l.text.clone(), GFP_KERNEL)?;
             }
         }

@@ -183,11 +183,7 @@ impl<T: Send + Sync + 'static> Dir<T> {
         // SAFETY: `self.kobj` is live (type invariant) and `raw.kattr.attr`
         // stays at this heap address until `drop` removes the file.
         let ret = unsafe {
-            bindings::sysfs_create_file_ns(
-                self.kobj.as_ptr(),
-                &raw.kattr.attr,
-                core::ptr::null(),
-            )
+            bindings::sysfs_create_file_ns(self.kobj.as_ptr(), &raw.kattr.attr, core::ptr::null())
         };
         kernel::error::to_result(ret)?;
         // PANIC: cannot fail, one slot was reserved above.
@@ -246,7 +242,8 @@ unsafe extern "C" fn show_trampoline<T: 'static>(
     };
     // SAFETY: sysfs hands `show` a buffer of `PAGE_SIZE` bytes that nobody
     // else uses during this call.
-    let page = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), kernel::page::PAGE_SIZE) };
+    let page =
+        unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), kernel::page::PAGE_SIZE) };
     let mut out = Formatter::new(page);
     // SAFETY: `ctx` is live while the file exists (type invariant of `RawAttr`).
     let ctx = unsafe { &*raw.ctx };

@@ -16,7 +16,7 @@
 
 use kernel::{
     bindings,
-    ffi::{c_char, c_int, c_void},
+    ffi::{c_int, c_void},
     task::Pid,
 };
 
@@ -30,7 +30,7 @@ struct RawThread {
     pid: Pid,
     tgid: Pid,
     on_cpu: c_int,
-    comm: [c_char; 16],
+    comm: [u8; 16],
 }
 
 extern "C" {
@@ -64,7 +64,7 @@ impl Thread<'_> {
 
     /// The command name, up to 15 bytes, NUL-padded.
     pub(crate) fn comm(&self) -> [u8; 16] {
-        self.raw.comm.map(|c| c as u8)
+        self.raw.comm
     }
 
     /// Whether the thread is the one calling.
@@ -84,7 +84,12 @@ impl Thread<'_> {
         // `MAX_DEPTH` entries; `stack_trace_save_tsk()` pins the task's
         // stack while reading it and does not sleep.
         let n = unsafe {
-            bindings::stack_trace_save_tsk(self.raw.task, out.as_mut_ptr().cast(), MAX_DEPTH as u32, 0)
+            bindings::stack_trace_save_tsk(
+                self.raw.task,
+                out.as_mut_ptr().cast(),
+                MAX_DEPTH as u32,
+                0,
+            )
         };
         (n as usize).min(MAX_DEPTH)
     }

@@ -128,7 +128,11 @@ impl Drain {
             return false;
         };
         self.pending = Some(pending);
-        self.counted = self.editions.iter().map(|e| e.counted_inside()).sum::<isize>()
+        self.counted = self
+            .editions
+            .iter()
+            .map(|e| e.counted_inside())
+            .sum::<isize>()
             + self
                 .orig_counters
                 .iter()
@@ -175,7 +179,9 @@ impl Drain {
     }
 
     fn is_pending(&self, pid: Pid) -> bool {
-        self.pending.as_ref().is_some_and(|p| p.binary_search(&pid).is_ok())
+        self.pending
+            .as_ref()
+            .is_some_and(|p| p.binary_search(&pid).is_ok())
     }
 
     /// Threads still pending (all threads before the first check).
@@ -207,7 +213,10 @@ pub(crate) fn threads_in(ranges: &[Range<usize>]) -> usize {
             return;
         }
         let n = t.stack(&mut trace);
-        if trace[..n].iter().any(|a| ranges.iter().any(|r| r.contains(a))) {
+        if trace[..n]
+            .iter()
+            .any(|a| ranges.iter().any(|r| r.contains(a)))
+        {
             count += 1;
         }
     });

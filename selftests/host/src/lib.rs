@@ -17,7 +17,17 @@ mod tests {
 
     #[test]
     fn bool_refuses_everything_else() {
-        for bad in [&b""[..], b"\n", b"2", b"01", b"yes", b" 1", b"1 ", b"1\n\n", b"-1"] {
+        for bad in [
+            &b""[..],
+            b"\n",
+            b"2",
+            b"01",
+            b"yes",
+            b" 1",
+            b"1 ",
+            b"1\n\n",
+            b"-1",
+        ] {
             assert_eq!(parse_bool(bad), Err(ParseError::Invalid), "{bad:?}");
         }
     }
@@ -27,7 +37,10 @@ mod tests {
         assert_eq!(parse_edition(b"0\n"), Ok(0));
         assert_eq!(parse_edition(b"4294967295"), Ok(u32::MAX));
         assert_eq!(parse_edition(b"4294967296"), Err(ParseError::Range));
-        assert_eq!(parse_edition(b"99999999999999999999999"), Err(ParseError::Range));
+        assert_eq!(
+            parse_edition(b"99999999999999999999999"),
+            Err(ParseError::Range)
+        );
         for bad in [&b"-1"[..], b"+1", b"1a", b"0x1", b" 1", b"", b"1 2"] {
             assert_eq!(parse_edition(bad), Err(ParseError::Invalid), "{bad:?}");
         }
@@ -42,12 +55,29 @@ mod tests {
 
     #[test]
     fn pid_commands() {
-        assert_eq!(parse_pid_command(b"42 1\n"), Ok(PidCommand::Set { pid: 42, edition: 1 }));
-        assert_eq!(parse_pid_command(b"-42\n"), Ok(PidCommand::Clear { pid: 42 }));
+        assert_eq!(
+            parse_pid_command(b"42 1\n"),
+            Ok(PidCommand::Set {
+                pid: 42,
+                edition: 1
+            })
+        );
+        assert_eq!(
+            parse_pid_command(b"-42\n"),
+            Ok(PidCommand::Clear { pid: 42 })
+        );
         assert_eq!(parse_pid_command(b"0 1"), Err(ParseError::Range));
         assert_eq!(parse_pid_command(b"-0"), Err(ParseError::Range));
         assert_eq!(parse_pid_command(b"4194305 1"), Err(ParseError::Range));
-        for bad in [&b"42"[..], b"42 1 2", b"42  1", b"x 1", b"42 -1", b"--42", b"- 42"] {
+        for bad in [
+            &b"42"[..],
+            b"42 1 2",
+            b"42  1",
+            b"x 1",
+            b"42 -1",
+            b"--42",
+            b"- 42",
+        ] {
             assert_eq!(parse_pid_command(bad), Err(ParseError::Invalid), "{bad:?}");
         }
     }
