@@ -8,7 +8,7 @@
 #   make check      build, then run every selftest in one VM boot
 #   make shell      interactive shell in the VM, modules at hand
 #   make kernel     only fetch and build the guest kernel
-#   make clippy     build with CLIPPY=1
+#   make fmt        format the Rust sources (kernel rustfmt settings)
 #   make clean      remove build products from the tree
 #
 # Variables: KDIR=<built kernel>, KSRC=<kernel source tree>, DEBUG=1 (debug
@@ -17,7 +17,7 @@
 
 export KDIR KSRC DEBUG DYNAMOS_CACHE V
 
-.PHONY: all modules kernel deps run demo check shell clippy clean
+.PHONY: all modules kernel deps run demo check shell fmt clean
 
 all: modules
 
@@ -30,8 +30,8 @@ kernel:
 modules:
 	@scripts/build.sh modules
 
-clippy:
-	@scripts/build.sh modules CLIPPY=1
+fmt:
+	@scripts/fmt.sh
 
 run demo:
 	@scripts/demo.sh

@@ -15,7 +15,9 @@ printf '%s\n' "$kdir" >"$DYNAMOS_CACHE/last-kdir"
 [ "$what" = kernel ] && { printf '%s\n' "$kdir"; exit 0; }
 
 log=$DYNAMOS_LOGS/modules.log
-if ! make -C "$kdir" M="$DYNAMOS_TOP" -j"$(nproc)" "$@" >"$log" 2>&1; then
+# clippy-driver compiles as rustc does and lints on the way: every build is
+# a clippy run, and its warnings fail the build like the compiler's.
+if ! make -C "$kdir" M="$DYNAMOS_TOP" -j"$(nproc)" CLIPPY=1 "$@" >"$log" 2>&1; then
 	cat "$log" >&2
 	die "module build failed; full log: $log"
 fi

@@ -11,6 +11,26 @@ set -uo pipefail
 start=$(date +%s)
 "$DYNAMOS_TOP/scripts/build.sh" modules || exit 1
 
+# Host-side tests first: the pure Rust code (cargo test) and formatting.
+host_pass=0 host_fail=0 host_lines=()
+log=$DYNAMOS_LOGS/cargo-test.log
+if (cd "$DYNAMOS_TOP/selftests/host" && cargo test --offline) >"$log" 2>&1; then
+	n=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
+	host_pass=$((host_pass + n))
+	host_lines+=("ok - host: cargo test of src/parse.rs ($n tests)")
+else
+	n=$(sed -n 's/^test result: FAILED\. [0-9]* passed; \([0-9]*\) failed.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
+	host_fail=$((host_fail + (n > 0 ? n : 1)))
+	host_lines+=("not ok - host: cargo test of src/parse.rs (log: $log)")
+fi
+if "$DYNAMOS_TOP/scripts/fmt.sh" --check >"$DYNAMOS_LOGS/rustfmt.log" 2>&1; then
+	host_pass=$((host_pass + 1))
+	host_lines+=("ok - host: rustfmt --check")
+else
+	host_fail=$((host_fail + 1))
+	host_lines+=("not ok - host: rustfmt --check (run make fmt; log: $DYNAMOS_LOGS/rustfmt.log)")
+fi
+
 RESULTS=${DYNAMOS_RESULTS:-$DYNAMOS_TOP/.results}
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
@@ -33,6 +53,10 @@ if [ "$planned" -eq 0 ] || [ "$reported" -lt "$planned" ]; then
 	say "the guest reported $reported of $planned tests (VM exit $vm_rc): counting $lost as failed"
 	fail=$((fail + lost))
 fi
+
+printf '%s\n' "${host_lines[@]}"
+pass=$((pass + host_pass))
+fail=$((fail + host_fail))
 
 # Host-side test: kernel log hygiene.
 if [ -s "$RESULTS/log-problems.txt" ]; then
