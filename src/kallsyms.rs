@@ -153,7 +153,7 @@ fn each_line(mut f: impl FnMut(&[u8])) -> Result {
     // SAFETY: `path` is a valid NUL-terminated string.
     let file = unsafe { bindings::filp_open(path.as_char_ptr(), bindings::O_RDONLY as i32, 0) };
     let file = kernel::error::from_err_ptr(file).inspect_err(|e| {
-        pr_err!("cannot open /proc/kallsyms: {:?}\n", e);
+        pr_err!("cannot open /proc/kallsyms ({})\n", e.to_errno());
     })?;
     let mut buf: KVec<u8> = KVec::with_capacity(16384, GFP_KERNEL)?;
     buf.resize(16384, 0, GFP_KERNEL)?;

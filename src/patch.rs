@@ -156,8 +156,14 @@ fn check_resolved(
     funcs: &[FuncSpec],
     found: Resolved,
 ) -> Result<KVec<usize>> {
-    let found =
-        found.map_err(|e| fail(core, idx, e, format_args!("cannot read kallsyms ({:?})", e)))?;
+    let found = found.map_err(|e| {
+        fail(
+            core,
+            idx,
+            e,
+            format_args!("cannot read kallsyms ({})", e.to_errno()),
+        )
+    })?;
     let mut addrs = KVec::with_capacity(funcs.len(), GFP_KERNEL)?;
     for (f, r) in funcs.iter().zip(found.iter()) {
         match *r {
@@ -355,7 +361,7 @@ pub(crate) fn enable(
                 } else {
                     "cannot hook it"
                 };
-                fail(core, idx, e, format_args!("cannot patch {}: {} ({:?})", display(f.name), why, e))
+                fail(core, idx, e, format_args!("cannot patch {}: {} ({})", display(f.name), why, e.to_errno()))
             })?;
             new_sites.push(entry, GFP_KERNEL)?;
         }
@@ -395,7 +401,7 @@ pub(crate) fn enable(
                 core,
                 idx,
                 e,
-                format_args!("cannot prepare the patch ({:?})", e),
+                format_args!("cannot prepare the patch ({})", e.to_errno()),
             ));
         }
         return Err(e);
@@ -417,7 +423,7 @@ pub(crate) fn enable(
                 core,
                 idx,
                 e,
-                format_args!("cannot prepare the switch ({:?})", e),
+                format_args!("cannot prepare the switch ({})", e.to_errno()),
             ));
         }
     };
@@ -430,7 +436,7 @@ pub(crate) fn enable(
                 core,
                 idx,
                 e,
-                format_args!("cannot prepare the switch ({:?})", e),
+                format_args!("cannot prepare the switch ({})", e.to_errno()),
             ));
         }
     };
@@ -581,7 +587,7 @@ fn start_disable(core: &mut Core, idx: usize) -> Result {
                     core,
                     idx,
                     e,
-                    format_args!("cannot prepare the switch ({:?})", e),
+                    format_args!("cannot prepare the switch ({})", e.to_errno()),
                 ));
             }
         };

@@ -767,7 +767,7 @@ pub(crate) fn unregister(key: PatchKey) {
         Ok(())
     });
     if let Err(e) = res {
-        pr_err!("unregister failed: {:?}\n", e);
+        pr_err!("unregister failed ({})\n", e.to_errno());
     }
 }
 

@@ -33,6 +33,13 @@ noinline int dynamos_target_add(int a, int b)
 }
 EXPORT_SYMBOL_GPL(dynamos_target_add);
 
+/* ftrace cannot hook this one: patching it must fail cleanly. */
+notrace noinline int dynamos_target_notrace(void)
+{
+	return 0;
+}
+EXPORT_SYMBOL_GPL(dynamos_target_notrace);
+
 /* What DynAMOS' pipe_write example looks like: the edition may depend on len. */
 noinline long dynamos_target_write(unsigned long len)
 {
