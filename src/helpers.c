@@ -44,3 +44,8 @@ void dynamos_module_text(struct module *mod, unsigned long *base, unsigned long 
 	*base = (unsigned long)mod->mem[MOD_TEXT].base;
 	*size = mod->mem[MOD_TEXT].size;
 }
+
+const char *dynamos_module_name(struct module *mod)
+{
+	return mod->name;
+}

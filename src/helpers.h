@@ -20,5 +20,6 @@ typedef void (*dynamos_thread_fn)(void *ctx, const struct dynamos_thread *t);
 void dynamos_for_each_thread(dynamos_thread_fn fn, void *ctx);
 pid_t dynamos_current_tgid(void);
 void dynamos_module_text(struct module *mod, unsigned long *base, unsigned long *size);
+const char *dynamos_module_name(struct module *mod);
 
 #endif

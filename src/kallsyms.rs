@@ -29,6 +29,8 @@ pub(crate) struct Query<'a> {
 /// Why a query failed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum LookupError {
+    /// The module named as the symbol's object is not loaded.
+    NoObject,
     /// No symbol of that name (or not that many).
     NotFound,
     /// Several symbols of that name and `sympos` was 0.
@@ -40,6 +42,7 @@ pub(crate) enum LookupError {
 struct Matches {
     count: u32,
     addr: usize,
+    object_seen: bool,
 }
 
 /// One `/proc/kallsyms` line: address, type letter, name, module.
@@ -92,11 +95,13 @@ pub(crate) fn resolve(
         if addr != 0 {
             hidden = false;
         }
-        if kind != b't' && kind != b'T' {
-            return;
-        }
+        let text = kind == b't' || kind == b'T';
         for (q, m) in queries.iter().zip(found.iter_mut()) {
-            if q.name.to_bytes() != name || q.object.map(|o| o.to_bytes()) != module {
+            let object = q.object.map(|o| o.to_bytes());
+            if object.is_some() && object == module {
+                m.object_seen = true;
+            }
+            if !text || q.name.to_bytes() != name || object != module {
                 continue;
             }
             m.count += 1;
@@ -111,7 +116,9 @@ pub(crate) fn resolve(
     }
     let mut out = KVec::with_capacity(queries.len(), GFP_KERNEL)?;
     for (q, m) in queries.iter().zip(found.iter()) {
-        let res = if m.count == 0 || q.sympos > m.count {
+        let res = if q.object.is_some() && !m.object_seen {
+            Err(LookupError::NoObject)
+        } else if m.count == 0 || q.sympos > m.count {
             Err(LookupError::NotFound)
         } else if q.sympos == 0 && m.count > 1 {
             Err(LookupError::Ambiguous(m.count))

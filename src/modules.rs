@@ -3,11 +3,17 @@
 //! What dynamos needs to know of a patch module: where its code is, and a
 //! reference that keeps it loaded while its code may run.
 
-use core::ops::Range;
-use kernel::{bindings, ffi::c_void};
+use core::{ops::Range, pin::Pin};
+use kernel::{
+    bindings,
+    ffi::{c_int, c_ulong, c_void},
+    prelude::*,
+    str::CStr,
+};
 
 extern "C" {
     fn dynamos_module_text(module: *mut c_void, base: *mut usize, size: *mut usize);
+    fn dynamos_module_name(module: *mut c_void) -> *const kernel::ffi::c_char;
 }
 
 /// A patch module, as handed over in its descriptor.
@@ -84,5 +90,98 @@ impl Drop for ModuleRef {
     fn drop(&mut self) {
         // SAFETY: We hold one reference (type invariant).
         unsafe { bindings::module_put(self.module) };
+    }
+}
+
+/// What happens to a module, for a [`Notifier`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ModuleEvent {
+    /// Loaded, about to run its init: its functions can be hooked.
+    Coming,
+    /// About to be freed: hooks on its functions must go.
+    Going,
+}
+
+/// The handler of a [`Notifier`]. An error on [`ModuleEvent::Coming`] makes
+/// the module load fail.
+pub(crate) type EventFn = fn(ModuleEvent, &CStr) -> Result;
+
+#[repr(C)]
+struct RawNotifier {
+    nb: bindings::notifier_block,
+    handler: EventFn,
+}
+
+/// A module notifier calling an [`EventFn`].
+///
+/// # Invariants
+///
+/// `raw.nb` is registered with `register_module_notifier()` until drop.
+pub(crate) struct Notifier {
+    raw: Pin<KBox<RawNotifier>>,
+}
+
+// SAFETY: The notifier block is only used by the module loader, from any
+// thread; `EventFn` is a plain function.
+unsafe impl Send for Notifier {}
+// SAFETY: `&Notifier` gives no access.
+unsafe impl Sync for Notifier {}
+
+impl Notifier {
+    /// Calls `handler` for every module that comes or goes from now on.
+    pub(crate) fn register(handler: EventFn) -> Result<Self> {
+        // SAFETY: All-zero is a valid, unregistered notifier block.
+        let mut nb: bindings::notifier_block = unsafe { core::mem::zeroed() };
+        nb.notifier_call = Some(notifier_call);
+        let mut raw = KBox::pin(RawNotifier { nb, handler }, GFP_KERNEL)?;
+        // SAFETY: The block stays pinned on the heap until drop unregisters
+        // it; nothing moves out of the pin.
+        let nb = unsafe { &raw mut Pin::get_unchecked_mut(raw.as_mut()).nb };
+        // SAFETY: `nb` is valid and not registered.
+        kernel::error::to_result(unsafe { bindings::register_module_notifier(nb) })?;
+        // INVARIANT: Registered above.
+        Ok(Notifier { raw })
+    }
+}
+
+impl Drop for Notifier {
+    fn drop(&mut self) {
+        // SAFETY: Registered (type invariant); unregistering waits for
+        // running callbacks (the chain's rwsem), after which the block may
+        // be freed.
+        unsafe {
+            let nb = &raw mut Pin::get_unchecked_mut(self.raw.as_mut()).nb;
+            bindings::unregister_module_notifier(nb);
+        }
+    }
+}
+
+/// The `notifier_call` of every [`Notifier`].
+///
+/// # Safety
+///
+/// Called by the module loader's notifier chain with the block of a
+/// registered [`Notifier`] and a `struct module *` as `data`.
+unsafe extern "C" fn notifier_call(
+    nb: *mut bindings::notifier_block,
+    action: c_ulong,
+    data: *mut c_void,
+) -> c_int {
+    let event = match action as u32 {
+        bindings::module_state_MODULE_STATE_COMING => ModuleEvent::Coming,
+        bindings::module_state_MODULE_STATE_GOING => ModuleEvent::Going,
+        _ => return bindings::NOTIFY_DONE as c_int,
+    };
+    // SAFETY: `nb` is the first field of a live `#[repr(C)]` `RawNotifier`.
+    let raw = unsafe { &*nb.cast::<RawNotifier>() };
+    // SAFETY: `data` is the module the event is about; its name is a
+    // NUL-terminated array that lives as long as the module.
+    let name = unsafe { CStr::from_char_ptr(dynamos_module_name(data)) };
+    match (raw.handler)(event, name) {
+        Ok(()) => bindings::NOTIFY_OK as c_int,
+        // notifier_from_errno()
+        Err(e) => {
+            (bindings::NOTIFY_STOP_MASK as c_int) | (bindings::NOTIFY_OK as c_int - e.to_errno())
+        }
     }
 }

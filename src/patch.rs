@@ -78,10 +78,14 @@ pub(crate) struct Patch {
     pub(crate) state: State,
     /// Why the last enable or disable failed.
     pub(crate) error: Option<CString>,
-    /// One layer per function while the patch has editions.
+    /// One layer per applied function while the patch has editions.
     layers: KVec<Layer>,
-    /// The site of each function, in the same order.
+    /// The site of each applied function, in the same order.
     sites: KVec<usize>,
+    /// The index in `spec.funcs` of each applied function, same order.
+    /// Functions of modules that are not loaded are not applied: they are
+    /// applied when their module comes, and dropped when it goes.
+    applied: KVec<usize>,
     dir: Dir<PatchInfo>,
 }
 
@@ -95,6 +99,7 @@ impl Patch {
             error: None,
             layers: KVec::new(),
             sites: KVec::new(),
+            applied: KVec::new(),
             dir,
         }
     }
@@ -155,7 +160,7 @@ fn check_resolved(
     idx: usize,
     funcs: &[FuncSpec],
     found: Resolved,
-) -> Result<KVec<usize>> {
+) -> Result<(KVec<usize>, KVec<usize>)> {
     let found = found.map_err(|e| {
         fail(
             core,
@@ -165,9 +170,21 @@ fn check_resolved(
         )
     })?;
     let mut addrs = KVec::with_capacity(funcs.len(), GFP_KERNEL)?;
-    for (f, r) in funcs.iter().zip(found.iter()) {
+    let mut applied = KVec::with_capacity(funcs.len(), GFP_KERNEL)?;
+    for (i, (f, r)) in funcs.iter().zip(found.iter()).enumerate() {
         match *r {
-            Ok(addr) => addrs.push(addr, GFP_KERNEL)?,
+            Ok(addr) => {
+                addrs.push(addr, GFP_KERNEL)?;
+                applied.push(i, GFP_KERNEL)?;
+            }
+            Err(LookupError::NoObject) => {
+                pr_info!(
+                    "patch '{}': {} waits for module {}\n",
+                    display(core.patches[idx].spec.name),
+                    display(f.name),
+                    where_is(f)
+                );
+            }
             Err(LookupError::NotFound) if f.sympos > 0 => {
                 return Err(fail(
                     core,
@@ -212,12 +229,12 @@ fn check_resolved(
                 EINVAL,
                 format_args!(
                     "{} is listed twice (under another name)",
-                    display(funcs[i].name)
+                    display(funcs[applied[i]].name)
                 ),
             ));
         }
     }
-    Ok(addrs)
+    Ok((applied, addrs))
 }
 
 /// The site entry for `addr`, among the registry's or the new ones.
@@ -333,7 +350,14 @@ pub(crate) fn enable(
         // The caller saw the patch disabling; it no longer is.
         return Err(EAGAIN);
     };
-    let addrs = check_resolved(core, idx, &funcs, found)?;
+    let (applied, addrs) = check_resolved(core, idx, &funcs, found)?;
+    // From here on, `funcs` lists the applied functions only.
+    let all = funcs;
+    let mut funcs = KVec::with_capacity(applied.len(), GFP_KERNEL)?;
+    for &i in applied.iter() {
+        funcs.push(all[i], GFP_KERNEL)?;
+    }
+    drop(all);
 
     // Phase 1: everything that can fail, with no effect on any call. New
     // sites are hooked but let every call through to the original.
@@ -353,7 +377,7 @@ pub(crate) fn enable(
                     format_args!("{} is not the start of a function", display(f.name)),
                 ));
             };
-            let entry = SiteEntry::new(core, site_name(f)?, addr, size).map_err(|e| {
+            let entry = SiteEntry::new(core, site_name(f)?, f.object, addr, size).map_err(|e| {
                 let why = if e == EBUSY {
                     "another ftrace user that changes the instruction pointer (a livepatch, a kprobe) holds it"
                 } else if e == EINVAL {
@@ -446,6 +470,7 @@ pub(crate) fn enable(
     let p = &mut core.patches[idx];
     p.layers = layers;
     p.sites = addrs;
+    p.applied = applied;
     p.state = State::Enabling;
     core.transition = Some(Transition {
         patch: key,
@@ -756,6 +781,7 @@ pub(crate) fn finish(core: &mut Core, trash: &mut Trash) {
         Target::Disable => {
             let layers = core::mem::take(&mut core.patches[idx].layers);
             let addrs = core::mem::take(&mut core.patches[idx].sites);
+            core.patches[idx].applied.clear();
             for (l, &a) in layers.iter().zip(addrs.iter()) {
                 if let Some(e) = core.site(a) {
                     e.remove_edition_dir(l.edition.id, trash);
@@ -769,4 +795,161 @@ pub(crate) fn finish(core: &mut Core, trash: &mut Trash) {
     // The draining editions go now, with their references on the patch
     // module, before the new state is visible to anyone.
     drop(t);
+}
+
+/// What a coming module needs: for each enabled patch, the functions of
+/// its that live in the module. Made under the registry mutex; resolved
+/// without it (see [`Resolved`]).
+pub(crate) fn coming_queries(
+    core: &Core,
+    module: &kernel::str::CStr,
+) -> Result<KVec<(PatchKey, usize, Query<'static>)>> {
+    let mut out = KVec::new();
+    for p in core.patches.iter() {
+        if !p.state.target_enabled() {
+            continue;
+        }
+        for (i, f) in p.spec.funcs.iter().enumerate() {
+            if f.object == Some(module) && !p.applied.contains(&i) {
+                let q = Query {
+                    name: f.name,
+                    object: f.object,
+                    sympos: f.sympos,
+                };
+                out.push((p.key, i, q), GFP_KERNEL)?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Applies function `fidx` of patch `key`, found at `addr` in a module that
+/// is coming: no thread can be inside it yet (its init has not run), so the
+/// edition goes live at once, with no transition.
+///
+/// # Errors
+///
+/// As for enabling; the module load then fails.
+pub(crate) fn apply_coming(
+    core: &mut Core,
+    key: PatchKey,
+    fidx: usize,
+    addr: usize,
+    trash: &mut Trash,
+) -> Result {
+    let Some(idx) = core.patch_index(key) else {
+        return Ok(());
+    };
+    if !core.patches[idx].state.target_enabled() || core.patches[idx].applied.contains(&fidx) {
+        return Ok(());
+    }
+    let f = core.patches[idx].spec.funcs[fidx];
+    let name = core.patches[idx].spec.name;
+    let text = core.patches[idx].spec.module.text();
+    if core.site_ref(addr).is_none() {
+        let Some(size) = kallsyms::function_size(addr) else {
+            return Err(EINVAL);
+        };
+        let entry = SiteEntry::new(core, site_name(&f)?, f.object, addr, size).map_err(|e| {
+            fail(
+                core,
+                idx,
+                e,
+                format_args!(
+                    "cannot patch {} in module {} ({})",
+                    display(f.name),
+                    where_is(&f),
+                    e.to_errno()
+                ),
+            )
+        })?;
+        if let Err(e) = core.sites.push(entry, GFP_KERNEL) {
+            return Err(e.into());
+        }
+    }
+    let res = (|| {
+        let module = core.patches[idx].spec.module.get().ok_or(EBUSY)?;
+        let p = &mut core.patches[idx];
+        p.layers.reserve(1, GFP_KERNEL)?;
+        p.sites.reserve(1, GFP_KERNEL)?;
+        p.applied.reserve(1, GFP_KERNEL)?;
+        let entry = core.site(addr).ok_or(ENODEV)?;
+        let size_of = |a: usize| kallsyms::function_size(a).unwrap_or(text.end.saturating_sub(a));
+        let layer = entry.site.new_edition(
+            name,
+            &f.edition,
+            module,
+            text.clone(),
+            size_of(f.edition.entry),
+            size_of(f.edition.counted),
+        )?;
+        entry.add_edition_dir(layer.edition.id)?;
+        entry.site.stack.push(layer.clone(), GFP_KERNEL)?;
+        entry.site.default = None;
+        match entry.site.publish() {
+            Ok(stale) => drop(stale),
+            Err(e) => {
+                let _ = entry.site.stack.pop();
+                entry.remove_edition_dir(layer.edition.id, trash);
+                return Err(e);
+            }
+        }
+        let p = &mut core.patches[idx];
+        // PANIC: cannot fail, reserved above.
+        let _ = p.layers.push(layer, GFP_NOWAIT);
+        let _ = p.sites.push(addr, GFP_NOWAIT);
+        let _ = p.applied.push(fidx, GFP_NOWAIT);
+        Ok(())
+    })();
+    if let Err(e) = res {
+        remove_empty_sites(core, trash);
+        return Err(e);
+    }
+    pr_info!(
+        "patch '{}': applied to {} in module {}\n",
+        display(name),
+        display(f.name),
+        where_is(&f)
+    );
+    Ok(())
+}
+
+/// A module is going: its functions lose their sites, and the patches
+/// that changed them wait for it again.
+pub(crate) fn module_going(core: &mut Core, module: &kernel::str::CStr, trash: &mut Trash) {
+    let in_module = |core: &Core, a: usize| {
+        core.site_ref(a)
+            .is_some_and(|s| s.site.object == Some(module))
+    };
+    for idx in 0..core.patches.len() {
+        let mut i = 0;
+        while i < core.patches[idx].sites.len() {
+            if in_module(core, core.patches[idx].sites[i]) {
+                let p = &mut core.patches[idx];
+                let _ = p.layers.remove(i);
+                let _ = p.sites.remove(i);
+                let _ = p.applied.remove(i);
+                pr_info!(
+                    "patch '{}': module {} is going\n",
+                    display(p.spec.name),
+                    display(module)
+                );
+            } else {
+                i += 1;
+            }
+        }
+    }
+    while let Some(pos) = core
+        .sites
+        .iter()
+        .position(|s| s.site.object == Some(module))
+    {
+        if let Ok(s) = core.sites.remove(pos) {
+            trash.push_site(s);
+        }
+    }
+    if let Some(t) = core.transition.as_mut() {
+        let sites = &core.sites;
+        t.sites.retain(|a| sites.iter().any(|s| s.site.addr == *a));
+    }
 }

@@ -32,6 +32,7 @@ use crate::{
     abi::ABI_VERSION,
     emit,
     entry::PatchSpec,
+    modules::{ModuleEvent, Notifier},
     parse::{self, ParseError, PidCommand},
     patch::{self, Patch, State},
     site::{EditionId, Site},
@@ -92,8 +93,14 @@ pub(crate) struct SiteEntry {
 
 impl SiteEntry {
     /// Hooks `addr` and creates its sysfs directories.
-    pub(crate) fn new(core: &Core, name: CString, addr: usize, size: usize) -> Result<Self> {
-        let site = Site::new(name, addr, size)?;
+    pub(crate) fn new(
+        core: &Core,
+        name: CString,
+        object: Option<&'static CStr>,
+        addr: usize,
+        size: usize,
+    ) -> Result<Self> {
+        let site = Site::new(name, object, addr, size)?;
         let dir = Dir::new(
             &site.name,
             Parent::Dir(&core.functions_dir),
@@ -157,8 +164,10 @@ pub(crate) struct Transition {
     pub(crate) sites: KVec<usize>,
 }
 
-/// Everything dynamos owns while loaded.
+/// Everything dynamos owns while loaded. The notifier goes first when it
+/// drops.
 pub(crate) struct Core {
+    _notifier: Notifier,
     /// Registered patches, in registration order.
     pub(crate) patches: KVec<Patch>,
     /// Hooked functions.
@@ -667,7 +676,9 @@ pub(crate) fn init() -> Result {
         }),
         GFP_KERNEL,
     )?;
+    let notifier = Notifier::register(module_event)?;
     *CORE.lock() = Some(Core {
+        _notifier: notifier,
         patches: KVec::new(),
         sites: KVec::new(),
         transition: None,
@@ -774,4 +785,57 @@ pub(crate) fn unregister(key: PatchKey) {
 /// Name for messages.
 pub(crate) fn display(name: &CStr) -> &str {
     name.to_str().unwrap_or("?")
+}
+
+/// A module comes or goes: apply the enabled patches' functions that live
+/// in it, or drop their sites. Events before the registry exists or after
+/// it is gone are ignored.
+fn module_event(event: ModuleEvent, module: &CStr) -> Result {
+    let res = match event {
+        ModuleEvent::Coming => module_coming(module),
+        ModuleEvent::Going => with_core(|core, trash| {
+            patch::module_going(core, module, trash);
+            Ok(())
+        }),
+    };
+    match res {
+        Err(e) if e == ENODEV => Ok(()),
+        res => res,
+    }
+}
+
+fn module_coming(module: &CStr) -> Result {
+    let wanted = with_core(|core, _| patch::coming_queries(core, module))?;
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let mut queries = KVec::with_capacity(wanted.len(), GFP_KERNEL)?;
+    for (_, _, q) in wanted.iter() {
+        queries.push(
+            crate::kallsyms::Query {
+                name: q.name,
+                object: q.object,
+                sympos: q.sympos,
+            },
+            GFP_KERNEL,
+        )?;
+    }
+    // Without the mutex: see `patch::Resolved`.
+    let found = crate::kallsyms::resolve(&queries)?;
+    with_core(|core, trash| {
+        for ((key, fidx, q), r) in wanted.iter().zip(found.iter()) {
+            match *r {
+                Ok(addr) => patch::apply_coming(core, *key, *fidx, addr, trash)?,
+                Err(_) => {
+                    pr_err!(
+                        "module {}: a patch needs {}, which it lacks\n",
+                        display(module),
+                        display(q.name)
+                    );
+                    return Err(ENOENT);
+                }
+            }
+        }
+        Ok(())
+    })
 }

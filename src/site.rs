@@ -226,6 +226,9 @@ impl Layer {
 pub(crate) struct Site {
     /// Display name: `[module:]symbol[,sympos]`.
     pub(crate) name: CString,
+    /// The module holding the target, `None` for vmlinux. (The name is the
+    /// patch's, which outlives the site: see `entry.rs`.)
+    pub(crate) object: Option<&'static kernel::str::CStr>,
     /// Address of the target.
     pub(crate) addr: usize,
     /// Edition 0.
@@ -251,7 +254,12 @@ impl Site {
     ///
     /// Those of [`Hook::new`]: `EINVAL` if not traceable, `EBUSY` if taken
     /// by another `IPMODIFY` user; `ENOMEM`.
-    pub(crate) fn new(name: CString, addr: usize, size: usize) -> Result<Self> {
+    pub(crate) fn new(
+        name: CString,
+        object: Option<&'static kernel::str::CStr>,
+        addr: usize,
+        size: usize,
+    ) -> Result<Self> {
         let mut ranges = KVec::new();
         ranges.push(addr..addr + size, GFP_KERNEL)?;
         let original = Arc::new(
@@ -292,6 +300,7 @@ impl Site {
         let hook = Hook::new(addr, shared.clone())?;
         Ok(Site {
             name,
+            object,
             addr,
             original,
             stack: KVec::new(),
