@@ -331,14 +331,6 @@ pub(crate) fn enable(
             format_args!("patch '{}' is in transition", other),
         ));
     }
-    if core.patches[idx].spec.flags & crate::abi::PATCH_REPLACE != 0 {
-        return Err(fail(
-            core,
-            idx,
-            EOPNOTSUPP,
-            format_args!("cumulative (replace) patches are not supported yet"),
-        ));
-    }
     core.patches[idx].error = None;
     let key = core.patches[idx].key;
     let name = core.patches[idx].spec.name;
@@ -436,12 +428,55 @@ pub(crate) fn enable(
         // PANIC: cannot fail, reserved in phase 1.
         let _ = core.sites.push(s, GFP_NOWAIT);
     }
-    let sites = distinct(&addrs)?;
-    let prev = push_layers(core, &addrs, &layers)?;
+    // A cumulative patch takes every other patch's editions off every
+    // site, in the same switch: functions it does not patch go back to
+    // their originals. The stacks are saved for a failure.
+    let replace = core.patches[idx].spec.flags & crate::abi::PATCH_REPLACE != 0;
+    let mut replaced = KVec::new();
+    let mut removed = KVec::new();
+    let mut saved = KVec::new();
+    if replace {
+        for p in core.patches.iter() {
+            if p.key != key && p.state == State::Enabled {
+                replaced.push(p.key, GFP_KERNEL)?;
+            }
+        }
+        for e in core.sites.iter() {
+            let mut stack = KVec::with_capacity(e.site.stack.len(), GFP_KERNEL)?;
+            for l in e.site.stack.iter() {
+                stack.push(l.clone(), GFP_KERNEL)?;
+                removed.push(l.edition.clone(), GFP_KERNEL)?;
+            }
+            saved.push((e.site.addr, stack), GFP_KERNEL)?;
+        }
+    }
+    let sites = if replace {
+        let mut all = KVec::with_capacity(core.sites.len(), GFP_KERNEL)?;
+        for e in core.sites.iter() {
+            all.push(e.site.addr, GFP_KERNEL)?;
+        }
+        all
+    } else {
+        distinct(&addrs)?
+    };
+    let saved_policies = save_policies(core, &sites)?;
+    for e in core.sites.iter_mut() {
+        if replace && !e.site.stack.is_empty() {
+            e.site.stack.clear();
+            e.site.default = None;
+            e.site.pids.clear();
+            e.site.counting = true;
+        }
+    }
+    let mut prev = push_layers(core, &addrs, &layers)?;
+    for e in removed {
+        prev.push(e, GFP_KERNEL)?;
+    }
     let prepared = match prepare(core, &sites) {
         Ok(p) => p,
         Err(e) => {
             pop_layers(core, &addrs, &layers);
+            restore_stacks(core, saved, saved_policies);
             undo_phase1(core, &addrs, &layers, KVec::new(), trash);
             return Err(fail(
                 core,
@@ -451,10 +486,11 @@ pub(crate) fn enable(
             ));
         }
     };
-    let drain = match Drain::new(prev, orig_counters(core, &sites)?, &sites) {
+    let drain = match orig_counters(core, &sites).and_then(|c| Drain::new(prev, c, &sites)) {
         Ok(d) => d,
         Err(e) => {
             pop_layers(core, &addrs, &layers);
+            restore_stacks(core, saved, saved_policies);
             undo_phase1(core, &addrs, &layers, KVec::new(), trash);
             return Err(fail(
                 core,
@@ -472,15 +508,37 @@ pub(crate) fn enable(
     p.sites = addrs;
     p.applied = applied;
     p.state = State::Enabling;
+    for &k in replaced.iter() {
+        if let Some(i) = core.patch_index(k) {
+            core.patches[i].state = State::Disabling;
+        }
+    }
     core.transition = Some(Transition {
         patch: key,
         target: Target::Enable,
         drain,
         sites,
+        replaced,
     });
     pr_info!("enabling patch '{}'\n", display(name));
     core.kick();
     Ok(())
+}
+
+/// Puts back the stacks and policies a cumulative patch took off.
+fn restore_stacks(core: &mut Core, saved: KVec<(usize, KVec<Layer>)>, policies: Saved) {
+    for (a, stack) in saved {
+        if let Some(e) = core.site(a) {
+            e.site.stack = stack;
+        }
+    }
+    for (a, default, pids, counting) in policies {
+        if let Some(e) = core.site(a) {
+            e.site.default = default;
+            e.site.pids = pids;
+            e.site.counting = counting;
+        }
+    }
 }
 
 /// Undoes phase 1 of [`enable`]: removes edition directories and the sites
@@ -630,6 +688,7 @@ fn start_disable(core: &mut Core, idx: usize) -> Result {
                 target: Target::Disable,
                 drain,
                 sites,
+                replaced: KVec::new(),
             });
             pr_info!("disabling patch '{}'\n", display(name));
             core.kick();
@@ -689,6 +748,18 @@ fn reverse(core: &mut Core, idx: usize, target: Target) -> Result {
         return Err(EBUSY);
     }
     let name = core.patches[idx].spec.name;
+    if core
+        .transition
+        .as_ref()
+        .is_some_and(|t| !t.replaced.is_empty())
+    {
+        return Err(fail(
+            core,
+            idx,
+            EBUSY,
+            format_args!("a cumulative patch cannot be reversed while it replaces others"),
+        ));
+    }
     match target {
         Target::Disable => {
             // The editions are on top: take them off, as a disable would.
@@ -742,6 +813,7 @@ fn reverse(core: &mut Core, idx: usize, target: Target) -> Result {
                 target: Target::Enable,
                 drain,
                 sites,
+                replaced: KVec::new(),
             });
             core.kick();
         }
@@ -777,6 +849,26 @@ pub(crate) fn finish(core: &mut Core, trash: &mut Trash) {
         Target::Enable => {
             core.patches[idx].state = State::Enabled;
             pr_info!("patch '{}' enabled\n", display(name));
+            for &k in t.replaced.iter() {
+                let Some(i) = core.patch_index(k) else {
+                    continue;
+                };
+                let layers = core::mem::take(&mut core.patches[i].layers);
+                let addrs = core::mem::take(&mut core.patches[i].sites);
+                core.patches[i].applied.clear();
+                for (l, &a) in layers.iter().zip(addrs.iter()) {
+                    if let Some(e) = core.site(a) {
+                        e.remove_edition_dir(l.edition.id, trash);
+                    }
+                }
+                core.patches[i].state = State::Disabled;
+                pr_info!(
+                    "patch '{}' disabled: replaced by '{}'\n",
+                    display(core.patches[i].spec.name),
+                    display(name)
+                );
+            }
+            remove_empty_sites(core, trash);
         }
         Target::Disable => {
             let layers = core::mem::take(&mut core.patches[idx].layers);

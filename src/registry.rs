@@ -162,6 +162,8 @@ pub(crate) struct Transition {
     pub(crate) drain: Drain,
     /// Addresses of the sites counting for it.
     pub(crate) sites: KVec<usize>,
+    /// Patches a cumulative patch is replacing: disabled when it is done.
+    pub(crate) replaced: KVec<PatchKey>,
 }
 
 /// Everything dynamos owns while loaded. The notifier goes first when it

@@ -1,0 +1,65 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# A cumulative patch replaces every earlier patch in one switch: the
+# functions it patches run its editions, the functions it does not patch
+# go back to their originals, and the replaced patches end disabled and
+# removable.
+
+. "$(dirname "$0")/functions.sh"
+ADD=dynamos_test_add
+WRAP=dynamos_test_wrap
+ADAPT=dynamos_test_adapt
+REPL=dynamos_test_replace
+
+start_test "a cumulative patch replaces all earlier patches atomically"
+load_mod "$TARGET_KO"
+load_mod "$CORE_KO"
+for p in add wrap adapt replace; do load_mod "$(test_ko $p)"; done
+enable_patch $ADD
+enable_patch $WRAP
+enable_patch $ADAPT
+assert_eq "$(call_add 2 3)" 105 "add before the replace"
+assert_eq "$(call_write 1000000)" 2 "write before the replace"
+
+enable_patch $REPL
+assert_eq "$(call_add 2 3)" 205 "add after the replace"
+assert_eq "$(call_write 1000000)" 0 "write after the replace (back to the original)"
+for p in $ADD $WRAP $ADAPT; do
+	assert_eq "$(patch_file $p state)" disabled "$p after the replace"
+done
+loop_until test ! -e "$(func_dir dynamos_target:dynamos_target_write)" ||
+	die "the write function kept its site"
+assert_eq "$(ls "$(func_dir dynamos_target:dynamos_target_add)/editions" | tr '\n' ' ')" "0 3 " \
+	"editions of add after the replace"
+
+for p in $ADAPT $WRAP $ADD; do unload_mod $p; done
+disable_patch $REPL
+assert_eq "$(call_add 2 3)" 5 "add after disabling the replace"
+unload_mod $REPL
+unload_mod "$CORE"
+unload_mod "$TARGET"
+
+check_result "dynamos: dynamos 0.1.0 loaded
+dynamos: patch '$ADD' registered
+dynamos: patch '$WRAP' registered
+dynamos: patch '$ADAPT' registered
+dynamos: patch '$REPL' registered
+dynamos: enabling patch '$ADD'
+dynamos: patch '$ADD' enabled
+dynamos: enabling patch '$WRAP'
+dynamos: patch '$WRAP' enabled
+dynamos: enabling patch '$ADAPT'
+dynamos: patch '$ADAPT' enabled
+dynamos: enabling patch '$REPL'
+dynamos: patch '$REPL' enabled
+dynamos: patch '$ADD' disabled: replaced by '$REPL'
+dynamos: patch '$WRAP' disabled: replaced by '$REPL'
+dynamos: patch '$ADAPT' disabled: replaced by '$REPL'
+dynamos: patch '$ADAPT' unregistered
+$WRAP: counted 1 calls
+dynamos: patch '$WRAP' unregistered
+dynamos: patch '$ADD' unregistered
+dynamos: disabling patch '$REPL'
+dynamos: patch '$REPL' disabled
+dynamos: patch '$REPL' unregistered
+dynamos: dynamos unloaded"
