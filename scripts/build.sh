@@ -26,4 +26,7 @@ if grep -E '^(warning|error)(\[|:)' "$log" >/dev/null; then
 	cat "$log" >&2
 	die "module build has warnings; full log: $log"
 fi
+# The user-space load generator of the selftests.
+cc -O2 -Wall -Werror -o "$DYNAMOS_TOP/selftests/getpid_loop" "$DYNAMOS_TOP/selftests/getpid_loop.c" ||
+	die "building selftests/getpid_loop failed"
 say "modules built against $kdir"

@@ -118,7 +118,8 @@ test_dmesg() {
 	dmesg | sed 's/^\[[ 0-9.]*\] //' |
 		awk -v m="$MARKER" 'p; $0 == m { p = 1 }' |
 		grep -E "^(dynamos|$HELLO|dynamos_test)[a-z_]*: " |
-		grep -v -e 'taints kernel' -e 'tainting kernel' -e 'module verification failed'
+		grep -v -e 'taints kernel' -e 'tainting kernel' -e 'module verification failed' |
+		grep -v -E "${DMESG_IGNORE:-^\$}"
 }
 
 # check_result EXPECTED: the test's kernel messages must equal EXPECTED.
