@@ -23,6 +23,13 @@ else
 	host_fail=$((host_fail + (n > 0 ? n : 1)))
 	host_lines+=("not ok - host: cargo test of src/parse.rs (log: $log)")
 fi
+while IFS= read -r line; do
+	host_lines+=("$line")
+	case "$line" in
+	"ok "*) host_pass=$((host_pass + 1)) ;;
+	"not ok "*) host_fail=$((host_fail + 1)) ;;
+	esac
+done < <("$DYNAMOS_TOP/scripts/compile-tests.sh" 2>&1)
 if "$DYNAMOS_TOP/scripts/fmt.sh" --check >"$DYNAMOS_LOGS/rustfmt.log" 2>&1; then
 	host_pass=$((host_pass + 1))
 	host_lines+=("ok - host: rustfmt --check")
