@@ -32,9 +32,38 @@ loop_until test ! -e "$(func_dir dynamos_target:dynamos_target_write)" ||
 assert_eq "$(ls "$(func_dir dynamos_target:dynamos_target_add)/editions" | tr '\n' ' ')" "0 3 " \
 	"editions of add after the replace"
 
-for p in $ADAPT $WRAP $ADD; do unload_mod $p; done
+for p in $ADAPT $WRAP; do unload_mod $p; done
 disable_patch $REPL
 assert_eq "$(call_add 2 3)" 5 "add after disabling the replace"
+
+# Reversed midway: a sleeper in the sleep patch's edition holds the
+# replace; reversing it brings the replaced patches back as they were.
+SLEEP=dynamos_test_sleep
+load_mod "$(test_ko sleep)"
+enable_patch $ADD
+enable_patch $SLEEP
+out=$(mktemp)
+cat "$TDBG/sleep" >"$out" &
+s=$!
+loop_until eval '[ "$(cat "$TDBG/sleepers")" = 1 ]' || die "the sleeper did not go to sleep"
+echo 1 >"$SYSFS/patches/$REPL/enabled" || die "enabling $REPL failed"
+assert_eq "$(patch_file $REPL state)" enabling "$REPL held by the sleeper"
+assert_eq "$(patch_file $SLEEP state)" disabling "$SLEEP while replaced"
+assert_eq "$(call_add 2 3)" 205 "add during the replace"
+log "% echo 0 > $REPL/enabled (reverse)"
+echo 0 >"$SYSFS/patches/$REPL/enabled" || die "reversing $REPL failed"
+wait_state $REPL disabled
+assert_eq "$(patch_file $SLEEP state)" enabled "$SLEEP after the reversal"
+assert_eq "$(patch_file $ADD state)" enabled "$ADD after the reversal"
+assert_eq "$(call_add 2 3)" 105 "add after the reversal"
+echo 1 >"$TDBG/release"
+wait $s
+assert_eq "$(cat "$out")" 7 "the sleeper's result (the sleep patch's edition)"
+rm -f "$out"
+disable_patch $SLEEP
+disable_patch $ADD
+unload_mod $SLEEP
+unload_mod $ADD
 unload_mod $REPL
 unload_mod "$CORE"
 unload_mod "$TARGET"
@@ -58,8 +87,21 @@ dynamos: patch '$ADAPT' disabled: replaced by '$REPL'
 dynamos: patch '$ADAPT' unregistered
 $WRAP: counted 1 calls
 dynamos: patch '$WRAP' unregistered
-dynamos: patch '$ADD' unregistered
 dynamos: disabling patch '$REPL'
 dynamos: patch '$REPL' disabled
+dynamos: patch '$SLEEP' registered
+dynamos: enabling patch '$ADD'
+dynamos: patch '$ADD' enabled
+dynamos: enabling patch '$SLEEP'
+dynamos: patch '$SLEEP' enabled
+dynamos: enabling patch '$REPL'
+dynamos: reversing the transition of patch '$REPL'
+dynamos: patch '$REPL' disabled
+dynamos: disabling patch '$SLEEP'
+dynamos: patch '$SLEEP' disabled
+dynamos: disabling patch '$ADD'
+dynamos: patch '$ADD' disabled
+dynamos: patch '$SLEEP' unregistered
+dynamos: patch '$ADD' unregistered
 dynamos: patch '$REPL' unregistered
 dynamos: dynamos unloaded"

@@ -519,6 +519,11 @@ pub(crate) fn enable(
         drain,
         sites,
         replaced,
+        undo: if replace {
+            Some((saved, saved_policies))
+        } else {
+            None
+        },
     });
     pr_info!("enabling patch '{}'\n", display(name));
     core.kick();
@@ -526,7 +531,7 @@ pub(crate) fn enable(
 }
 
 /// Puts back the stacks and policies a cumulative patch took off.
-fn restore_stacks(core: &mut Core, saved: KVec<(usize, KVec<Layer>)>, policies: Saved) {
+fn restore_stacks(core: &mut Core, saved: SavedStacks, policies: Saved) {
     for (a, stack) in saved {
         if let Some(e) = core.site(a) {
             e.site.stack = stack;
@@ -689,6 +694,7 @@ fn start_disable(core: &mut Core, idx: usize) -> Result {
                 drain,
                 sites,
                 replaced: KVec::new(),
+                undo: None,
             });
             pr_info!("disabling patch '{}'\n", display(name));
             core.kick();
@@ -703,8 +709,11 @@ fn start_disable(core: &mut Core, idx: usize) -> Result {
     }
 }
 
+/// Site stacks saved before a cumulative patch cleared them.
+pub(crate) type SavedStacks = KVec<(usize, KVec<Layer>)>;
+
 /// Site policies saved before a change, to restore on failure.
-type Saved = KVec<(
+pub(crate) type Saved = KVec<(
     usize,
     Option<site::EditionId>,
     KVec<(kernel::task::Pid, site::EditionId)>,
@@ -748,17 +757,10 @@ fn reverse(core: &mut Core, idx: usize, target: Target) -> Result {
         return Err(EBUSY);
     }
     let name = core.patches[idx].spec.name;
-    if core
-        .transition
-        .as_ref()
-        .is_some_and(|t| !t.replaced.is_empty())
-    {
-        return Err(fail(
-            core,
-            idx,
-            EBUSY,
-            format_args!("a cumulative patch cannot be reversed while it replaces others"),
-        ));
+    if core.transition.as_ref().is_some_and(|t| t.undo.is_some()) {
+        // Enabling a cumulative patch, reversed: the replaced patches come
+        // back as they were.
+        return reverse_replace(core, idx);
     }
     match target {
         Target::Disable => {
@@ -814,11 +816,108 @@ fn reverse(core: &mut Core, idx: usize, target: Target) -> Result {
                 drain,
                 sites,
                 replaced: KVec::new(),
+                undo: None,
             });
             core.kick();
         }
     }
     pr_info!("reversing the transition of patch '{}'\n", display(name));
+    Ok(())
+}
+
+/// A copy of `v`.
+fn copy<T: Copy>(v: &[T]) -> Result<KVec<T>> {
+    let mut out = KVec::with_capacity(v.len(), GFP_KERNEL)?;
+    for &x in v {
+        out.push(x, GFP_KERNEL)?;
+    }
+    Ok(out)
+}
+
+/// Reverses the enabling of cumulative patch `idx`: its editions come off,
+/// the stacks it cleared come back, and the patches it was replacing are
+/// enabled again.
+fn reverse_replace(core: &mut Core, idx: usize) -> Result {
+    let key = core.patches[idx].key;
+    let name = core.patches[idx].spec.name;
+    let Some(t) = core.transition.as_ref() else {
+        return Err(EBUSY);
+    };
+    let Some((saved, policies)) = t.undo.as_ref() else {
+        return Err(EBUSY);
+    };
+    // Copies: the transition keeps its own until the reversal is done.
+    let mut undo_stacks = KVec::with_capacity(saved.len(), GFP_KERNEL)?;
+    for (a, stack) in saved.iter() {
+        let mut s = KVec::with_capacity(stack.len(), GFP_KERNEL)?;
+        for l in stack.iter() {
+            s.push(l.clone(), GFP_KERNEL)?;
+        }
+        undo_stacks.push((*a, s), GFP_KERNEL)?;
+    }
+    let mut undo_policies = KVec::with_capacity(policies.len(), GFP_KERNEL)?;
+    for (a, d, pids, c) in policies.iter() {
+        let mut p = KVec::with_capacity(pids.len(), GFP_KERNEL)?;
+        for &x in pids.iter() {
+            p.push(x, GFP_KERNEL)?;
+        }
+        undo_policies.push((*a, *d, p, *c), GFP_KERNEL)?;
+    }
+    let sites = copy(&t.sites)?;
+    let replaced = copy(&t.replaced)?;
+    // What is there now, to come back to if the reversal cannot be made.
+    let mut now_stacks = KVec::with_capacity(sites.len(), GFP_KERNEL)?;
+    for &a in sites.iter() {
+        if let Some(e) = core.site_ref(a) {
+            let mut s = KVec::with_capacity(e.site.stack.len(), GFP_KERNEL)?;
+            for l in e.site.stack.iter() {
+                s.push(l.clone(), GFP_KERNEL)?;
+            }
+            now_stacks.push((a, s), GFP_KERNEL)?;
+        }
+    }
+    let now_policies = save_policies(core, &sites)?;
+    let mut editions = KVec::with_capacity(core.patches[idx].layers.len(), GFP_KERNEL)?;
+    for l in core.patches[idx].layers.iter() {
+        editions.push(l.edition.clone(), GFP_KERNEL)?;
+    }
+    restore_stacks(core, undo_stacks, undo_policies);
+    for &a in sites.iter() {
+        if let Some(e) = core.site(a) {
+            e.site.counting = true;
+        }
+    }
+    let prepared = prepare(core, &sites);
+    let drain = Drain::new(editions, KVec::new(), &sites);
+    let (prepared, drain) = match (prepared, drain) {
+        (Ok(p), Ok(d)) => (p, d),
+        (Err(e), _) | (_, Err(e)) => {
+            restore_stacks(core, now_stacks, now_policies);
+            return Err(fail(
+                core,
+                idx,
+                e,
+                format_args!("cannot prepare the reversal ({})", e.to_errno()),
+            ));
+        }
+    };
+    install(core, prepared);
+    for &k in replaced.iter() {
+        if let Some(i) = core.patch_index(k) {
+            core.patches[i].state = State::Enabled;
+        }
+    }
+    core.patches[idx].state = State::Disabling;
+    core.transition = Some(Transition {
+        patch: key,
+        target: Target::Disable,
+        drain,
+        sites,
+        replaced: KVec::new(),
+        undo: None,
+    });
+    pr_info!("reversing the transition of patch '{}'\n", display(name));
+    core.kick();
     Ok(())
 }
 

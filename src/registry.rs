@@ -164,6 +164,9 @@ pub(crate) struct Transition {
     pub(crate) sites: KVec<usize>,
     /// Patches a cumulative patch is replacing: disabled when it is done.
     pub(crate) replaced: KVec<PatchKey>,
+    /// For a cumulative patch: the stacks and policies it replaced, to
+    /// put back if its enabling is reversed.
+    pub(crate) undo: Option<(patch::SavedStacks, patch::Saved)>,
 }
 
 /// Everything dynamos owns while loaded. The notifier goes first when it
