@@ -4,8 +4,8 @@
  * the test patches change, driven from user space through debugfs.
  *
  *   /sys/kernel/debug/dynamos_target/
- *     call      write "add A B" or "write LEN": calls the function in the
- *               writer's context; read: the last result
+ *     call      write "add A B", "write LEN" or "dup 1|2": calls the
+ *               function in the writer's context; read: the last result
  *     sleep     read: sleeps in dynamos_target_sleep() until released, then
  *               returns what it returned
  *     release   write anything: wakes every sleeper
@@ -32,6 +32,18 @@ noinline int dynamos_target_add(int a, int b)
 	return a + b;
 }
 EXPORT_SYMBOL_GPL(dynamos_target_add);
+
+/*
+ * Two static functions named dynamos_dup, one here (returns 1) and one in
+ * target_dup.c (returns 2): a patch must give a position to pick one.
+ * noipa keeps the compiler from folding their results into the callers.
+ */
+static noinline __attribute__((__noipa__)) int dynamos_dup(void)
+{
+	return 1;
+}
+
+int dynamos_target_dup2(void);
 
 /* ftrace cannot hook this one: patching it must fail cleanly. */
 notrace noinline int dynamos_target_notrace(void)
@@ -75,6 +87,8 @@ static ssize_t call_write(struct file *file, const char __user *ubuf, size_t cou
 		last_result = dynamos_target_add(a, b);
 	else if (sscanf(buf, "write %lu", &len) == 1)
 		last_result = dynamos_target_write(len);
+	else if (sscanf(buf, "dup %d", &a) == 1)
+		last_result = a == 1 ? dynamos_dup() : dynamos_target_dup2();
 	else
 		count = -EINVAL;
 	mutex_unlock(&call_lock);
