@@ -121,8 +121,9 @@ impl<T: Send + Sync + 'static> Dir<T> {
     ///
     /// # Errors
     ///
-    /// `EEXIST` if the name is taken, `ENOMEM` on allocation failure, or the
-    /// error of `sysfs_create_file()`. On error nothing stays in sysfs.
+    /// `ENOMEM` if the directory cannot be created (allocation failure, or
+    /// a name already taken, which callers rule out first), or the error of
+    /// `sysfs_create_file()`. On error nothing stays in sysfs.
     pub(crate) fn new(
         name: &CStr,
         parent: Parent<'_>,
@@ -138,7 +139,9 @@ impl<T: Send + Sync + 'static> Dir<T> {
         // `parent` is a live kobject: `kernel_kobj` or one owned by a `Dir`
         // borrowed for this call. `kobject_add()` takes its own reference.
         let kobj = unsafe { bindings::kobject_create_and_add(name.as_char_ptr(), parent) };
-        let kobj = NonNull::new(kobj).ok_or(EEXIST)?;
+        // NULL means allocation failure or a name already taken; callers
+        // check names first, so report the former.
+        let kobj = NonNull::new(kobj).ok_or(ENOMEM)?;
         // INVARIANT: `kobj` came from `kobject_create_and_add()`, no files yet.
         let mut dir = Dir {
             kobj,
