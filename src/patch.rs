@@ -468,26 +468,18 @@ pub(crate) fn enable(
             e.site.counting = true;
         }
     }
-    let mut prev = push_layers(core, &addrs, &layers)?;
-    for e in removed {
-        prev.push(e, GFP_KERNEL)?;
-    }
-    let prepared = match prepare(core, &sites) {
-        Ok(p) => p,
-        Err(e) => {
-            pop_layers(core, &addrs, &layers);
-            restore_stacks(core, saved, saved_policies);
-            undo_phase1(core, &addrs, &layers, KVec::new(), trash);
-            return Err(fail(
-                core,
-                idx,
-                e,
-                format_args!("cannot prepare the switch ({})", e.to_errno()),
-            ));
+    // One rollback for everything that can fail from here to the switch.
+    let switched = (|| {
+        let mut prev = push_layers(core, &addrs, &layers)?;
+        for e in removed {
+            prev.push(e, GFP_KERNEL)?;
         }
-    };
-    let drain = match orig_counters(core, &sites).and_then(|c| Drain::new(prev, c, &sites)) {
-        Ok(d) => d,
+        let prepared = prepare(core, &sites)?;
+        let drain = Drain::new(prev, orig_counters(core, &sites)?, &sites)?;
+        Ok((prepared, drain))
+    })();
+    let (prepared, drain) = match switched {
+        Ok(x) => x,
         Err(e) => {
             pop_layers(core, &addrs, &layers);
             restore_stacks(core, saved, saved_policies);
