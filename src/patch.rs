@@ -430,36 +430,52 @@ pub(crate) fn enable(
     }
     // A cumulative patch takes every other patch's editions off every
     // site, in the same switch: functions it does not patch go back to
-    // their originals. The stacks are saved for a failure.
+    // their originals. The stacks are saved for a failure. Nothing has
+    // changed on any stack yet: a failure here only undoes phase 1.
     let replace = core.patches[idx].spec.flags & crate::abi::PATCH_REPLACE != 0;
-    let mut replaced = KVec::new();
-    let mut removed = KVec::new();
-    let mut saved = KVec::new();
-    if replace {
-        for p in core.patches.iter() {
-            if p.key != key && p.state == State::Enabled {
-                replaced.push(p.key, GFP_KERNEL)?;
+    let bookkeeping = (|| {
+        let mut replaced = KVec::new();
+        let mut removed = KVec::new();
+        let mut saved = KVec::new();
+        if replace {
+            for p in core.patches.iter() {
+                if p.key != key && p.state == State::Enabled {
+                    replaced.push(p.key, GFP_KERNEL)?;
+                }
+            }
+            for e in core.sites.iter() {
+                let mut stack = KVec::with_capacity(e.site.stack.len(), GFP_KERNEL)?;
+                for l in e.site.stack.iter() {
+                    stack.push(l.clone(), GFP_KERNEL)?;
+                    removed.push(l.edition.clone(), GFP_KERNEL)?;
+                }
+                saved.push((e.site.addr, stack), GFP_KERNEL)?;
             }
         }
-        for e in core.sites.iter() {
-            let mut stack = KVec::with_capacity(e.site.stack.len(), GFP_KERNEL)?;
-            for l in e.site.stack.iter() {
-                stack.push(l.clone(), GFP_KERNEL)?;
-                removed.push(l.edition.clone(), GFP_KERNEL)?;
+        let sites = if replace {
+            let mut all = KVec::with_capacity(core.sites.len(), GFP_KERNEL)?;
+            for e in core.sites.iter() {
+                all.push(e.site.addr, GFP_KERNEL)?;
             }
-            saved.push((e.site.addr, stack), GFP_KERNEL)?;
+            all
+        } else {
+            distinct(&addrs)?
+        };
+        let saved_policies = save_policies(core, &sites)?;
+        Ok((replaced, removed, saved, sites, saved_policies))
+    })();
+    let (replaced, removed, saved, sites, saved_policies) = match bookkeeping {
+        Ok(x) => x,
+        Err(e) => {
+            undo_phase1(core, &addrs, &layers, KVec::new(), trash);
+            return Err(fail(
+                core,
+                idx,
+                e,
+                format_args!("cannot prepare the switch ({})", e.to_errno()),
+            ));
         }
-    }
-    let sites = if replace {
-        let mut all = KVec::with_capacity(core.sites.len(), GFP_KERNEL)?;
-        for e in core.sites.iter() {
-            all.push(e.site.addr, GFP_KERNEL)?;
-        }
-        all
-    } else {
-        distinct(&addrs)?
     };
-    let saved_policies = save_policies(core, &sites)?;
     for e in core.sites.iter_mut() {
         if replace && !e.site.stack.is_empty() {
             e.site.stack.clear();
@@ -1102,7 +1118,7 @@ pub(crate) fn apply_coming(
 pub(crate) fn module_going(core: &mut Core, module: &kernel::str::CStr, trash: &mut Trash) {
     let in_module = |core: &Core, a: usize| {
         core.site_ref(a)
-            .is_some_and(|s| s.site.object == Some(module))
+            .is_some_and(|s| s.site.object.as_deref() == Some(module))
     };
     for idx in 0..core.patches.len() {
         let mut i = 0;
@@ -1125,7 +1141,7 @@ pub(crate) fn module_going(core: &mut Core, module: &kernel::str::CStr, trash: &
     while let Some(pos) = core
         .sites
         .iter()
-        .position(|s| s.site.object == Some(module))
+        .position(|s| s.site.object.as_deref() == Some(module))
     {
         if let Ok(s) = core.sites.remove(pos) {
             trash.push_site(s);

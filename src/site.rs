@@ -226,9 +226,9 @@ impl Layer {
 pub(crate) struct Site {
     /// Display name: `[module:]symbol[,sympos]`.
     pub(crate) name: CString,
-    /// The module holding the target, `None` for vmlinux. (The name is the
-    /// patch's, which outlives the site: see `entry.rs`.)
-    pub(crate) object: Option<&'static kernel::str::CStr>,
+    /// The module holding the target, `None` for vmlinux. A copy: the
+    /// site may outlive the patch that named it.
+    pub(crate) object: Option<CString>,
     /// Address of the target.
     pub(crate) addr: usize,
     /// Edition 0.
@@ -298,6 +298,10 @@ impl Site {
             GFP_KERNEL,
         )?;
         let hook = Hook::new(addr, shared.clone())?;
+        let object = match object {
+            Some(o) => Some(CString::try_from(o)?),
+            None => None,
+        };
         Ok(Site {
             name,
             object,
