@@ -42,11 +42,31 @@ kdir=${KDIR:-$(cat "$DYNAMOS_CACHE/last-kdir" 2>/dev/null || true)}
 [ -n "$kdir" ] && [ -f "$kdir/arch/x86/boot/bzImage" ] ||
 	die "no built kernel: run 'make' first (or pass KDIR=)"
 
-# KVM on this machine kind is present but broken (emulation failure on
-# xrstor); use it only when a probe boot succeeded once. DYNAMOS_KVM=0/1
-# overrides.
+# KVM on this machine kind is present but broken (the guest dies with an
+# emulation failure on xrstor). Use it only when a probe boot with it
+# succeeded; the answer is cached per kernel. DYNAMOS_KVM=0/1 overrides.
+kvm_works() {
+	local probe
+	probe=$DYNAMOS_CACHE/kvm-probe-$(printf "%s" "$kdir" | sha256sum | cut -c1-12)
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+	if [ ! -f "$probe" ]; then
+		if timeout -k 5 60 vng --run "$kdir/arch/x86/boot/bzImage" --skip-modules \
+			--cpus 1 --memory 512M --exec "echo dynamos-kvm-ok" </dev/null 2>&1 |
+			grep -q dynamos-kvm-ok; then
+			echo yes >"$probe"
+		else
+			echo no >"$probe"
+		fi
+		say "KVM probe boot: $(cat "$probe") (cached in $probe)"
+	fi
+	[ "$(cat "$probe")" = yes ]
+}
 accel=(--disable-kvm)
-if [ "${DYNAMOS_KVM:-auto}" = 1 ]; then accel=(); fi
+case "${DYNAMOS_KVM:-auto}" in
+1) accel=() ;;
+0) ;;
+*) kvm_works && accel=() ;;
+esac
 
 vng_args=(--run "$kdir/arch/x86/boot/bzImage" "${accel[@]}" --skip-modules
 	--cpus 2 --memory 2G --rwdir "$RESULTS" --cwd "$DYNAMOS_TOP" --verbose
