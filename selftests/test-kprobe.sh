@@ -9,8 +9,11 @@ ADD=dynamos_test_add
 start_test "a kprobe and a dynamos edition share a function"
 # Seen on 7.3.4: with CONFIG_FAULT_INJECTION=y (which the test kernel has,
 # for test-alloc-failure.sh), the first call after the kprobe is armed
-# jumps into the padding after ftrace_kill() and the guest oopses; built
-# without it, this test passes. Not understood yet.
+# jumps to ftrace_ops_list_func - 1 and the guest oopses; built without it,
+# this test passes. Lead: in that build ftrace_ops_list_func sits at an odd
+# address (0x...057; the tinyconfig kernel is built with -Os), and with
+# CONFIG_DYNAMIC_FTRACE_WITH_JMP bit 0 of a trampoline target means "jmp
+# mode" and is masked off. Not confirmed yet.
 if [ -d /sys/kernel/debug/failslab ]; then
 	skip "kprobe plus edition crashes kernels with CONFIG_FAULT_INJECTION (under investigation)"
 fi
