@@ -1,20 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# A kprobe (which does not change the instruction pointer) coexists with a
-# dynamos edition on the same function: both keep working. (With two ftrace
+# A kprobe and a kretprobe (neither changes the instruction pointer)
+# coexist with a dynamos edition on the same function: all keep working,
+# and every entry and return is seen. (With two ftrace
 # users the call goes through ftrace_ops_list_func; a -Os kernel that left
 # it at an odd address crashed here: see scripts/config/base.config.)
 
 . "$(dirname "$0")/functions.sh"
 ADD=dynamos_test_add
 
-start_test "a kprobe and a dynamos edition share a function"
+start_test "a kprobe, a kretprobe and a dynamos edition share a function"
 load_mod "$TARGET_KO"
 load_mod "$CORE_KO"
 load_mod "$(test_ko add)"
 enable_patch $ADD
 load_mod "$TESTMOD_DIR/dynamos_test_kprobe.ko"
-for i in 1 2 3; do assert_eq "$(call_add 2 3)" 105 "add under dynamos and a kprobe"; done
+for i in 1 2 3; do assert_eq "$(call_add 2 3)" 105 "add under dynamos and the probes"; done
 unload_mod dynamos_test_kprobe
 assert_eq "$(call_add 2 3)" 105 "add after the kprobe went"
 disable_patch $ADD
@@ -26,7 +27,7 @@ check_result "dynamos: dynamos 0.1.0 loaded
 dynamos: patch '$ADD' registered
 dynamos: enabling patch '$ADD'
 dynamos: patch '$ADD' enabled
-dynamos_test_kprobe: 3 hits
+dynamos_test_kprobe: 3 hits, 3 returns
 dynamos: disabling patch '$ADD'
 dynamos: patch '$ADD' disabled
 dynamos: patch '$ADD' unregistered

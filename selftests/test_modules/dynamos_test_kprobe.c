@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A kprobe on dynamos_target_add() that counts hits (pre_handler only, so
- * it does not change the instruction pointer). The count is printed at
- * unload.
+ * A kprobe and a kretprobe on dynamos_target_add() that count entries and
+ * returns (neither changes the instruction pointer). The counts are printed
+ * at unload.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -12,6 +12,7 @@
 #include <linux/module.h>
 
 static atomic_t hits = ATOMIC_INIT(0);
+static atomic_t returns = ATOMIC_INIT(0);
 
 static int pre(struct kprobe *p, struct pt_regs *regs)
 {
@@ -24,18 +25,37 @@ static struct kprobe kp = {
 	.pre_handler = pre,
 };
 
+static int ret_handler(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	atomic_inc(&returns);
+	return 0;
+}
+
+static struct kretprobe krp = {
+	.kp.symbol_name = "dynamos_target_add",
+	.handler = ret_handler,
+};
+
 static int __init dynamos_test_kprobe_init(void)
 {
-	return register_kprobe(&kp);
+	int ret = register_kprobe(&kp);
+
+	if (ret)
+		return ret;
+	ret = register_kretprobe(&krp);
+	if (ret)
+		unregister_kprobe(&kp);
+	return ret;
 }
 
 static void __exit dynamos_test_kprobe_exit(void)
 {
+	unregister_kretprobe(&krp);
 	unregister_kprobe(&kp);
-	pr_info("%d hits\n", atomic_read(&hits));
+	pr_info("%d hits, %d returns\n", atomic_read(&hits), atomic_read(&returns));
 }
 
 module_init(dynamos_test_kprobe_init);
 module_exit(dynamos_test_kprobe_exit);
-MODULE_DESCRIPTION("dynamos selftest: a counting kprobe on dynamos_target_add");
+MODULE_DESCRIPTION("dynamos selftest: counting kprobe and kretprobe on dynamos_target_add");
 MODULE_LICENSE("GPL");
