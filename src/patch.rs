@@ -369,6 +369,9 @@ pub(crate) fn enable(
                     format_args!("{} is not the start of a function", display(f.name)),
                 ));
             };
+            // Reserved first: a failed push would drop the new site's
+            // directories under the registry mutex.
+            new_sites.reserve(1, GFP_KERNEL)?;
             let entry = SiteEntry::new(core, site_name(f)?, f.object, addr, size).map_err(|e| {
                 let why = if e == EBUSY {
                     "another ftrace user that changes the instruction pointer (a livepatch, a kprobe) holds it"
@@ -379,7 +382,8 @@ pub(crate) fn enable(
                 };
                 fail(core, idx, e, format_args!("cannot patch {}: {} ({})", display(f.name), why, e.to_errno()))
             })?;
-            new_sites.push(entry, GFP_KERNEL)?;
+            // PANIC: cannot fail, reserved before the site was made.
+            let _ = new_sites.push(entry, GFP_NOWAIT);
         }
         for (f, &addr) in funcs.iter().zip(addrs.iter()) {
             let Some(module) = core.patches[idx].spec.module.get() else {
@@ -391,18 +395,9 @@ pub(crate) fn enable(
                 ));
             };
             let entry = entry_mut(&mut core.sites, &mut new_sites, addr).ok_or(ENODEV)?;
-            // An edition whose extent kallsyms does not know is taken to
-            // span the rest of the module's text: conservative.
-            let size_of =
-                |a: usize| kallsyms::function_size(a).unwrap_or(text.end.saturating_sub(a));
-            let layer = entry.site.new_edition(
-                name,
-                &f.edition,
-                module,
-                text.clone(),
-                size_of(f.edition.entry),
-                size_of(f.edition.counted),
-            )?;
+            let layer = entry
+                .site
+                .new_edition(name, &f.edition, module, text.clone())?;
             entry.site.stack.reserve(1, GFP_KERNEL)?;
             entry.add_edition_dir(layer.edition.id)?;
             layers.push(layer, GFP_KERNEL)?;
@@ -1049,6 +1044,9 @@ pub(crate) fn apply_coming(
         let Some(size) = kallsyms::function_size(addr) else {
             return Err(EINVAL);
         };
+        // Reserved first: a failed push would drop the site's directories
+        // under the registry mutex.
+        core.sites.reserve(1, GFP_KERNEL)?;
         let entry = SiteEntry::new(core, site_name(&f)?, f.object, addr, size).map_err(|e| {
             fail(
                 core,
@@ -1062,9 +1060,8 @@ pub(crate) fn apply_coming(
                 ),
             )
         })?;
-        if let Err(e) = core.sites.push(entry, GFP_KERNEL) {
-            return Err(e.into());
-        }
+        // PANIC: cannot fail, reserved above.
+        let _ = core.sites.push(entry, GFP_NOWAIT);
     }
     let res = (|| {
         let module = core.patches[idx].spec.module.get().ok_or(EBUSY)?;
@@ -1073,15 +1070,9 @@ pub(crate) fn apply_coming(
         p.sites.reserve(1, GFP_KERNEL)?;
         p.applied.reserve(1, GFP_KERNEL)?;
         let entry = core.site(addr).ok_or(ENODEV)?;
-        let size_of = |a: usize| kallsyms::function_size(a).unwrap_or(text.end.saturating_sub(a));
-        let layer = entry.site.new_edition(
-            name,
-            &f.edition,
-            module,
-            text.clone(),
-            size_of(f.edition.entry),
-            size_of(f.edition.counted),
-        )?;
+        let layer = entry
+            .site
+            .new_edition(name, &f.edition, module, text.clone())?;
         entry.add_edition_dir(layer.edition.id)?;
         entry.site.stack.push(layer.clone(), GFP_KERNEL)?;
         entry.site.default = None;

@@ -324,12 +324,15 @@ impl Site {
         spec: &EditionSpec,
         module: ModuleRef,
         text: Range<usize>,
-        entry_size: usize,
-        counted_size: usize,
     ) -> Result<Layer> {
+        // An entry whose extent kallsyms does not know is taken to span the
+        // rest of the patch module's text: conservative.
+        let extent = |a: usize| {
+            a..a + crate::kallsyms::function_size(a).unwrap_or(text.end.saturating_sub(a))
+        };
         let mut ranges = KVec::new();
-        ranges.push(spec.entry..spec.entry + entry_size, GFP_KERNEL)?;
-        ranges.push(spec.counted..spec.counted + counted_size, GFP_KERNEL)?;
+        ranges.push(extent(spec.entry), GFP_KERNEL)?;
+        ranges.push(extent(spec.counted), GFP_KERNEL)?;
         let edition = Arc::new(
             Edition {
                 id: self.next_id,
