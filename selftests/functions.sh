@@ -55,6 +55,19 @@ cleanup() {
 		fi
 		rmmod "$m" 2>/dev/null
 	done
+	# Livepatches (the side-by-side tests): disable, wait until gone, remove.
+	for m in $(awk '$1 ~ /^dynamos_test_klp/ { print $1 }' /proc/modules); do
+		if [ -e "/sys/kernel/livepatch/$m/enabled" ]; then
+			echo 0 >"/sys/kernel/livepatch/$m/enabled" 2>/dev/null
+			loop_until eval "[ ! -e /sys/kernel/livepatch/$m ]"
+		fi
+		rmmod "$m" 2>/dev/null
+	done
+	if is_loaded "$SUB"; then
+		echo 0 >"$SDBG/workers" 2>/dev/null
+		echo 1 >"$SDBG/release" 2>/dev/null
+		rmmod "$SUB" 2>/dev/null
+	fi
 	is_loaded "$TARGET" && rmmod "$TARGET" 2>/dev/null
 	is_loaded "$HELLO" && rmmod "$HELLO" 2>/dev/null
 	is_loaded "$CORE" && rmmod "$CORE" 2>/dev/null
@@ -192,3 +205,45 @@ expect_write_error() {
 
 func_dir() { echo "$SYSFS/functions/$1"; }
 edition_file() { cat "$SYSFS/functions/$1/editions/$2/$3"; }
+
+# The subsystem target (subsys_target.c) and its sysfs directory.
+SUB=dynamos_subsys
+SUB_KO=$TESTMOD_DIR/dynamos_subsys.ko
+SDBG=/sys/kernel/debug/dynamos_subsys
+SUBSYS=$SYSFS/subsystems/dynamos_subsys
+SUBPATCH=dynamos_test_subsys
+
+sub_file() { cat "$SUBSYS/$1"; }
+sub_state_is() { [ "$(sub_file state)" = "$1" ]; }
+sub_state_starts() { case "$(sub_file state)" in "$1"*) return 0 ;; *) return 1 ;; esac; }
+
+# loop_field pid|edition|ticks: from the loop kthread's "pid P edition E ticks T".
+loop_field() {
+	awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' "$SDBG/loop"
+}
+loop_edition_is() { [ "$(loop_field edition)" = "$1" ]; }
+sdbg() { cat "$SDBG/$1"; }
+sdbg_at_least() { [ "$(sdbg "$1")" -ge "$2" ]; }
+sleepers_in_sub_are() { [ "$(sdbg sleepers)" = "$1" ]; }
+
+# Every path that completed is counted by the subsystem's state: with the
+# load stopped and the loop quiet, the two totals settle equal.
+counts_equal() { [ "$(sdbg calls)" = "$(sdbg count)" ]; }
+settle_counts() {
+	echo 0 >"$SDBG/workers" || die "stopping the workers failed"
+	echo 1 >"$SDBG/quiet" || die "quieting the loop failed"
+	loop_until counts_equal ||
+		die "totals differ: $(sdbg calls) paths completed, the subsystem counted $(sdbg count)"
+	log "ok: $(sdbg calls) paths completed, all counted by the subsystem's state"
+	echo 0 >"$SDBG/quiet"
+}
+
+# start_sleeper OUTFILE: a task that sleeps in dynamos_sub_sleep(); sets SLEEPER.
+start_sleeper() {
+	local before
+	before=$(sdbg sleepers)
+	cat "$SDBG/sleep" >"$1" &
+	SLEEPER=$!
+	loop_until sleepers_in_sub_are $((before + 1)) || die "the sleeper did not go to sleep"
+}
+

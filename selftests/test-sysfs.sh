@@ -20,10 +20,14 @@ assert_mode "$SYSFS/patches/$HELLO/transition" 444
 assert_mode "$SYSFS/patches/$HELLO/error" 444
 assert_mode "$SYSFS/patches/$HELLO/waiting" 444
 
-assert_eq "$(cat "$SYSFS/version")" "0.1.0 abi 2" "version"
+assert_mode "$SYSFS/subsystems" 755
+
+assert_eq "$(cat "$SYSFS/version")" "0.1.0 abi 3" "version"
 assert_eq "$(ls "$SYSFS")" "functions
 patches
+subsystems
 version" "files in $SYSFS"
+assert_eq "$(ls "$SYSFS/subsystems")" "" "subsystems without a subsystem patch"
 assert_eq "$(ls "$SYSFS/patches/$HELLO" | tr '\n' ' ')" "enabled error state transition waiting " "files of a patch"
 assert_eq "$(ls "$SYSFS/patches")" "$HELLO" "registered patches"
 assert_eq "$(cat "$SYSFS/patches/$HELLO/state")" "registered" "patch state"

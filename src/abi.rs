@@ -14,10 +14,10 @@
 //! returns. dynamos reads them and writes only the atomics marked so.
 
 use core::sync::atomic::{AtomicIsize, AtomicUsize};
-use kernel::ffi::{c_char, c_void};
+use kernel::ffi::{c_char, c_int, c_void};
 
 /// Version of the descriptors below. Bump it on any layout change.
-pub(crate) const ABI_VERSION: u32 = 2;
+pub(crate) const ABI_VERSION: u32 = 3;
 
 /// Longest patch or symbol name accepted, in bytes, without the NUL.
 pub(crate) const NAME_MAX: usize = 127;
@@ -28,6 +28,58 @@ pub(crate) const PATCH_REPLACE: u32 = 1 << 0;
 /// [`PatchDesc::flags`]: do not enable at registration; wait for a write
 /// to the patch's `enabled` file.
 pub(crate) const PATCH_NO_AUTO_ENABLE: u32 = 1 << 1;
+
+/// [`FuncDesc::flags`]: the target is the main function of kernel threads
+/// that never return. Calls of it always enter the original; a thread moves
+/// to the current edition, and back, at its safe point, its calls to
+/// `kthread_should_stop()` (see `src/safepoint.rs`).
+pub(crate) const FUNC_KTHREAD_LOOP: u32 = 1 << 0;
+
+/// Direction of a state transfer: from the replaced edition's state to the
+/// patch's.
+pub(crate) const FORWARD: u32 = 0;
+/// Direction of a state transfer: from the patch's state back to the
+/// replaced edition's.
+pub(crate) const BACKWARD: u32 = 1;
+
+/// A patch's callbacks, all optional. They run in process context and may
+/// sleep. The order is documented in `Documentation/design.rst`
+/// ("Synchronizer"); livepatch's callbacks are the model.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct Callbacks {
+    /// Before the patch's editions go live; a negative errno refuses the
+    /// enable and nothing changes.
+    pub(crate) pre_patch: Option<unsafe extern "C" fn() -> c_int>,
+    /// After an enable has drained and its state was transferred.
+    pub(crate) post_patch: Option<unsafe extern "C" fn()>,
+    /// Before the patch's editions are taken off; a negative errno refuses
+    /// the disable and nothing changes.
+    pub(crate) pre_unpatch: Option<unsafe extern "C" fn() -> c_int>,
+    /// After a disable has drained and its state was transferred back.
+    pub(crate) post_unpatch: Option<unsafe extern "C" fn()>,
+    /// Moves shared state between the replaced editions and the patch's
+    /// ([`FORWARD`] or [`BACKWARD`]), once nothing runs the side it comes
+    /// from.
+    pub(crate) transfer: Option<unsafe extern "C" fn(dir: u32)>,
+    /// Moves a kernel thread's state (its `kthread_data()`) at its safe
+    /// point, in the thread, before it continues in the other edition of a
+    /// [`FUNC_KTHREAD_LOOP`] function.
+    pub(crate) migrate: Option<unsafe extern "C" fn(data: *mut c_void, dir: u32)>,
+}
+
+#[allow(dead_code)] // Used by patch modules, not by the core.
+impl Callbacks {
+    /// No callbacks.
+    pub(crate) const NONE: Callbacks = Callbacks {
+        pre_patch: None,
+        post_patch: None,
+        pre_unpatch: None,
+        post_unpatch: None,
+        transfer: None,
+        migrate: None,
+    };
+}
 
 /// What an adaptation handler returns: which edition a call enters.
 pub(crate) mod choice {
@@ -82,6 +134,12 @@ pub(crate) struct FuncDesc {
     pub(crate) prev: *const AtomicUsize,
     /// Optional adaptation handler.
     pub(crate) adapt: Option<AdaptFn>,
+    /// The patch's function that calls the replaced edition (`prev()`):
+    /// its calls to the original are let through, not sent back to an
+    /// edition.
+    pub(crate) prev_fn: *const c_void,
+    /// `FUNC_*` flags.
+    pub(crate) flags: u32,
 }
 
 /// What a patch module hands to `dynamos_register_patch()`.
@@ -101,6 +159,11 @@ pub(crate) struct PatchDesc {
     pub(crate) nr_funcs: u32,
     /// `PATCH_*` flags.
     pub(crate) flags: u32,
+    /// NUL-terminated name of the subsystem the patch's functions form, or
+    /// null: the functions then switch independently.
+    pub(crate) subsystem: *const c_char,
+    /// The patch's callbacks.
+    pub(crate) callbacks: Callbacks,
 }
 
 impl PatchDesc {

@@ -8,6 +8,9 @@
 //! - `patch.rs`: a patch's lifecycle (enable, disable, reversal);
 //! - `site.rs`: the trampoline at a target, its editions and policies;
 //! - `transition.rs`: when a draining edition is quiescent;
+//! - `synchronizer.rs`: subsystems, switched as one unit;
+//! - `safepoint.rs`: kernel threads that never return, moved at their safe
+//!   point;
 //! - `entry.rs`: the C entry points that patch modules call;
 //! - `abi.rs`: the `#[repr(C)]` descriptors those entry points take;
 //! - `parse.rs`: parsers of what users write to sysfs (also host-tested).
@@ -15,7 +18,8 @@
 //! The raw layer, where the `unsafe` calls into C live, one file per
 //! facility: `sysfs.rs` (kobjects, attributes), `ftrace.rs` (the hook at a
 //! function's entry), `rcu.rs` (RCU-published values), `kallsyms.rs`
-//! (symbol lookup), `tasks.rs` (threads and their stacks), `modules.rs`
+//! (symbol lookup), `tasks.rs` (threads and their stacks), `kthread.rs`
+//! (moving a kernel thread between editions), `modules.rs`
 //! (patch module text and references) and `wq.rs` (an owned workqueue).
 
 use kernel::prelude::*;
@@ -24,12 +28,15 @@ mod abi;
 mod entry;
 mod ftrace;
 mod kallsyms;
+mod kthread;
 mod modules;
 mod parse;
 mod patch;
 mod rcu;
 mod registry;
+mod safepoint;
 mod site;
+mod synchronizer;
 mod sysfs;
 mod tasks;
 mod transition;

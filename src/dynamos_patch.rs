@@ -20,7 +20,9 @@
 //! the module loader ("Unknown symbol dynamos_register_patch").
 //!
 //! Within an edition, `<target>::prev(args)` calls the edition it replaced:
-//! the original function, or the edition of the patch below on the stack.
+//! the original function, or the edition of the patch below on the stack;
+//! `<target>::call(args)` calls a target as any caller would, so that
+//! dynamos picks the edition (in a subsystem: the caller's generation).
 //! See `Documentation/patch-author-guide.rst`.
 
 #![allow(dead_code, unused_imports, unreachable_pub)]
@@ -28,7 +30,9 @@
 #[path = "abi.rs"]
 pub(crate) mod abi;
 
-pub(crate) use abi::{FuncDesc, PATCH_NO_AUTO_ENABLE, PATCH_REPLACE};
+pub(crate) use abi::{
+    Callbacks, FuncDesc, BACKWARD, FORWARD, FUNC_KTHREAD_LOOP, PATCH_NO_AUTO_ENABLE, PATCH_REPLACE,
+};
 use abi::{PatchDesc, ABI_VERSION};
 use core::sync::atomic::{AtomicIsize, Ordering};
 use kernel::{ffi::c_int, prelude::*, str::CStr, ThisModule};
@@ -127,7 +131,8 @@ unsafe impl Send for Registration {}
 unsafe impl Sync for Registration {}
 
 impl Registration {
-    /// Registers the patch `name` of `module`, changing `funcs`.
+    /// Registers the patch `name` of `module`, changing `funcs`, as part of
+    /// `subsystem` if given, with `callbacks`.
     ///
     /// # Errors
     ///
@@ -141,6 +146,8 @@ impl Registration {
         module: &'static ThisModule,
         funcs: KVec<FuncDesc>,
         flags: u32,
+        subsystem: Option<&'static CStr>,
+        callbacks: Callbacks,
     ) -> Result<Self> {
         let desc = KBox::new(
             PatchDesc {
@@ -151,6 +158,8 @@ impl Registration {
                 funcs: funcs.as_ptr(),
                 nr_funcs: funcs.len() as u32,
                 flags,
+                subsystem: subsystem.map_or(core::ptr::null(), |s| s.as_char_ptr()),
+                callbacks,
             },
             GFP_KERNEL,
         )?;
@@ -187,17 +196,26 @@ impl Drop for Registration {
 /// }
 /// ```
 ///
+/// Optional lines after `license` (in this order): `flags: PATCH_...`,
+/// `subsystem: "name"` (the patch's functions switch as one unit; see
+/// `Documentation/design.rst`) and `callbacks: Callbacks { ... }` (state
+/// transfer and pre/post hooks).
+///
 /// Each function line is
-/// `TARGET [in "module"] [@ SYMPOS]: fn(ARGS) -> RET => EDITION [, adapt = HANDLER] [, check = PROTOTYPE]`:
+/// `TARGET [in "module"] [@ SYMPOS]: fn(ARGS) -> RET => EDITION [, adapt = HANDLER] [, check = PROTOTYPE] [, kthread_loop = true]`:
 ///
 /// - `EDITION` is an `extern "C" fn(ARGS) -> RET`; a mismatch with the
 ///   declared signature does not compile;
 /// - `HANDLER` is a `fn(ARGS) -> Choice` that picks the edition per call;
 /// - `PROTOTYPE` is the target's `bindings::` declaration, checked against
-///   the declared signature.
+///   the declared signature;
+/// - `kthread_loop = true` marks the main function of kernel threads that
+///   never return: they move to the edition at their next call of
+///   `kthread_should_stop()`.
 ///
 /// For each target, a module named after it holds `prev(ARGS) -> RET`, which
-/// calls the edition this one replaced, and the counters dynamos reads.
+/// calls the edition this one replaced, `call(ARGS) -> RET`, which calls the
+/// target through dynamos, and the counters dynamos reads.
 macro_rules! patch {
     (
         type: $type:ident,
@@ -206,12 +224,15 @@ macro_rules! patch {
         description: $desc:literal,
         license: $license:literal,
         $(flags: $flags:expr,)?
+        $(subsystem: $subsys:literal,)?
+        $(callbacks: $callbacks:expr,)?
         functions: [
             $(
                 $target:ident $(in $object:literal)? $(@ $sympos:literal)? :
                 fn($($arg:ident : $aty:ty),* $(,)?) -> $ret:ty => $edition:path
                 $(, adapt = $adapt:path)?
                 $(, check = $check:path)?
+                $(, kthread_loop = $kloop:literal)?
             );* $(;)?
         ] $(,)?
     ) => {
@@ -277,9 +298,13 @@ macro_rules! patch {
 
                 /// Calls the edition this patch's edition replaced.
                 ///
+                /// Never inlined: dynamos lets this function's calls to the
+                /// original through (and no other calls from the patch).
+                ///
                 /// # Safety
                 ///
                 /// The target's own contract.
+                #[inline(never)]
                 pub(crate) unsafe fn prev($($arg: $aty),*) -> $ret {
                     // SAFETY: dynamos writes the replaced edition's address,
                     // a function of type `Sig`, before the edition can run.
@@ -292,6 +317,27 @@ macro_rules! patch {
                     // the call through because its return address lies in this
                     // module; a tail call would return past this module and be
                     // sent back here, forever.
+                    ::core::hint::black_box(ret)
+                }
+
+                /// Calls the target as any caller does: dynamos picks the
+                /// edition, and within a subsystem a call from an edition
+                /// enters the same generation. The target must be loaded.
+                ///
+                /// # Safety
+                ///
+                /// The target's own contract.
+                #[inline(always)]
+                pub(crate) unsafe fn call($($arg: $aty),*) -> $ret {
+                    // SAFETY: dynamos writes the target's address, a
+                    // function of type `Sig`, when the patch is applied.
+                    let f: Sig = unsafe {
+                        ::core::mem::transmute::<usize, Sig>(ORIG.load(Ordering::Acquire))
+                    };
+                    // SAFETY: The caller upholds the target's contract.
+                    let ret = unsafe { f($($arg),*) };
+                    // Not a tail call: dynamos finds the caller's generation
+                    // from this return address.
                     ::core::hint::black_box(ret)
                 }
 
@@ -332,6 +378,10 @@ macro_rules! patch {
                     let adapt: Option<$crate::dynamos_patch::abi::AdaptFn> =
                         if ADAPT.is_some() { Some(self::adapt) } else { None };
                     let entry: Sig = $edition;
+                    #[allow(unused_mut, unused_assignments)]
+                    let mut flags = 0u32;
+                    $(if $kloop { flags |= $crate::dynamos_patch::FUNC_KTHREAD_LOOP; })?
+                    let prev_fn: unsafe fn($($aty),*) -> $ret = prev;
                     $crate::dynamos_patch::FuncDesc {
                         name: ::kernel::str::CStrExt::as_char_ptr(::kernel::c_str!(::core::stringify!($target))),
                         object,
@@ -345,6 +395,8 @@ macro_rules! patch {
                         orig: &ORIG,
                         prev: &PREV,
                         adapt,
+                        prev_fn: prev_fn as *const ::kernel::ffi::c_void,
+                        flags,
                     }
                 }
             }
@@ -363,12 +415,20 @@ macro_rules! patch {
                 #[allow(unused_mut, unused_assignments)]
                 let mut flags = 0u32;
                 $(flags = $flags;)?
+                #[allow(unused_mut, unused_assignments)]
+                let mut subsystem: Option<&'static ::kernel::str::CStr> = None;
+                $(subsystem = Some(::kernel::c_str!($subsys));)?
+                #[allow(unused_mut, unused_assignments)]
+                let mut callbacks = $crate::dynamos_patch::Callbacks::NONE;
+                $(callbacks = $callbacks;)?
                 Ok($type {
                     _registration: $crate::dynamos_patch::Registration::new(
                         ::kernel::c_str!($name),
                         module,
                         funcs,
                         flags,
+                        subsystem,
+                        callbacks,
                     )?,
                 })
             }

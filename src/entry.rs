@@ -19,6 +19,7 @@ use crate::{
     modules::PatchModule,
     registry::{self, PatchKey},
     site::EditionSpec,
+    transition::Target,
 };
 use kernel::{ffi::c_int, prelude::*, str::CStr};
 
@@ -36,6 +37,9 @@ pub(crate) struct FuncSpec {
     pub(crate) sympos: u32,
     /// The new edition.
     pub(crate) edition: EditionSpec,
+    /// The main function of kernel threads that never return
+    /// ([`abi::FUNC_KTHREAD_LOOP`]).
+    pub(crate) kthread_loop: bool,
 }
 
 /// A patch, checked.
@@ -48,6 +52,65 @@ pub(crate) struct PatchSpec {
     pub(crate) funcs: KVec<FuncSpec>,
     /// `abi::PATCH_*` flags.
     pub(crate) flags: u32,
+    /// The subsystem its functions form, if any.
+    pub(crate) subsystem: Option<&'static CStr>,
+    /// Its callbacks.
+    pub(crate) callbacks: Callbacks,
+}
+
+/// A patch's callbacks, callable while the patch is registered (its module
+/// cannot finish unloading: its exit unregisters the patch under the
+/// registry mutex) or while a reference on its module is held.
+#[derive(Clone, Copy)]
+pub(crate) struct Callbacks(abi::Callbacks);
+
+impl Callbacks {
+    /// The pre hook of a transition towards `target`.
+    ///
+    /// # Errors
+    ///
+    /// The errno the hook returned (`EINVAL` for a positive value).
+    pub(crate) fn pre(&self, target: Target) -> Result {
+        let hook = match target {
+            Target::Enable => self.0.pre_patch,
+            Target::Disable => self.0.pre_unpatch,
+        };
+        let Some(hook) = hook else {
+            return Ok(());
+        };
+        // SAFETY: The patch's module is loaded (type documentation); the
+        // hook takes no argument and runs in process context.
+        let r = unsafe { hook() };
+        match r {
+            0 => Ok(()),
+            r if r < 0 => Err(Error::from_errno(r)),
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// The post hook of a transition that reached `target`.
+    pub(crate) fn post(&self, target: Target) {
+        let hook = match target {
+            Target::Enable => self.0.post_patch,
+            Target::Disable => self.0.post_unpatch,
+        };
+        if let Some(hook) = hook {
+            // SAFETY: As in `pre`.
+            unsafe { hook() };
+        }
+    }
+
+    /// The state transfer towards `target`.
+    pub(crate) fn transfer(&self, target: Target) {
+        let dir = match target {
+            Target::Enable => abi::FORWARD,
+            Target::Disable => abi::BACKWARD,
+        };
+        if let Some(f) = self.0.transfer {
+            // SAFETY: As in `pre`.
+            unsafe { f(dir) };
+        }
+    }
 }
 
 /// Checks a name from a descriptor.
@@ -97,10 +160,26 @@ unsafe fn func(f: &'static FuncDesc) -> Result<FuncSpec> {
         || f.orig_inside.is_null()
         || f.orig.is_null()
         || f.prev.is_null()
+        || f.prev_fn.is_null()
     {
         pr_err!(
             "register: function {} has an incomplete descriptor\n",
             fname.to_str().unwrap_or("?")
+        );
+        return Err(EINVAL);
+    }
+    if f.flags & abi::FUNC_KTHREAD_LOOP != 0 && f.nr_args != 1 {
+        pr_err!(
+            "register: kthread loop {} must take one argument (int fn(void *))\n",
+            fname.to_str().unwrap_or("?")
+        );
+        return Err(EINVAL);
+    }
+    if f.flags & !abi::FUNC_KTHREAD_LOOP != 0 {
+        pr_err!(
+            "register: function {} has unknown flags {:#x}\n",
+            fname.to_str().unwrap_or("?"),
+            f.flags
         );
         return Err(EINVAL);
     }
@@ -121,7 +200,10 @@ unsafe fn func(f: &'static FuncDesc) -> Result<FuncSpec> {
             orig,
             prev,
             adapt: f.adapt,
+            prev_fn: f.prev_fn as usize,
+            migrate: None,
         },
+        kthread_loop: f.flags & abi::FUNC_KTHREAD_LOOP != 0,
     })
 }
 
@@ -168,13 +250,27 @@ unsafe fn check(desc: *const PatchDesc) -> Result<PatchSpec> {
         );
         return Err(EINVAL);
     }
+    let subsystem = if desc.subsystem.is_null() {
+        None
+    } else {
+        // SAFETY: As above.
+        Some(unsafe { name(desc.subsystem, "subsystem name") }?)
+    };
+    if subsystem.is_some() && desc.flags & abi::PATCH_REPLACE != 0 {
+        pr_err!(
+            "register: patch {}: a cumulative patch cannot be part of a subsystem\n",
+            pname.to_str().unwrap_or("?")
+        );
+        return Err(EINVAL);
+    }
     let mut funcs = KVec::with_capacity(n, GFP_KERNEL)?;
     for i in 0..n {
         // SAFETY: `funcs` holds `nr_funcs` descriptors living as long as
         // `desc`.
         let f: &'static FuncDesc = unsafe { &*desc.funcs.add(i) };
         // SAFETY: As above.
-        let spec = unsafe { func(f) }?;
+        let mut spec = unsafe { func(f) }?;
+        spec.edition.migrate = desc.callbacks.migrate;
         if funcs.iter().any(|o: &FuncSpec| {
             o.name == spec.name && o.object == spec.object && o.sympos == spec.sympos
         }) {
@@ -194,6 +290,8 @@ unsafe fn check(desc: *const PatchDesc) -> Result<PatchSpec> {
         module: unsafe { PatchModule::new(desc.module) },
         funcs,
         flags: desc.flags,
+        subsystem,
+        callbacks: Callbacks(desc.callbacks),
     })
 }
 

@@ -8,6 +8,7 @@
  * memory. dynamos therefore reads task and module fields here, in C, and
  * hands Rust plain values. See src/tasks.rs and src/modules.rs.
  */
+#include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
@@ -48,4 +49,36 @@ void dynamos_module_text(struct module *mod, unsigned long *base, unsigned long 
 const char *dynamos_module_name(struct module *mod)
 {
 	return mod->name;
+}
+
+bool dynamos_safepoint_rs(unsigned long ret);
+
+/*
+ * Where a kernel thread's call of kthread_should_stop() goes when the
+ * thread must move to another edition of its main function (see
+ * src/safepoint.rs). It has kthread_should_stop()'s signature; the return
+ * address is that of the call in the thread's loop, which tells which
+ * edition the thread runs.
+ */
+bool dynamos_safepoint(void)
+{
+	return dynamos_safepoint_rs((unsigned long)__builtin_return_address(0));
+}
+
+/*
+ * Runs another edition of a kernel thread's main function on top of the
+ * original's frame. Stack checks treat frames below this one as dormant:
+ * never a tail call, so that its return address stays on the stack.
+ */
+noinline int dynamos_call_loop(int (*fn)(void *data), void *data)
+{
+	int ret = fn(data);
+
+	barrier();
+	return ret;
+}
+
+void *dynamos_kthread_data(void)
+{
+	return kthread_data(current);
 }

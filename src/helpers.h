@@ -22,4 +22,8 @@ pid_t dynamos_current_tgid(void);
 void dynamos_module_text(struct module *mod, unsigned long *base, unsigned long *size);
 const char *dynamos_module_name(struct module *mod);
 
+bool dynamos_safepoint(void);
+int dynamos_call_loop(int (*fn)(void *data), void *data);
+void *dynamos_kthread_data(void);
+
 #endif

@@ -217,3 +217,11 @@ pub(crate) fn function_size(addr: usize) -> Option<usize> {
     let plus = text.iter().rposition(|&b| b == b'+')?;
     (&text[plus + 1..slash] == b"0x0").then_some(size)
 }
+
+/// `addr` as `name+off/size [module]`, in `buf`.
+pub(crate) fn symbol(addr: usize, buf: &mut [u8; 512]) -> &str {
+    // SAFETY: `buf` is at least KSYM_SYMBOL_LEN bytes long.
+    unsafe { bindings::sprint_symbol(buf.as_mut_ptr().cast(), addr) };
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(0);
+    core::str::from_utf8(&buf[..len]).unwrap_or("?")
+}

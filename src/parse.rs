@@ -100,3 +100,19 @@ pub(crate) fn parse_pid_command(input: &[u8]) -> Result<PidCommand, ParseError> 
         edition,
     })
 }
+
+/// Longest switch timeout accepted, in milliseconds (one hour).
+pub(crate) const MAX_TIMEOUT_MS: u64 = 3_600_000;
+
+/// A timeout in milliseconds, 0 (never) to [`MAX_TIMEOUT_MS`].
+pub(crate) fn parse_timeout_ms(input: &[u8]) -> Result<u32, ParseError> {
+    Ok(number(trim(input)?, MAX_TIMEOUT_MS)? as u32)
+}
+
+/// A trigger file's only accepted input: `1`.
+pub(crate) fn parse_trigger(input: &[u8]) -> Result<(), ParseError> {
+    match trim(input)? {
+        b"1" => Ok(()),
+        _ => Err(ParseError::Invalid),
+    }
+}

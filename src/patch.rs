@@ -25,15 +25,24 @@
 //! reason in dmesg and in the patch's `error` file: nothing stays patched.
 
 use crate::{
-    entry::{FuncSpec, PatchSpec},
+    entry::{Callbacks, FuncSpec, PatchSpec},
     kallsyms::{self, LookupError, Query},
+    modules::ModuleRef,
     registry::{display, Core, PatchInfo, PatchKey, SiteEntry, Transition, Trash},
+    safepoint,
     site::{self, Edition, Layer, Prepared},
+    synchronizer,
     sysfs::Dir,
     transition::{Drain, Target},
 };
 use core::fmt;
-use kernel::{c_str, prelude::*, str::CString, sync::Arc};
+use kernel::{
+    c_str,
+    prelude::*,
+    str::CString,
+    sync::Arc,
+    time::{Instant, Monotonic},
+};
 
 /// Where a patch is in its lifecycle.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -81,7 +90,7 @@ pub(crate) struct Patch {
     /// One layer per applied function while the patch has editions.
     layers: KVec<Layer>,
     /// The site of each applied function, in the same order.
-    sites: KVec<usize>,
+    pub(crate) sites: KVec<usize>,
     /// The index in `spec.funcs` of each applied function, same order.
     /// Functions of modules that are not loaded are not applied: they are
     /// applied when their module comes, and dropped when it goes.
@@ -111,7 +120,7 @@ impl Patch {
 }
 
 /// Records and reports why an operation on patch `idx` failed.
-fn fail(core: &mut Core, idx: usize, err: Error, args: fmt::Arguments<'_>) -> Error {
+pub(crate) fn fail(core: &mut Core, idx: usize, err: Error, args: fmt::Arguments<'_>) -> Error {
     let p = &mut core.patches[idx];
     pr_err!("patch '{}': {}\n", display(p.spec.name), args);
     p.error = CString::try_from_fmt(args).ok();
@@ -265,8 +274,10 @@ fn orig_counters(
     Ok(out)
 }
 
-/// Prepares the snapshots of the sites at `addrs`.
+/// Prepares the snapshots of the sites at `addrs`, with fresh subsystem
+/// tables.
 fn prepare(core: &mut Core, addrs: &[usize]) -> Result<KVec<(usize, Prepared)>> {
+    synchronizer::refresh_sites(core, addrs)?;
     let mut out = KVec::with_capacity(addrs.len(), GFP_KERNEL)?;
     for &a in addrs {
         let site = &core.site(a).ok_or(ENODEV)?.site;
@@ -288,6 +299,90 @@ fn install(core: &mut Core, prepared: KVec<(usize, Prepared)>) {
         }
     }
     site::free_stale(stale);
+    safepoint::refresh(core);
+}
+
+/// Each site's list of draining editions that are off its stack, for
+/// `drain` (the transition about to start, if any) and the leftovers.
+type DrainingLists = KVec<(usize, KVec<Arc<Edition>>)>;
+
+/// Computes the [`DrainingLists`] for `drain` and the leftovers.
+fn draining_lists(core: &Core, drain: Option<&Drain>) -> Result<DrainingLists> {
+    let mut out = KVec::with_capacity(core.sites.len(), GFP_KERNEL)?;
+    for e in core.sites.iter() {
+        let site = &e.site;
+        let mut list = KVec::new();
+        let leftovers = core.leftovers.iter().flat_map(|l| l.editions());
+        let draining = drain.into_iter().flat_map(|d| d.editions());
+        for ed in Iterator::chain(draining, leftovers) {
+            let on_stack = site.stack.iter().any(|l| Arc::ptr_eq(&l.edition, ed));
+            if ed.site == site.addr
+                && ed.id != 0
+                && !on_stack
+                && !list.iter().any(|x| Arc::ptr_eq(x, ed))
+            {
+                list.push(ed.clone(), GFP_KERNEL)?;
+            }
+        }
+        out.push((site.addr, list), GFP_KERNEL)?;
+    }
+    Ok(out)
+}
+
+/// Installs draining lists; returns the ones they replace.
+fn swap_draining(core: &mut Core, lists: DrainingLists) -> DrainingLists {
+    let mut old = KVec::with_capacity(lists.len(), GFP_KERNEL).unwrap_or_default();
+    for (a, list) in lists {
+        if let Some(e) = core.site(a) {
+            let prev = core::mem::replace(&mut e.site.draining, list);
+            // On allocation failure the old list is dropped: a rollback
+            // then leaves it empty, which only affects editions that are
+            // off the stack and not draining anymore.
+            let _ = old.push((a, prev), GFP_KERNEL);
+        }
+    }
+    old
+}
+
+/// Sets the draining lists for `drain` and the leftovers.
+///
+/// # Errors
+///
+/// `ENOMEM`, with nothing changed.
+fn set_draining(core: &mut Core, drain: Option<&Drain>) -> Result<DrainingLists> {
+    let lists = draining_lists(core, drain)?;
+    Ok(swap_draining(core, lists))
+}
+
+/// A new transition record.
+fn transition(
+    key: PatchKey,
+    target: Target,
+    drain: Drain,
+    sites: KVec<usize>,
+    replaced: KVec<PatchKey>,
+    undo: Option<(SavedStacks, Saved)>,
+) -> Transition {
+    Transition {
+        patch: key,
+        target,
+        drain,
+        sites,
+        replaced,
+        undo,
+        started: Instant::<Monotonic>::now(),
+        timed_out: false,
+        forced: false,
+        transferring: false,
+    }
+}
+
+/// Refuses to start anything while a transition's callbacks run.
+fn check_not_transferring(core: &Core) -> Result {
+    if core.transition.as_ref().is_some_and(|t| t.transferring) {
+        return Err(EBUSY);
+    }
+    Ok(())
 }
 
 /// The distinct values of `addrs`.
@@ -315,6 +410,7 @@ pub(crate) fn enable(
     trash: &mut Trash,
     found: Option<Resolved>,
 ) -> Result {
+    check_not_transferring(core)?;
     match core.patches[idx].state {
         State::Registered | State::Disabled => {}
         State::Enabling | State::Enabled => return Err(EINVAL),
@@ -350,13 +446,28 @@ pub(crate) fn enable(
         funcs.push(all[i], GFP_KERNEL)?;
     }
     drop(all);
+    synchronizer::check_enable(core, idx, &addrs)?;
 
     // Phase 1: everything that can fail, with no effect on any call. New
     // sites are hooked but let every call through to the original.
     let text = core.patches[idx].spec.module.text();
+    let subsystem = core.patches[idx].spec.subsystem;
     let mut new_sites: KVec<SiteEntry> = KVec::new();
     let mut layers: KVec<Layer> = KVec::with_capacity(funcs.len(), GFP_KERNEL)?;
     let res: Result = (|| {
+        if funcs.iter().any(|f| f.kthread_loop) && core.safepoint.is_none() {
+            core.safepoint = Some(safepoint::Safepoint::new().map_err(|e| {
+                fail(
+                    core,
+                    idx,
+                    e,
+                    format_args!(
+                        "cannot hook kthread_should_stop(), the safe point of kernel threads ({})",
+                        e.to_errno()
+                    ),
+                )
+            })?);
+        }
         for (f, &addr) in funcs.iter().zip(addrs.iter()) {
             if core.sites.iter().any(|s| s.site.addr == addr) {
                 continue;
@@ -372,7 +483,11 @@ pub(crate) fn enable(
             // Reserved first: a failed push would drop the new site's
             // directories under the registry mutex.
             new_sites.reserve(1, GFP_KERNEL)?;
-            let entry = SiteEntry::new(core, site_name(f)?, f.object, addr, size).map_err(|e| {
+            let sub = match subsystem {
+                Some(s) => Some(CString::try_from(s)?),
+                None => None,
+            };
+            let mut entry = SiteEntry::new(core, site_name(f)?, f.object, addr, size, f.kthread_loop).map_err(|e| {
                 let why = if e == EBUSY {
                     "another ftrace user that changes the instruction pointer (a livepatch, a kprobe) holds it"
                 } else if e == EINVAL {
@@ -382,6 +497,7 @@ pub(crate) fn enable(
                 };
                 fail(core, idx, e, format_args!("cannot patch {}: {} ({})", display(f.name), why, e.to_errno()))
             })?;
+            entry.site.subsystem = sub;
             // PANIC: cannot fail, reserved before the site was made.
             let _ = new_sites.push(entry, GFP_NOWAIT);
         }
@@ -471,6 +587,17 @@ pub(crate) fn enable(
             ));
         }
     };
+    // The patch's pre hook, last before anything changes for any call.
+    let callbacks = core.patches[idx].spec.callbacks;
+    if let Err(e) = callbacks.pre(Target::Enable) {
+        undo_phase1(core, &addrs, &layers, KVec::new(), trash);
+        return Err(fail(
+            core,
+            idx,
+            e,
+            format_args!("its pre_patch callback refused ({})", e.to_errno()),
+        ));
+    }
     for e in core.sites.iter_mut() {
         if replace && !e.site.stack.is_empty() {
             e.site.stack.clear();
@@ -480,21 +607,28 @@ pub(crate) fn enable(
         }
     }
     // One rollback for everything that can fail from here to the switch.
+    let mut old_draining = None;
     let switched = (|| {
         let mut prev = push_layers(core, &addrs, &layers)?;
         for e in removed {
             prev.push(e, GFP_KERNEL)?;
         }
-        let prepared = prepare(core, &sites)?;
         let drain = Drain::new(prev, orig_counters(core, &sites)?, &sites)?;
+        old_draining = Some(set_draining(core, Some(&drain))?);
+        let prepared = prepare(core, &sites)?;
         Ok((prepared, drain))
     })();
     let (prepared, drain) = match switched {
         Ok(x) => x,
         Err(e) => {
+            if let Some(old) = old_draining {
+                swap_draining(core, old);
+            }
             pop_layers(core, &addrs, &layers);
             restore_stacks(core, saved, saved_policies);
             undo_phase1(core, &addrs, &layers, KVec::new(), trash);
+            // What the pre hook did is undone as livepatch does it.
+            callbacks.post(Target::Disable);
             return Err(fail(
                 core,
                 idx,
@@ -516,18 +650,18 @@ pub(crate) fn enable(
             core.patches[i].state = State::Disabling;
         }
     }
-    core.transition = Some(Transition {
-        patch: key,
-        target: Target::Enable,
+    core.transition = Some(transition(
+        key,
+        Target::Enable,
         drain,
         sites,
         replaced,
-        undo: if replace {
+        if replace {
             Some((saved, saved_policies))
         } else {
             None
         },
-    });
+    ));
     pr_info!("enabling patch '{}'\n", display(name));
     core.kick();
     Ok(())
@@ -571,11 +705,16 @@ fn undo_phase1(
 
 /// Moves sites without patch editions to the trash (unhooking them).
 fn remove_empty_sites(core: &mut Core, trash: &mut Trash) {
-    while let Some(pos) = core.sites.iter().position(|s| s.site.stack.is_empty()) {
+    while let Some(pos) = core
+        .sites
+        .iter()
+        .position(|s| s.site.stack.is_empty() && s.site.draining.is_empty())
+    {
         if let Ok(s) = core.sites.remove(pos) {
             trash.push_site(s);
         }
     }
+    safepoint::refresh(core);
 }
 
 /// Pushes `layers` on their sites, which count from now on and follow their
@@ -620,6 +759,7 @@ fn pop_layers(core: &mut Core, addrs: &[usize], layers: &[Layer]) {
 /// `EINVAL` if not enabled, `EBUSY` if another patch is in transition or
 /// this one is below another on some function.
 pub(crate) fn disable(core: &mut Core, idx: usize, _trash: &mut Trash) -> Result {
+    check_not_transferring(core)?;
     match core.patches[idx].state {
         State::Enabled => {}
         State::Enabling => return reverse(core, idx, Target::Disable),
@@ -629,7 +769,25 @@ pub(crate) fn disable(core: &mut Core, idx: usize, _trash: &mut Trash) -> Result
         return Err(EBUSY);
     }
     core.patches[idx].error = None;
+    if let Err(e) = core.patches[idx].spec.callbacks.pre(Target::Disable) {
+        return Err(fail(
+            core,
+            idx,
+            e,
+            format_args!("its pre_unpatch callback refused ({})", e.to_errno()),
+        ));
+    }
     start_disable(core, idx)
+}
+
+/// Reverses the disabling of patch `idx` (a cancelled switch back).
+///
+/// # Errors
+///
+/// As for [`enable`].
+pub(crate) fn reverse_disable(core: &mut Core, idx: usize) -> Result {
+    check_not_transferring(core)?;
+    reverse(core, idx, Target::Enable)
 }
 
 /// Takes the editions of patch `idx` off their sites and starts draining
@@ -668,11 +826,19 @@ fn start_disable(core: &mut Core, idx: usize) -> Result {
         // Snapshots and bookkeeping, with rollback on allocation failure.
         let saved = save_policies(core, &sites)?;
         pop_layers(core, &addrs, &layers);
-        let prepared = prepare(core, &sites);
-        let drain = Drain::new(editions, KVec::new(), &sites);
-        let (prepared, drain) = match (prepared, drain) {
-            (Ok(p), Ok(d)) => (p, d),
-            (Err(e), _) | (_, Err(e)) => {
+        let mut old_draining = None;
+        let res = (|| {
+            let drain = Drain::new(editions, KVec::new(), &sites)?;
+            old_draining = Some(set_draining(core, Some(&drain))?);
+            let prepared = prepare(core, &sites)?;
+            Ok((prepared, drain))
+        })();
+        let (prepared, drain) = match res {
+            Ok(x) => x,
+            Err(e) => {
+                if let Some(old) = old_draining {
+                    swap_draining(core, old);
+                }
                 restore_policies(core, &addrs, &layers, saved);
                 return Err(fail(
                     core,
@@ -691,14 +857,14 @@ fn start_disable(core: &mut Core, idx: usize) -> Result {
             p.layers = layers;
             p.sites = addrs;
             p.state = State::Disabling;
-            core.transition = Some(Transition {
-                patch: key,
-                target: Target::Disable,
+            core.transition = Some(transition(
+                key,
+                Target::Disable,
                 drain,
                 sites,
-                replaced: KVec::new(),
-                undo: None,
-            });
+                KVec::new(),
+                None,
+            ));
             pr_info!("disabling patch '{}'\n", display(name));
             core.kick();
             Ok(())
@@ -755,6 +921,7 @@ fn restore_policies(core: &mut Core, addrs: &[usize], layers: &[Layer], saved: S
 
 /// Reverses the transition of patch `idx` midway, towards `target`.
 fn reverse(core: &mut Core, idx: usize, target: Target) -> Result {
+    check_not_transferring(core)?;
     let key = core.patches[idx].key;
     if core.transition.as_ref().map(|t| t.patch) != Some(key) {
         return Err(EBUSY);
@@ -788,14 +955,23 @@ fn reverse(core: &mut Core, idx: usize, target: Target) -> Result {
                 }
                 let saved = save_policies(core, &sites)?;
                 let prev = push_layers(core, &addrs, &layers)?;
-                let prepared = prepare(core, &sites);
-                let drain = orig_counters(core, &sites).and_then(|c| Drain::new(prev, c, &sites));
-                match (prepared, drain) {
-                    (Ok(p), Ok(d)) => {
+                let mut old_draining = None;
+                let res: Result<_> = (|| {
+                    let c = orig_counters(core, &sites)?;
+                    let drain = Drain::new(prev, c, &sites)?;
+                    old_draining = Some(set_draining(core, Some(&drain))?);
+                    let prepared = prepare(core, &sites)?;
+                    Ok((prepared, drain))
+                })();
+                match res {
+                    Ok((p, d)) => {
                         install(core, p);
                         Ok((sites, d))
                     }
-                    (Err(e), _) | (_, Err(e)) => {
+                    Err(e) => {
+                        if let Some(old) = old_draining {
+                            swap_draining(core, old);
+                        }
                         pop_layers(core, &addrs, &layers);
                         for (a, default, pids, counting) in saved {
                             if let Some(en) = core.site(a) {
@@ -813,14 +989,14 @@ fn reverse(core: &mut Core, idx: usize, target: Target) -> Result {
             p.sites = addrs;
             let (sites, drain) = res?;
             p.state = State::Enabling;
-            core.transition = Some(Transition {
-                patch: key,
-                target: Target::Enable,
+            core.transition = Some(transition(
+                key,
+                Target::Enable,
                 drain,
                 sites,
-                replaced: KVec::new(),
-                undo: None,
-            });
+                KVec::new(),
+                None,
+            ));
             core.kick();
         }
     }
@@ -890,11 +1066,19 @@ fn reverse_replace(core: &mut Core, idx: usize) -> Result {
             e.site.counting = true;
         }
     }
-    let prepared = prepare(core, &sites);
-    let drain = Drain::new(editions, KVec::new(), &sites);
-    let (prepared, drain) = match (prepared, drain) {
-        (Ok(p), Ok(d)) => (p, d),
-        (Err(e), _) | (_, Err(e)) => {
+    let mut old_draining = None;
+    let res = (|| {
+        let drain = Drain::new(editions, KVec::new(), &sites)?;
+        old_draining = Some(set_draining(core, Some(&drain))?);
+        let prepared = prepare(core, &sites)?;
+        Ok((prepared, drain))
+    })();
+    let (prepared, drain) = match res {
+        Ok(x) => x,
+        Err(e) => {
+            if let Some(old) = old_draining {
+                swap_draining(core, old);
+            }
             restore_stacks(core, now_stacks, now_policies);
             return Err(fail(
                 core,
@@ -911,28 +1095,72 @@ fn reverse_replace(core: &mut Core, idx: usize) -> Result {
         }
     }
     core.patches[idx].state = State::Disabling;
-    core.transition = Some(Transition {
-        patch: key,
-        target: Target::Disable,
+    core.transition = Some(transition(
+        key,
+        Target::Disable,
         drain,
         sites,
-        replaced: KVec::new(),
-        undo: None,
-    });
+        KVec::new(),
+        None,
+    ));
     pr_info!("reversing the transition of patch '{}'\n", display(name));
     core.kick();
     Ok(())
 }
 
-/// Ends the transition: what drained is quiescent.
-pub(crate) fn finish(core: &mut Core, trash: &mut Trash) {
-    let Some(t) = core.transition.take() else {
-        return;
+/// The callbacks that end a transition, run by the transition work
+/// without the registry mutex (they are the patch's code and may take any
+/// lock, or sleep).
+pub(crate) struct Transfer {
+    callbacks: Callbacks,
+    target: Target,
+    /// Keeps the patch module loaded while its callbacks run.
+    module: Option<ModuleRef>,
+}
+
+impl Transfer {
+    /// Runs the state transfer, then the post hook.
+    pub(crate) fn run(self) {
+        if self.module.is_some() {
+            self.callbacks.transfer(self.target);
+            self.callbacks.post(self.target);
+        }
+    }
+}
+
+/// The transition has drained (or was forced): marks it transferring and
+/// returns its callbacks. [`finish`] must follow.
+pub(crate) fn start_transfer(core: &mut Core) -> Option<Transfer> {
+    let (key, target) = {
+        let t = core.transition.as_mut()?;
+        t.transferring = true;
+        (t.patch, t.target)
     };
-    let mut stale = KVec::with_capacity(t.sites.len(), GFP_KERNEL).unwrap_or_default();
-    for &a in t.sites.iter() {
+    let p = &core.patches[core.patch_index(key)?];
+    Some(Transfer {
+        callbacks: p.spec.callbacks,
+        target,
+        module: p.spec.module.get(),
+    })
+}
+
+/// Sites that a leftover drain still counts on.
+fn in_leftover(core: &Core, addr: usize) -> bool {
+    core.leftovers
+        .iter()
+        .any(|l| l.editions().any(|e| e.site == addr))
+}
+
+/// Republishes the sites at `addrs`: fresh subsystem tables, counting only
+/// where a leftover still drains.
+fn settle(core: &mut Core, addrs: &[usize]) {
+    // On allocation failure the old tables stay: they only list more code.
+    let _ = synchronizer::refresh_sites(core, addrs);
+    let mut stale = KVec::with_capacity(addrs.len(), GFP_KERNEL).unwrap_or_default();
+    for &a in addrs {
+        let counting = in_leftover(core, a);
         if let Some(e) = core.site(a) {
-            e.site.counting = false;
+            e.site.counting = counting;
             match e.site.publish() {
                 Ok(s) => {
                     let _ = stale.push(s, GFP_KERNEL);
@@ -943,15 +1171,59 @@ pub(crate) fn finish(core: &mut Core, trash: &mut Trash) {
         }
     }
     site::free_stale(stale);
-    let Some(idx) = core.patch_index(t.patch) else {
+}
+
+/// Ends the transition: what drained is quiescent, or the admin forced it
+/// and what has not drained goes on draining as a leftover.
+pub(crate) fn finish(core: &mut Core, trash: &mut Trash) {
+    let switch = synchronizer::switching(core);
+    let Some(t) = core.transition.take() else {
+        return;
+    };
+    let Transition {
+        patch: key,
+        target,
+        mut drain,
+        sites,
+        replaced,
+        forced,
+        ..
+    } = t;
+    if forced && !drain.check() {
+        // PANIC: cannot fail, `force` reserved the room.
+        if let Err(e) = core
+            .leftovers
+            .push_within_capacity(synchronizer::Leftover { drain })
+        {
+            // Never free what a thread may run: leak it.
+            core::mem::forget(e.0);
+        }
+        if let Some((s, from, _)) = switch {
+            pr_warn!(
+                "subsystem '{}': forced; generation {} stays loaded until its last task leaves\n",
+                display(s),
+                from
+            );
+        }
+        drain = Drain::empty();
+    }
+    // Editions off the stacks that drained are dropped from the sites.
+    for e in core.sites.iter_mut() {
+        e.site.draining.retain(|ed| !drain.contains(ed));
+    }
+    settle(core, &sites);
+    if let Some((s, _, to)) = switch {
+        pr_info!("subsystem '{}': now at generation {}\n", display(s), to);
+    }
+    let Some(idx) = core.patch_index(key) else {
         return;
     };
     let name = core.patches[idx].spec.name;
-    match t.target {
+    match target {
         Target::Enable => {
             core.patches[idx].state = State::Enabled;
             pr_info!("patch '{}' enabled\n", display(name));
-            for &k in t.replaced.iter() {
+            for &k in replaced.iter() {
                 let Some(i) = core.patch_index(k) else {
                     continue;
                 };
@@ -988,7 +1260,40 @@ pub(crate) fn finish(core: &mut Core, trash: &mut Trash) {
     }
     // The draining editions go now, with their references on the patch
     // module, before the new state is visible to anyone.
-    drop(t);
+    drop(drain);
+}
+
+/// Drops the leftovers of forced switches that have drained since.
+pub(crate) fn check_leftovers(core: &mut Core, trash: &mut Trash) {
+    let mut done = KVec::new();
+    let mut i = 0;
+    while i < core.leftovers.len() {
+        // Without room to take it, it is checked again next time.
+        if done.reserve(1, GFP_KERNEL).is_ok() && core.leftovers[i].drain.check() {
+            if let Ok(l) = core.leftovers.remove(i) {
+                // PANIC: cannot fail, reserved above.
+                let _ = done.push(l, GFP_NOWAIT);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    if done.is_empty() {
+        return;
+    }
+    let mut addrs = KVec::new();
+    for l in done.iter() {
+        for s in core.sites.iter_mut() {
+            s.site.draining.retain(|ed| !l.drain.contains(ed));
+            if !addrs.contains(&s.site.addr) {
+                let _ = addrs.push(s.site.addr, GFP_KERNEL);
+            }
+        }
+    }
+    settle(core, &addrs);
+    pr_info!("the last task left the editions of a forced switch\n");
+    remove_empty_sites(core, trash);
+    drop(done);
 }
 
 /// What a coming module needs: for each enabled patch, the functions of
@@ -1047,19 +1352,28 @@ pub(crate) fn apply_coming(
         // Reserved first: a failed push would drop the site's directories
         // under the registry mutex.
         core.sites.reserve(1, GFP_KERNEL)?;
-        let entry = SiteEntry::new(core, site_name(&f)?, f.object, addr, size).map_err(|e| {
-            fail(
-                core,
-                idx,
-                e,
-                format_args!(
-                    "cannot patch {} in module {} ({})",
-                    display(f.name),
-                    where_is(&f),
-                    e.to_errno()
-                ),
-            )
-        })?;
+        if f.kthread_loop && core.safepoint.is_none() {
+            core.safepoint = Some(safepoint::Safepoint::new()?);
+        }
+        let sub = match core.patches[idx].spec.subsystem {
+            Some(s) => Some(CString::try_from(s)?),
+            None => None,
+        };
+        let mut entry = SiteEntry::new(core, site_name(&f)?, f.object, addr, size, f.kthread_loop)
+            .map_err(|e| {
+                fail(
+                    core,
+                    idx,
+                    e,
+                    format_args!(
+                        "cannot patch {} in module {} ({})",
+                        display(f.name),
+                        where_is(&f),
+                        e.to_errno()
+                    ),
+                )
+            })?;
+        entry.site.subsystem = sub;
         // PANIC: cannot fail, reserved above.
         let _ = core.sites.push(entry, GFP_NOWAIT);
     }
@@ -1076,7 +1390,10 @@ pub(crate) fn apply_coming(
         entry.add_edition_dir(layer.edition.id)?;
         entry.site.stack.push(layer.clone(), GFP_KERNEL)?;
         entry.site.default = None;
-        match entry.site.publish() {
+        let published = synchronizer::refresh_sites(core, &[addr])
+            .and_then(|()| core.site(addr).ok_or(ENODEV)?.site.publish());
+        let entry = core.site(addr).ok_or(ENODEV)?;
+        match published {
             Ok(stale) => drop(stale),
             Err(e) => {
                 let _ = entry.site.stack.pop();
@@ -1095,6 +1412,7 @@ pub(crate) fn apply_coming(
         remove_empty_sites(core, trash);
         return Err(e);
     }
+    safepoint::refresh(core);
     pr_info!(
         "patch '{}': applied to {} in module {}\n",
         display(name),
@@ -1142,4 +1460,18 @@ pub(crate) fn module_going(core: &mut Core, module: &kernel::str::CStr, trash: &
         let sites = &core.sites;
         t.sites.retain(|a| sites.iter().any(|s| s.site.addr == *a));
     }
+    // Subsystem members elsewhere forget the module's code.
+    let mut members = KVec::new();
+    for e in core.sites.iter().filter(|e| e.site.subsystem.is_some()) {
+        let _ = members.push(e.site.addr, GFP_KERNEL);
+    }
+    if synchronizer::refresh_sites(core, &members).is_ok() {
+        for &a in members.iter() {
+            if let Some(e) = core.site(a) {
+                // On failure the old snapshot stays: it only lists more code.
+                let _ = e.site.publish();
+            }
+        }
+    }
+    safepoint::refresh(core);
 }

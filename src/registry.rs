@@ -21,6 +21,14 @@
 //!             state               default|live|draining
 //!             inside              threads inside now
 //!             calls               calls that entered it so far
+//!     subsystems/<name>/          see synchronizer.rs
+//!         generation              the generation new calls enter
+//!         state                   idle|switching|draining|transferring|failed
+//!         holders                 tasks holding the old generation
+//!         members                 its functions
+//!         timeout_ms              when a switch that has not drained is reported
+//!         cancel                  1: roll the switch back
+//!         force                   1: complete the switch now
 //! ```
 //!
 //! All state lives in one [`Core`] behind a global mutex. sysfs handlers
@@ -35,7 +43,9 @@ use crate::{
     modules::{ModuleEvent, Notifier},
     parse::{self, ParseError, PidCommand},
     patch::{self, Patch, State},
+    safepoint::Safepoint,
     site::{EditionId, Site},
+    synchronizer::{self, Leftover, SubsysInfo, Subsystem},
     sysfs::{Attr, Dir, Mode, Parent, ShowBuf},
     transition::{self, Drain, Target},
     wq::OwnedQueue,
@@ -47,11 +57,15 @@ use kernel::{
     str::{CStr, CString},
     sync::{global_lock, Arc},
     task::Pid,
+    time::{Instant, Monotonic},
     workqueue::{impl_has_delayed_work, new_delayed_work, DelayedWork, WorkItem},
 };
 
 /// Most per-process entries on one function.
 const MAX_PIDS: usize = 64;
+
+/// Jiffies between checks of the drains forced switches left.
+const LEFTOVER_PERIOD: usize = 10;
 
 /// Identifies a registered patch: the address of its descriptor.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -99,8 +113,9 @@ impl SiteEntry {
         object: Option<&'static CStr>,
         addr: usize,
         size: usize,
+        kthread_loop: bool,
     ) -> Result<Self> {
-        let site = Site::new(name, object, addr, size)?;
+        let site = Site::new(name, object, addr, size, kthread_loop)?;
         let dir = Dir::new(
             &site.name,
             Parent::Dir(&core.functions_dir),
@@ -167,6 +182,15 @@ pub(crate) struct Transition {
     /// For a cumulative patch: the stacks and policies it replaced, to
     /// put back if its enabling is reversed.
     pub(crate) undo: Option<(patch::SavedStacks, patch::Saved)>,
+    /// When it started.
+    pub(crate) started: Instant<Monotonic>,
+    /// Whether its timeout was reported.
+    pub(crate) timed_out: bool,
+    /// Whether the admin forced it: it completes without waiting for the
+    /// drain, which goes on as a [`Leftover`].
+    pub(crate) forced: bool,
+    /// Whether its callbacks are running (without the registry mutex).
+    pub(crate) transferring: bool,
 }
 
 /// Everything dynamos owns while loaded. The notifier goes first when it
@@ -179,8 +203,15 @@ pub(crate) struct Core {
     pub(crate) sites: KVec<SiteEntry>,
     /// The transition in progress.
     pub(crate) transition: Option<Transition>,
+    /// Drains left by forced switches.
+    pub(crate) leftovers: KVec<Leftover>,
+    /// Subsystems declared by registered patches.
+    pub(crate) subsystems: KVec<Subsystem>,
+    /// The hook on kernel threads' safe point, while loop sites exist.
+    pub(crate) safepoint: Option<Safepoint>,
     work: Arc<TransitionWork>,
     wq: OwnedQueue,
+    pub(crate) subsystems_dir: Dir<()>,
     pub(crate) functions_dir: Dir<()>,
     pub(crate) patches_dir: Dir<()>,
     _root: Dir<()>,
@@ -207,11 +238,20 @@ impl Core {
         let _ = self.wq.enqueue::<Arc<TransitionWork>, 0>(self.work.clone());
     }
 
+    /// Schedules a check of the transition in `delay` jiffies.
+    fn kick_later(&self, delay: usize) {
+        let _ = self.wq.enqueue_delayed(self.work.clone(), delay);
+    }
+
     /// Whether a transition counts on the site at `addr`.
     fn site_in_transition(&self, addr: usize) -> bool {
         self.transition
             .as_ref()
             .is_some_and(|t| t.sites.contains(&addr))
+            || self
+                .leftovers
+                .iter()
+                .any(|l| l.drain.editions().any(|e| e.site == addr))
     }
 }
 
@@ -223,6 +263,7 @@ pub(crate) struct Trash {
     sites: KVec<SiteEntry>,
     patch_dirs: KVec<Dir<PatchInfo>>,
     edition_dirs: KVec<Dir<EditionInfo>>,
+    subsys_dirs: KVec<Dir<SubsysInfo>>,
 }
 
 impl Trash {
@@ -252,6 +293,11 @@ impl Trash {
     /// Queues an edition directory for removal.
     pub(crate) fn push_edition_dir(&mut self, dir: Dir<EditionInfo>) {
         Self::keep(&mut self.edition_dirs, dir);
+    }
+
+    /// Queues a subsystem directory for removal.
+    pub(crate) fn push_subsys_dir(&mut self, dir: Dir<SubsysInfo>) {
+        Self::keep(&mut self.subsys_dirs, dir);
     }
 }
 
@@ -288,19 +334,37 @@ impl_has_delayed_work! {
 impl WorkItem for TransitionWork {
     type Pointer = Arc<TransitionWork>;
 
-    fn run(this: Arc<TransitionWork>) {
-        let _ = with_core(|core, trash| {
+    fn run(_this: Arc<TransitionWork>) {
+        let transfer = with_core(|core, trash| {
+            patch::check_leftovers(core, trash);
             let Some(t) = core.transition.as_mut() else {
-                return Ok(());
+                if !core.leftovers.is_empty() {
+                    core.kick_later(LEFTOVER_PERIOD);
+                }
+                return Ok(None);
             };
-            if t.drain.check() {
-                patch::finish(core, trash);
-            } else {
-                // Check again in a jiffy.
-                let _ = core.wq.enqueue_delayed(this, 1);
+            if t.transferring {
+                return Ok(None);
             }
-            Ok(())
+            if t.forced || t.drain.check() {
+                return Ok(patch::start_transfer(core));
+            }
+            synchronizer::check_timeout(core);
+            // Check again in a jiffy.
+            core.kick_later(1);
+            Ok(None)
         });
+        if let Ok(Some(transfer)) = transfer {
+            // The patch's callbacks run without the registry mutex.
+            transfer.run();
+            let _ = with_core(|core, trash| {
+                patch::finish(core, trash);
+                if !core.leftovers.is_empty() {
+                    core.kick_later(LEFTOVER_PERIOD);
+                }
+                Ok(())
+            });
+        }
     }
 }
 
@@ -461,15 +525,15 @@ fn store_default(info: &SiteInfo, input: &[u8]) -> Result {
         let old = site.default;
         site.default = Some(id);
         match site.publish() {
-            Ok(stale) => {
-                drop(stale);
-                Ok(())
-            }
+            Ok(stale) => drop(stale),
             Err(e) => {
                 site.default = old;
-                Err(e)
+                return Err(e);
             }
         }
+        // A kernel thread loop's threads move to the new default.
+        crate::safepoint::refresh(core);
+        Ok(())
     })
 }
 
@@ -569,9 +633,7 @@ static SITE_ATTRS: [Attr<SiteInfo>; 3] = [
 fn show_edition_patch(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
     with_site(info.site, |core, _| {
         let site = &core.site_ref(info.site).ok_or(ENODEV)?.site;
-        let ed = site
-            .edition_any(info.id, core.transition.as_ref())
-            .ok_or(ENODEV)?;
+        let ed = site.edition_any(info.id).ok_or(ENODEV)?;
         match &ed.patch {
             Some(p) => emit!(buf, "{}\n", p.to_str().unwrap_or("?")),
             None => emit!(buf, "original\n"),
@@ -583,8 +645,10 @@ fn show_edition_state(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
     with_site(info.site, |core, _| {
         let t = core.transition.as_ref();
         let site = &core.site_ref(info.site).ok_or(ENODEV)?.site;
-        let ed = site.edition_any(info.id, t).ok_or(ENODEV)?;
-        let state = if t.is_some_and(|t| t.drain.contains(ed)) {
+        let ed = site.edition_any(info.id).ok_or(ENODEV)?;
+        let state = if t.is_some_and(|t| t.drain.contains(ed))
+            || core.leftovers.iter().any(|l| l.drain.contains(ed))
+        {
             "draining"
         } else if site.default_id() == info.id {
             "default"
@@ -598,9 +662,7 @@ fn show_edition_state(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
 fn show_edition_inside(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
     let n = with_site(info.site, |core, _| {
         let site = &core.site_ref(info.site).ok_or(ENODEV)?.site;
-        let ed = site
-            .edition_any(info.id, core.transition.as_ref())
-            .ok_or(ENODEV)?;
+        let ed = site.edition_any(info.id).ok_or(ENODEV)?;
         let counted = if info.id == 0 {
             site.orig_counted_inside()
         } else {
@@ -615,11 +677,7 @@ fn show_edition_inside(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
 fn show_edition_calls(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
     let n = with_site(info.site, |core, _| {
         let site = &core.site_ref(info.site).ok_or(ENODEV)?.site;
-        Ok(site
-            .edition_any(info.id, core.transition.as_ref())
-            .ok_or(ENODEV)?
-            .calls
-            .sum())
+        Ok(site.edition_any(info.id).ok_or(ENODEV)?.calls.sum())
     })?;
     emit!(buf, "{}\n", n)
 }
@@ -675,6 +733,13 @@ pub(crate) fn init() -> Result {
         Arc::new((), GFP_KERNEL)?,
         &[],
     )?;
+    let subsystems_dir = Dir::new(
+        c_str!("subsystems"),
+        Parent::Dir(&root),
+        Arc::new((), GFP_KERNEL)?,
+        &[],
+    )?;
+    crate::kthread::init();
     let work = Arc::pin_init(
         pin_init!(TransitionWork {
             work <- new_delayed_work!("dynamos::transition"),
@@ -687,8 +752,12 @@ pub(crate) fn init() -> Result {
         patches: KVec::new(),
         sites: KVec::new(),
         transition: None,
+        leftovers: KVec::new(),
+        subsystems: KVec::new(),
+        safepoint: None,
         work,
         wq: OwnedQueue::new()?,
+        subsystems_dir,
         functions_dir,
         patches_dir,
         _root: root,
@@ -737,19 +806,36 @@ pub(crate) fn register(key: PatchKey, spec: PatchSpec) -> Result {
             return Err(EEXIST);
         }
         core.patches.reserve(1, GFP_KERNEL)?;
+        let subsystem = spec.subsystem;
+        if let Some(s) = subsystem {
+            synchronizer::declare(core, s)?;
+        }
         let dir = Dir::new(
             name,
             Parent::Dir(&core.patches_dir),
             Arc::new(PatchInfo { key }, GFP_KERNEL)?,
             &PATCH_ATTRS,
-        )?;
-        core.patches.push(Patch::new(key, spec, dir), GFP_KERNEL)?;
+        );
+        let dir = match dir {
+            Ok(d) => d,
+            Err(e) => {
+                if let Some(s) = subsystem {
+                    synchronizer::forget(core, s, trash);
+                }
+                return Err(e);
+            }
+        };
+        // PANIC: cannot fail, reserved above.
+        let _ = core.patches.push(Patch::new(key, spec, dir), GFP_NOWAIT);
         pr_info!("patch '{}' registered\n", name.to_str().unwrap_or("?"));
         if auto {
             let idx = core.patches.len() - 1;
             if let Err(e) = patch::enable(core, idx, trash, found) {
                 if let Ok(p) = core.patches.remove(idx) {
                     p.discard(trash);
+                }
+                if let Some(s) = subsystem {
+                    synchronizer::forget(core, s, trash);
                 }
                 pr_info!("patch '{}' unregistered\n", name.to_str().unwrap_or("?"));
                 return Err(e);
@@ -779,7 +865,11 @@ pub(crate) fn unregister(key: PatchKey) {
             "patch '{}' unregistered\n",
             p.spec.name.to_str().unwrap_or("?")
         );
+        let subsystem = p.spec.subsystem;
         p.discard(trash);
+        if let Some(s) = subsystem {
+            synchronizer::forget(core, s, trash);
+        }
         Ok(())
     });
     if let Err(e) = res {

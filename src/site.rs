@@ -86,6 +86,14 @@ pub(crate) struct Edition {
     pub(crate) calls: CallCounter,
     /// The patch's adaptation handler for this target.
     adapt: Option<crate::abi::AdaptFn>,
+    /// Within a subsystem, the generation this edition belongs to: its
+    /// position on the stack (0 for the original).
+    pub(crate) gen: u32,
+    /// Code of the patch whose calls to the original are let through: its
+    /// `prev()` and `orig_counted` functions.
+    bypass: [Range<usize>; 2],
+    /// The patch's kernel-thread state transfer.
+    pub(crate) migrate: Option<MigrateFn>,
     /// Keeps the patch module loaded while this edition may run.
     _module: Option<ModuleRef>,
 }
@@ -109,9 +117,29 @@ pub(crate) struct EditionSpec {
     pub(crate) prev: &'static core::sync::atomic::AtomicUsize,
     /// The adaptation handler, if any.
     pub(crate) adapt: Option<crate::abi::AdaptFn>,
+    /// The patch's function that calls the replaced edition.
+    pub(crate) prev_fn: usize,
+    /// The patch's kernel-thread state transfer, if any.
+    pub(crate) migrate: Option<MigrateFn>,
 }
 
+/// Code of a subsystem's member editions, each range with its generation.
+pub(crate) type InheritTable = KVec<(Range<usize>, u32)>;
+
+/// A patch's kernel-thread state transfer (`abi::Callbacks::migrate`).
+pub(crate) type MigrateFn = unsafe extern "C" fn(data: *mut kernel::ffi::c_void, dir: u32);
+
 impl Edition {
+    /// Where calls to this edition go (0 for the original).
+    pub(crate) fn entry(&self) -> usize {
+        self.entry
+    }
+
+    /// Whether `addr` lies in this edition's code.
+    pub(crate) fn contains(&self, addr: usize) -> bool {
+        self.ranges.iter().any(|r| r.contains(&addr))
+    }
+
     /// Threads inside through the counted entry now.
     pub(crate) fn counted_inside(&self) -> isize {
         self.inside.map_or(0, |c| c.load(Ordering::Acquire))
@@ -140,9 +168,17 @@ pub(crate) struct Dispatch {
     counting: bool,
     /// Counted entry of the original (0: none, let through uncounted).
     orig_counted: usize,
-    /// Calls from this code are let through to the original: the patch
-    /// modules of the site's editions, calling what they replaced.
+    /// Calls from this code are let through to the original: the `prev()`
+    /// and `orig_counted` functions of the site's patches.
     bypass: KVec<Range<usize>>,
+    /// Within a subsystem, while more than one generation may run: code of
+    /// every member edition, with the index of this site's edition of the
+    /// same generation. A call from that code (directly, or further up the
+    /// stack) enters that edition. Empty otherwise.
+    inherit: KVec<(Range<usize>, usize)>,
+    /// A kernel thread loop: every call enters the original (threads move
+    /// at their safe point, see `safepoint.rs`).
+    passthrough: bool,
 }
 
 impl Dispatch {
@@ -169,7 +205,38 @@ impl Dispatch {
         }
         self.default
     }
+
+    /// The edition a call from `from` inherits, if it comes from a member
+    /// edition of the subsystem, directly or further up the stack.
+    #[inline(always)]
+    fn inherited(&self, from: usize) -> Option<usize> {
+        let find = |a: usize| {
+            self.inherit
+                .iter()
+                .find(|(r, _)| r.contains(&a))
+                .map(|&(_, i)| i)
+        };
+        if let Some(i) = find(from) {
+            return Some(i);
+        }
+        let mut trace = [0usize; INHERIT_DEPTH];
+        let n = crate::tasks::current_stack(&mut trace);
+        // The trace starts in this handler and goes through the hooked
+        // function's own `__fentry__` call, whose return address lies in
+        // the original: not a caller. Callers are further up.
+        let me = self.editions.first().map_or(0, |e| e.site);
+        let mut callers = trace[..n].iter().skip_while(|&&a| !(me..me + ENTRY).contains(&a));
+        callers.next()?;
+        callers.find_map(|&a| find(a))
+    }
 }
+
+/// Stack depth searched for the caller's generation.
+const INHERIT_DEPTH: usize = 24;
+
+/// Bytes at a hooked function's start that hold the `__fentry__` call
+/// (after `endbr64`); its return address lies within them.
+const ENTRY: usize = 16;
 
 /// A snapshot ready to be installed.
 pub(crate) struct Prepared(KBox<Dispatch>);
@@ -183,11 +250,21 @@ impl Handler for Arc<Shared> {
     #[inline(always)]
     fn on_call(&self, call: &mut Call<'_>) {
         let d = self.dispatch.read(call);
+        if d.passthrough {
+            if let Some(ed) = d.editions.first() {
+                ed.calls.inc();
+            }
+            return;
+        }
         let from = call.parent_ip();
         if d.bypass.iter().any(|r| r.contains(&from)) {
             return;
         }
-        let idx = d.choose(call);
+        let idx = if d.inherit.is_empty() {
+            d.choose(call)
+        } else {
+            d.inherited(from).unwrap_or_else(|| d.choose(call))
+        };
         let Some(ed) = d.editions.get(idx) else {
             return;
         };
@@ -212,7 +289,6 @@ pub(crate) struct Layer {
     orig_counted: usize,
     orig_inside: &'static AtomicIsize,
     prev: &'static core::sync::atomic::AtomicUsize,
-    text: Range<usize>,
 }
 
 impl Layer {
@@ -241,6 +317,18 @@ pub(crate) struct Site {
     pub(crate) pids: KVec<(Pid, EditionId)>,
     /// Whether entries are counted (an edition is being retired).
     pub(crate) counting: bool,
+    /// The subsystem the site's function belongs to, set by its first
+    /// patch; only patches of that subsystem may stack on it.
+    pub(crate) subsystem: Option<CString>,
+    /// The main function of kernel threads (see `safepoint.rs`).
+    pub(crate) kthread_loop: bool,
+    /// Editions taken off the stack that may still run (a transition or a
+    /// forced one drains them). Calls that inherit their generation still
+    /// reach them, and their `prev()` still gets through.
+    pub(crate) draining: KVec<Arc<Edition>>,
+    /// For a subsystem member: the code of every member edition with its
+    /// generation, shared by the members (see [`Dispatch`]).
+    pub(crate) inherit: Option<Arc<InheritTable>>,
     next_id: EditionId,
     shared: Arc<Shared>,
     _hook: Pin<KBox<Hook<Arc<Shared>>>>,
@@ -259,6 +347,7 @@ impl Site {
         object: Option<&'static kernel::str::CStr>,
         addr: usize,
         size: usize,
+        kthread_loop: bool,
     ) -> Result<Self> {
         let mut ranges = KVec::new();
         ranges.push(addr..addr + size, GFP_KERNEL)?;
@@ -273,6 +362,9 @@ impl Site {
                 ranges,
                 calls: CallCounter::new()?,
                 adapt: None,
+                gen: 0,
+                bypass: [0..0, 0..0],
+                migrate: None,
                 _module: None,
             },
             GFP_KERNEL,
@@ -288,6 +380,8 @@ impl Site {
                 counting: false,
                 orig_counted: 0,
                 bypass: KVec::new(),
+                inherit: KVec::new(),
+                passthrough: kthread_loop,
             },
             GFP_KERNEL,
         )?;
@@ -311,6 +405,10 @@ impl Site {
             default: None,
             pids: KVec::new(),
             counting: false,
+            subsystem: None,
+            kthread_loop,
+            draining: KVec::new(),
+            inherit: None,
             next_id: 1,
             shared,
             _hook: hook,
@@ -333,6 +431,7 @@ impl Site {
         let mut ranges = KVec::new();
         ranges.push(extent(spec.entry), GFP_KERNEL)?;
         ranges.push(extent(spec.counted), GFP_KERNEL)?;
+        let gen = u32::try_from(self.stack.len() + 1).map_err(|_| EINVAL)?;
         let edition = Arc::new(
             Edition {
                 id: self.next_id,
@@ -344,6 +443,9 @@ impl Site {
                 ranges,
                 calls: CallCounter::new()?,
                 adapt: spec.adapt,
+                gen,
+                bypass: [extent(spec.prev_fn), extent(spec.orig_counted)],
+                migrate: spec.migrate,
                 _module: Some(module),
             },
             GFP_KERNEL,
@@ -355,7 +457,6 @@ impl Site {
             orig_counted: spec.orig_counted,
             orig_inside: spec.orig_inside,
             prev: spec.prev,
-            text,
         })
     }
 
@@ -367,15 +468,20 @@ impl Site {
         self.stack.iter().map(|l| &l.edition).find(|e| e.id == id)
     }
 
-    /// The edition with this id, on the site or draining in `t`.
-    pub(crate) fn edition_any<'a>(
-        &'a self,
-        id: EditionId,
-        t: Option<&'a crate::registry::Transition>,
-    ) -> Option<&'a Edition> {
+    /// The edition with this id, on the site or draining.
+    pub(crate) fn edition_any(&self, id: EditionId) -> Option<&Edition> {
         self.edition(id)
+            .or_else(|| self.draining.iter().find(|e| e.id == id))
             .map(|e| &**e)
-            .or_else(|| t.and_then(|t| t.drain.find(self.addr, id)))
+    }
+
+    /// Every edition: original, stack, draining.
+    pub(crate) fn all_editions(&self) -> impl Iterator<Item = &Arc<Edition>> {
+        let stack = self.stack.iter().map(|l| &l.edition);
+        Iterator::chain(
+            Iterator::chain(core::iter::once(&self.original), stack),
+            self.draining.iter(),
+        )
     }
 
     /// The patch whose adaptation handler is in force, if any.
@@ -405,16 +511,24 @@ impl Site {
     /// Builds the snapshot of the current state, for [`Site::install`].
     /// Allocation is the only way to fail; nothing is published yet.
     pub(crate) fn prepare(&self) -> Result<Prepared> {
-        let mut editions = KVec::with_capacity(self.stack.len() + 1, GFP_KERNEL)?;
-        editions.push(self.original.clone(), GFP_KERNEL)?;
-        let mut bypass = KVec::with_capacity(self.stack.len(), GFP_KERNEL)?;
-        for l in self.stack.iter() {
-            editions.push(l.edition.clone(), GFP_KERNEL)?;
-            if !bypass.contains(&l.text) {
-                bypass.push(l.text.clone(), GFP_KERNEL)?;
+        let n = self.stack.len() + self.draining.len() + 1;
+        let mut editions = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut bypass = KVec::with_capacity(2 * n, GFP_KERNEL)?;
+        for e in self.all_editions() {
+            if editions.iter().any(|x: &Arc<Edition>| Arc::ptr_eq(x, e)) {
+                continue;
+            }
+            editions.push(e.clone(), GFP_KERNEL)?;
+            for r in e.bypass.iter() {
+                if !r.is_empty() && !bypass.contains(r) {
+                    bypass.push(r.clone(), GFP_KERNEL)?;
+                }
             }
         }
-        let index = |id: EditionId| editions.iter().position(|e| e.id == id);
+        // Stack editions come right after the original, in order; draining
+        // ones after them can only be entered by inheritance.
+        let live = self.stack.len() + 1;
+        let index = |id: EditionId| editions[..live].iter().position(|e| e.id == id);
         let default = index(self.default_id()).unwrap_or(0);
         let mut pids = KVec::with_capacity(self.pids.len(), GFP_KERNEL)?;
         for &(pid, id) in self.pids.iter() {
@@ -422,7 +536,7 @@ impl Site {
                 pids.push((pid, i), GFP_KERNEL)?;
             }
         }
-        let top = editions.len() - 1;
+        let top = live - 1;
         let adapt = self.stack.last().and_then(|l| {
             l.edition.adapt.map(|handler| Adapt {
                 handler,
@@ -431,6 +545,20 @@ impl Site {
             })
         });
         let orig_counted = self.stack.last().map_or(0, |l| l.orig_counted);
+        let mut inherit = KVec::new();
+        let several = self.counting
+            || !self.pids.is_empty()
+            || self.default.is_some()
+            || adapt.is_some()
+            || !self.draining.is_empty();
+        if let (Some(table), true) = (&self.inherit, several) {
+            inherit.reserve(table.len(), GFP_KERNEL)?;
+            for (r, gen) in table.iter() {
+                if let Some(i) = editions.iter().position(|e| e.gen == *gen) {
+                    inherit.push((r.clone(), i), GFP_KERNEL)?;
+                }
+            }
+        }
         let dispatch = KBox::new(
             Dispatch {
                 editions,
@@ -440,6 +568,8 @@ impl Site {
                 counting: self.counting,
                 orig_counted,
                 bypass,
+                inherit,
+                passthrough: self.kthread_loop,
             },
             GFP_KERNEL,
         )?;

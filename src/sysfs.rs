@@ -33,6 +33,8 @@ impl Mode {
     pub(crate) const READ_ONLY: Mode = Mode(0o444);
     /// Readable by everybody, writable by root.
     pub(crate) const READ_WRITE: Mode = Mode(0o644);
+    /// Writable by root only: a trigger.
+    pub(crate) const WRITE_ONLY: Mode = Mode(0o200);
 }
 
 /// Writes the contents of a file being read. Wraps the page that sysfs hands

@@ -125,3 +125,15 @@ pub(crate) fn current_tgid() -> Pid {
     // SAFETY: Reads `current->tgid`; callable from any context.
     unsafe { dynamos_current_tgid() }
 }
+
+/// Fills `out` with the return addresses on the calling thread's stack,
+/// innermost first, and returns how many there are. Callable from any
+/// context, including an ftrace handler.
+#[inline(always)]
+pub(crate) fn current_stack(out: &mut [usize]) -> usize {
+    let len = u32::try_from(out.len()).unwrap_or(u32::MAX);
+    // SAFETY: `out` holds `len` entries; `stack_trace_save()` unwinds the
+    // current stack only, without sleeping or locking.
+    let n = unsafe { bindings::stack_trace_save(out.as_mut_ptr().cast(), len, 0) };
+    (n as usize).min(out.len())
+}

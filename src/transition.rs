@@ -20,6 +20,10 @@
 //!    that call on its stack and may be about to jump into the draining
 //!    edition.
 //!
+//! Frames below `dynamos_call_loop()` are dormant (a kernel thread's
+//! original loop, under the edition it moved to: see `safepoint.rs`) and
+//! are not looked at.
+//!
 //! The check is conservative: a stale return address left on a stack, or a
 //! thread that stays on a CPU, delays the end of the transition but never
 //! lets an edition retire while a thread may run it. A thread that never
@@ -27,6 +31,7 @@
 //! keeps the transition going; the synchronizer deals with those.
 
 use crate::{
+    kthread,
     site::Edition,
     tasks::{self, MAX_DEPTH},
 };
@@ -54,7 +59,24 @@ pub(crate) struct Holder {
     pub(crate) pid: Pid,
     /// Command name.
     pub(crate) comm: [u8; 16],
+    /// The innermost return address found in draining code.
+    pub(crate) addr: usize,
 }
+
+impl Holder {
+    /// The command name as text.
+    pub(crate) fn comm_str(&self) -> &str {
+        let len = self
+            .comm
+            .iter()
+            .position(|&c| c == 0)
+            .unwrap_or(self.comm.len());
+        core::str::from_utf8(&self.comm[..len]).unwrap_or("?")
+    }
+}
+
+/// Most holders recorded for reports.
+const MAX_HOLDERS: usize = 16;
 
 /// The draining side of a transition.
 pub(crate) struct Drain {
@@ -122,6 +144,18 @@ impl Drain {
         (!oom).then_some(all)
     }
 
+    /// Nothing to drain.
+    pub(crate) fn empty() -> Self {
+        Drain {
+            editions: KVec::new(),
+            orig_counters: KVec::new(),
+            ranges: KVec::new(),
+            pending: None,
+            holders: KVec::new(),
+            counted: 0,
+        }
+    }
+
     /// Checks again; returns whether every draining edition is quiescent.
     pub(crate) fn check(&mut self) -> bool {
         let Some(pending) = self.pending.take().or_else(Self::all_threads) else {
@@ -151,17 +185,23 @@ impl Drain {
                 true
             } else {
                 let n = t.stack(&mut trace);
-                let hit = trace[..n].iter().any(|&a| self.hit(a));
-                if hit && holders.len() < 8 {
-                    let _ = holders.push(
-                        Holder {
-                            pid: t.pid(),
-                            comm: t.comm(),
-                        },
-                        GFP_ATOMIC,
-                    );
+                let hit = kthread::live_part(&trace[..n])
+                    .iter()
+                    .copied()
+                    .find(|&a| self.hit(a));
+                if let Some(addr) = hit {
+                    if holders.len() < MAX_HOLDERS {
+                        let _ = holders.push(
+                            Holder {
+                                pid: t.pid(),
+                                comm: t.comm(),
+                                addr,
+                            },
+                            GFP_ATOMIC,
+                        );
+                    }
                 }
-                hit
+                hit.is_some()
             };
             if inside && still.push(t.pid(), GFP_ATOMIC).is_err() {
                 oom = true;
@@ -189,17 +229,14 @@ impl Drain {
         self.pending.as_ref().map(|p| p.len())
     }
 
-    /// The draining edition `id` of the site at `site`.
-    pub(crate) fn find(&self, site: usize, id: crate::site::EditionId) -> Option<&Edition> {
-        self.editions
-            .iter()
-            .map(|e| &**e)
-            .find(|e| e.site == site && e.id == id)
-    }
-
     /// Whether `e` is draining.
     pub(crate) fn contains(&self, e: &Edition) -> bool {
         self.editions.iter().any(|d| core::ptr::eq(&**d, e))
+    }
+
+    /// The draining editions.
+    pub(crate) fn editions(&self) -> impl Iterator<Item = &Arc<Edition>> {
+        self.editions.iter()
     }
 }
 
@@ -213,7 +250,7 @@ pub(crate) fn threads_in(ranges: &[Range<usize>]) -> usize {
             return;
         }
         let n = t.stack(&mut trace);
-        if trace[..n]
+        if kthread::live_part(&trace[..n])
             .iter()
             .any(|a| ranges.iter().any(|r| r.contains(a)))
         {

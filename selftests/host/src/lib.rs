@@ -81,4 +81,23 @@ mod tests {
             assert_eq!(parse_pid_command(bad), Err(ParseError::Invalid), "{bad:?}");
         }
     }
+
+    #[test]
+    fn timeout_is_0_to_an_hour_in_ms() {
+        assert_eq!(parse_timeout_ms(b"0\n"), Ok(0));
+        assert_eq!(parse_timeout_ms(b"500"), Ok(500));
+        assert_eq!(parse_timeout_ms(b"3600000"), Ok(3_600_000));
+        assert_eq!(parse_timeout_ms(b"3600001"), Err(ParseError::Range));
+        for bad in [&b"-1"[..], b"1.5", b"", b"10 ms", b"+5"] {
+            assert_eq!(parse_timeout_ms(bad), Err(ParseError::Invalid), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn trigger_takes_1_only() {
+        assert_eq!(parse_trigger(b"1\n"), Ok(()));
+        for bad in [&b"0"[..], b"2", b"", b"yes", b"11"] {
+            assert_eq!(parse_trigger(bad), Err(ParseError::Invalid), "{bad:?}");
+        }
+    }
 }
