@@ -255,15 +255,27 @@ impl Core {
     }
 }
 
+/// A site's sysfs directories, children first.
+struct SiteDirs {
+    _edition_dirs: KVec<Dir<EditionInfo>>,
+    _editions_dir: Dir<()>,
+    _dir: Dir<SiteInfo>,
+}
+
 /// What must be dropped after the registry mutex is released: sysfs
 /// directories (their removal waits for handlers that may be waiting for
 /// the mutex) and unhooked sites.
+///
+/// Fields drop in order: every directory goes first, children before
+/// parents, so that the names are free again before the hooks are
+/// unregistered, which can take long (it waits for RCU grace periods).
 #[derive(Default)]
 pub(crate) struct Trash {
-    sites: KVec<SiteEntry>,
-    patch_dirs: KVec<Dir<PatchInfo>>,
     edition_dirs: KVec<Dir<EditionInfo>>,
+    site_dirs: KVec<SiteDirs>,
+    patch_dirs: KVec<Dir<PatchInfo>>,
     subsys_dirs: KVec<Dir<SubsysInfo>>,
+    sites: KVec<Site>,
 }
 
 impl Trash {
@@ -281,7 +293,21 @@ impl Trash {
     }
 
     /// Queues a site for removal.
-    pub(crate) fn push_site(&mut self, site: SiteEntry) {
+    pub(crate) fn push_site(&mut self, entry: SiteEntry) {
+        let SiteEntry {
+            edition_dirs,
+            editions_dir,
+            _dir,
+            site,
+        } = entry;
+        Self::keep(
+            &mut self.site_dirs,
+            SiteDirs {
+                _edition_dirs: edition_dirs,
+                _editions_dir: editions_dir,
+                _dir,
+            },
+        );
         Self::keep(&mut self.sites, site);
     }
 

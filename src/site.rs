@@ -225,7 +225,8 @@ impl Dispatch {
         // function's own `__fentry__` call, whose return address lies in
         // the original: not a caller. Callers are further up.
         let me = self.editions.first().map_or(0, |e| e.site);
-        let mut callers = trace[..n].iter().skip_while(|&&a| !(me..me + ENTRY).contains(&a));
+        let fentry = fentry_returns(me);
+        let mut callers = trace[..n].iter().skip_while(|&a| !fentry.contains(a));
         callers.next()?;
         callers.find_map(|&a| find(a))
     }
@@ -234,9 +235,12 @@ impl Dispatch {
 /// Stack depth searched for the caller's generation.
 const INHERIT_DEPTH: usize = 24;
 
-/// Bytes at a hooked function's start that hold the `__fentry__` call
-/// (after `endbr64`); its return address lies within them.
-const ENTRY: usize = 16;
+/// Where the return address of a hooked function's `__fentry__` call may
+/// be: the call (5 bytes) is the first instruction, or follows `endbr64`
+/// (4 bytes) with IBT. A call inside the function body cannot return there.
+pub(crate) fn fentry_returns(addr: usize) -> [usize; 2] {
+    [addr + 5, addr + 9]
+}
 
 /// A snapshot ready to be installed.
 pub(crate) struct Prepared(KBox<Dispatch>);

@@ -14,11 +14,10 @@
 //!    scanning stacks, as DynAMOS did: every thread alive at the start is
 //!    *pending* until one scan sees it off-CPU with no return address in the
 //!    edition's code. Once seen outside, a thread can only come back through
-//!    a counted entry. The code checked includes the entry of each hooked
-//!    original (its first bytes, up to and past the `__fentry__` call): a
-//!    thread preempted in the ftrace trampoline has the return address of
-//!    that call on its stack and may be about to jump into the draining
-//!    edition.
+//!    a counted entry. The code checked includes the return address of
+//!    each hooked original's `__fentry__` call (`site::fentry_returns`): a
+//!    thread preempted in the ftrace trampoline has it on its stack and may
+//!    be about to jump into the draining edition.
 //!
 //! Frames below `dynamos_call_loop()` are dormant (a kernel thread's
 //! original loop, under the edition it moved to: see `safepoint.rs`) and
@@ -37,11 +36,6 @@ use crate::{
 };
 use core::ops::Range;
 use kernel::{prelude::*, sync::Arc, task::Pid};
-
-/// Bytes at the start of a hooked function that cover `endbr64` (4) and
-/// the `__fentry__` call (5), with room for one more short instruction: a
-/// return address in this window may be that of the `__fentry__` call.
-const ENTRY_WINDOW: usize = 16;
 
 /// Where a transition goes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -114,7 +108,9 @@ impl Drain {
             }
         }
         for &a in originals {
-            ranges.push(a..a + ENTRY_WINDOW, GFP_KERNEL)?;
+            for r in crate::site::fentry_returns(a) {
+                ranges.push(r..r + 1, GFP_KERNEL)?;
+            }
         }
         Ok(Drain {
             editions,
