@@ -88,7 +88,7 @@ $SUBPATCH: transfer forward
 $SUBPATCH: post_patch
 dynamos: subsystem 'dynamos_subsys': now at generation 1
 dynamos: patch '$SUBPATCH' enabled
-$SUBPATCH: pre_unpatch
+$SUBPATCH: pre_unpatch: 0
 dynamos: disabling patch '$SUBPATCH'
 $SUBPATCH: transfer backward
 $SUBPATCH: post_unpatch

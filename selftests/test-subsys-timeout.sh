@@ -103,7 +103,7 @@ dynamos: subsystem 'dynamos_subsys': forced; generation 0 stays loaded until its
 dynamos: subsystem 'dynamos_subsys': now at generation 1
 dynamos: patch '$SUBPATCH' enabled
 dynamos: the last task left the editions of a forced switch
-$SUBPATCH: pre_unpatch
+$SUBPATCH: pre_unpatch: 0
 dynamos: disabling patch '$SUBPATCH'
 $SUBPATCH: transfer backward
 $SUBPATCH: post_unpatch

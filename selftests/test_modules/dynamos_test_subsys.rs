@@ -9,7 +9,8 @@
 //!   `COUNT_V1`; `transfer` moves it between generations.
 //! - The kernel thread's loop is replaced; its tick count lives in
 //!   `NEW_TICKS`, moved by `migrate` at the thread's safe point.
-//! - `pre_patch` returns what the target's `refuse` file holds.
+//! - `pre_patch` and `pre_unpatch` return what the target's `refuse` file
+//!   holds.
 //!
 //! The callbacks log their order.
 
@@ -135,8 +136,10 @@ unsafe extern "C" fn post_patch() {
 ///
 /// Called by dynamos only.
 unsafe extern "C" fn pre_unpatch() -> c_int {
-    pr_info!("pre_unpatch\n");
-    0
+    // SAFETY: A helper of the target with no arguments.
+    let r = unsafe { dynamos_sub_refusal() };
+    pr_info!("pre_unpatch: {}\n", r);
+    r
 }
 
 /// # Safety
