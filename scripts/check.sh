@@ -78,6 +78,8 @@ else
 	pass=$((pass + 1))
 fi
 
+# The headline of test-subsys-vs-livepatch.sh, measured in this boot.
+[ -s "$RESULTS/headline.txt" ] && say "kthread update side by side: $(cat "$RESULTS/headline.txt")"
 say "logs: $RESULTS/console.log (serial console), $RESULTS/dmesg.log, $RESULTS/ktap.txt; $(($(date +%s) - start)) s in all"
 if [ "$skip" -gt 0 ]; then
 	echo "$pass passed, $fail failed, $skip skipped"
