@@ -217,11 +217,13 @@ sub_file() { cat "$SUBSYS/$1"; }
 sub_state_is() { [ "$(sub_file state)" = "$1" ]; }
 sub_state_starts() { case "$(sub_file state)" in "$1"*) return 0 ;; *) return 1 ;; esac; }
 
-# loop_field pid|edition|ticks: from the loop kthread's "pid P edition E ticks T".
+# loop_field pid|edition|ticks [loop|loop2]: from a loop kthread's
+# "pid P edition E ticks T" (the first loop by default).
 loop_field() {
-	awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' "$SDBG/loop"
+	awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' "$SDBG/${2:-loop}"
 }
-loop_edition_is() { [ "$(loop_field edition)" = "$1" ]; }
+# loop_edition_is E [loop|loop2]
+loop_edition_is() { [ "$(loop_field edition "$2")" = "$1" ]; }
 sdbg() { cat "$SDBG/$1"; }
 sdbg_at_least() { [ "$(sdbg "$1")" -ge "$2" ]; }
 sleepers_in_sub_are() { [ "$(sdbg sleepers)" = "$1" ]; }

@@ -42,6 +42,7 @@ assert_eq "$(sub_file members | sort)" "dynamos_subsys:dynamos_sub_check
 dynamos_subsys:dynamos_sub_count
 dynamos_subsys:dynamos_sub_encode
 dynamos_subsys:dynamos_sub_loop
+dynamos_subsys:dynamos_sub_loop2
 dynamos_subsys:dynamos_sub_path
 dynamos_subsys:dynamos_sub_sleep" "members"
 loop_until loop_edition_is 1 || die "the loop thread did not move: $(sdbg loop)"

@@ -31,8 +31,9 @@ pub(crate) const PATCH_NO_AUTO_ENABLE: u32 = 1 << 1;
 
 /// [`FuncDesc::flags`]: the target is the main function of kernel threads
 /// that never return. Calls of it always enter the original; a thread moves
-/// to the current edition, and back, at its safe point, its calls to
-/// `kthread_should_stop()` (see `src/safepoint.rs`).
+/// to the current edition, and back, at its safe point: its calls to
+/// `kthread_should_stop()`, or to [`FuncDesc::safepoint`] (see
+/// `src/safepoint.rs`).
 pub(crate) const FUNC_KTHREAD_LOOP: u32 = 1 << 0;
 
 /// Direction of a state transfer: from the replaced edition's state to the
@@ -140,6 +141,11 @@ pub(crate) struct FuncDesc {
     pub(crate) prev_fn: *const c_void,
     /// `FUNC_*` flags.
     pub(crate) flags: u32,
+    /// For a [`FUNC_KTHREAD_LOOP`] function: a function the loop (in every
+    /// edition) calls where it holds nothing, with `kthread_should_stop()`'s
+    /// contract (returns a `bool`, true to leave the loop), at most six
+    /// integer arguments; null: `kthread_should_stop()` itself.
+    pub(crate) safepoint: *const c_void,
 }
 
 /// What a patch module hands to `dynamos_register_patch()`.

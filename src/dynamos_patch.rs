@@ -211,7 +211,9 @@ impl Drop for Registration {
 ///   the declared signature;
 /// - `kthread_loop = true` marks the main function of kernel threads that
 ///   never return: they move to the edition at their next call of
-///   `kthread_should_stop()`.
+///   `kthread_should_stop()`, or of the function named by
+///   `, safepoint = FUNCTION` (a `bool`-returning exit test the loop calls,
+///   such as `bindings::kthread_freezable_should_stop`).
 ///
 /// For each target, a module named after it holds `prev(ARGS) -> RET`, which
 /// calls the edition this one replaced, `call(ARGS) -> RET`, which calls the
@@ -232,7 +234,7 @@ macro_rules! patch {
                 fn($($arg:ident : $aty:ty),* $(,)?) -> $ret:ty => $edition:path
                 $(, adapt = $adapt:path)?
                 $(, check = $check:path)?
-                $(, kthread_loop = $kloop:literal)?
+                $(, kthread_loop = $kloop:literal $(, safepoint = $safepoint:path)?)?
             );* $(;)?
         ] $(,)?
     ) => {
@@ -380,7 +382,12 @@ macro_rules! patch {
                     let entry: Sig = $edition;
                     #[allow(unused_mut, unused_assignments)]
                     let mut flags = 0u32;
-                    $(if $kloop { flags |= $crate::dynamos_patch::FUNC_KTHREAD_LOOP; })?
+                    #[allow(unused_mut, unused_assignments)]
+                    let mut safepoint: *const ::kernel::ffi::c_void = ::core::ptr::null();
+                    $(
+                        if $kloop { flags |= $crate::dynamos_patch::FUNC_KTHREAD_LOOP; }
+                        $(safepoint = $safepoint as *const ::kernel::ffi::c_void;)?
+                    )?
                     let prev_fn: unsafe fn($($aty),*) -> $ret = prev;
                     $crate::dynamos_patch::FuncDesc {
                         name: ::kernel::str::CStrExt::as_char_ptr(::kernel::c_str!(::core::stringify!($target))),
@@ -397,6 +404,7 @@ macro_rules! patch {
                         adapt,
                         prev_fn: prev_fn as *const ::kernel::ffi::c_void,
                         flags,
+                        safepoint,
                     }
                 }
             }

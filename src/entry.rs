@@ -175,6 +175,13 @@ unsafe fn func(f: &'static FuncDesc) -> Result<FuncSpec> {
         );
         return Err(EINVAL);
     }
+    if f.flags & abi::FUNC_KTHREAD_LOOP == 0 && !f.safepoint.is_null() {
+        pr_err!(
+            "register: function {} has a safe point but is no kthread loop\n",
+            fname.to_str().unwrap_or("?")
+        );
+        return Err(EINVAL);
+    }
     if f.flags & !abi::FUNC_KTHREAD_LOOP != 0 {
         pr_err!(
             "register: function {} has unknown flags {:#x}\n",
@@ -202,6 +209,7 @@ unsafe fn func(f: &'static FuncDesc) -> Result<FuncSpec> {
             adapt: f.adapt,
             prev_fn: f.prev_fn as usize,
             migrate: None,
+            safepoint: f.safepoint as usize,
         },
         kthread_loop: f.flags & abi::FUNC_KTHREAD_LOOP != 0,
     })

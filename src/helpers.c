@@ -51,18 +51,35 @@ const char *dynamos_module_name(struct module *mod)
 	return mod->name;
 }
 
-bool dynamos_safepoint_rs(unsigned long ret);
+long dynamos_safepoint_rs(unsigned int slot, unsigned long ret, const long *args);
 
 /*
- * Where a kernel thread's call of kthread_should_stop() goes when the
- * thread must move to another edition of its main function (see
- * src/safepoint.rs). It has kthread_should_stop()'s signature; the return
- * address is that of the call in the thread's loop, which tells which
- * edition the thread runs.
+ * Where a kernel thread's call of its safe point (kthread_should_stop(), or
+ * a function its patch declared) goes when the thread must move to another
+ * edition of its main function (see src/safepoint.rs); one per hooked safe
+ * point. They take the six argument registers, to call the real function
+ * with, and return its bool in a full register; the return address is that
+ * of the call in the thread's loop, which tells which edition runs.
  */
-bool dynamos_safepoint(void)
+#define DYNAMOS_SAFEPOINT(n)							\
+long dynamos_safepoint##n(long a0, long a1, long a2, long a3, long a4, long a5)	\
+{										\
+	long args[6] = { a0, a1, a2, a3, a4, a5 };				\
+										\
+	return dynamos_safepoint_rs(n, (unsigned long)__builtin_return_address(0), args); \
+}
+
+DYNAMOS_SAFEPOINT(0)
+DYNAMOS_SAFEPOINT(1)
+DYNAMOS_SAFEPOINT(2)
+DYNAMOS_SAFEPOINT(3)
+
+/* Calls a safe point function (a bool function of up to six arguments). */
+bool dynamos_call_safepoint(unsigned long fn, const long *args)
 {
-	return dynamos_safepoint_rs((unsigned long)__builtin_return_address(0));
+	bool (*f)(long, long, long, long, long, long) = (void *)fn;
+
+	return f(args[0], args[1], args[2], args[3], args[4], args[5]);
 }
 
 /*

@@ -22,7 +22,11 @@ pid_t dynamos_current_tgid(void);
 void dynamos_module_text(struct module *mod, unsigned long *base, unsigned long *size);
 const char *dynamos_module_name(struct module *mod);
 
-bool dynamos_safepoint(void);
+long dynamos_safepoint0(long a0, long a1, long a2, long a3, long a4, long a5);
+long dynamos_safepoint1(long a0, long a1, long a2, long a3, long a4, long a5);
+long dynamos_safepoint2(long a0, long a1, long a2, long a3, long a4, long a5);
+long dynamos_safepoint3(long a0, long a1, long a2, long a3, long a4, long a5);
+bool dynamos_call_safepoint(unsigned long fn, const long *args);
 int dynamos_call_loop(int (*fn)(void *data), void *data);
 void *dynamos_kthread_data(void);
 

@@ -3,8 +3,8 @@
 //! Kernel threads: the calls that move a thread between editions of its
 //! main function (see `safepoint.rs`), wrapped for safe use.
 //!
-//! The C side (`src/helpers.c`) holds `dynamos_safepoint()`, where a
-//! redirected `kthread_should_stop()` call lands, and `dynamos_call_loop()`,
+//! The C side (`src/helpers.c`) holds `dynamos_safepoint0..3()`, where a
+//! redirected safe point call lands, and `dynamos_call_loop()`,
 //! which runs another edition of the thread's main function. Frames below
 //! `dynamos_call_loop()` are dormant: they resume only when the edition it
 //! runs returns.
@@ -20,11 +20,49 @@ use kernel::{
 };
 
 extern "C" {
-    fn dynamos_safepoint() -> bool;
+    fn dynamos_safepoint0(
+        a0: isize,
+        a1: isize,
+        a2: isize,
+        a3: isize,
+        a4: isize,
+        a5: isize,
+    ) -> isize;
+    fn dynamos_safepoint1(
+        a0: isize,
+        a1: isize,
+        a2: isize,
+        a3: isize,
+        a4: isize,
+        a5: isize,
+    ) -> isize;
+    fn dynamos_safepoint2(
+        a0: isize,
+        a1: isize,
+        a2: isize,
+        a3: isize,
+        a4: isize,
+        a5: isize,
+    ) -> isize;
+    fn dynamos_safepoint3(
+        a0: isize,
+        a1: isize,
+        a2: isize,
+        a3: isize,
+        a4: isize,
+        a5: isize,
+    ) -> isize;
+    fn dynamos_call_safepoint(f: usize, args: *const isize) -> bool;
     fn dynamos_call_loop(f: unsafe extern "C" fn(*mut c_void) -> c_int, data: *mut c_void)
         -> c_int;
     fn dynamos_kthread_data() -> *mut c_void;
 }
+
+/// How many safe point functions can be hooked at once (one C stub each).
+pub(crate) const SLOTS: usize = 4;
+
+/// The argument registers of a redirected safe point call.
+pub(crate) struct Args(*const isize);
 
 /// Start and end of `dynamos_call_loop()`, found at init.
 static CALL_LOOP: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
@@ -58,23 +96,46 @@ pub(crate) fn should_stop_addr() -> usize {
     bindings::kthread_should_stop as *const () as usize
 }
 
-/// Address of `dynamos_safepoint()`, where calls of `kthread_should_stop()`
-/// from a thread that must move are sent.
-pub(crate) fn safepoint_addr() -> usize {
-    dynamos_safepoint as *const () as usize
+/// Address of the C stub where calls of the safe point hooked in `slot`
+/// go when a thread must move.
+pub(crate) fn stub_addr(slot: usize) -> usize {
+    let stubs = [
+        dynamos_safepoint0 as *const () as usize,
+        dynamos_safepoint1 as *const () as usize,
+        dynamos_safepoint2 as *const () as usize,
+        dynamos_safepoint3 as *const () as usize,
+    ];
+    stubs[slot % SLOTS]
 }
 
-/// Whether the calling kernel thread has been asked to stop.
-pub(crate) fn should_stop() -> bool {
-    // SAFETY: Called from `dynamos_safepoint()`, which only kernel threads
-    // reach (in place of their own call of `kthread_should_stop()`).
-    unsafe { bindings::kthread_should_stop() }
+/// What the safe point function at `addr` answers to the redirected call
+/// whose arguments are `args`: whether the loop must end.
+pub(crate) fn safepoint_answer(addr: usize, args: &Args) -> bool {
+    // SAFETY: `addr` is a hooked safe point: `kthread_should_stop()` or a
+    // function a patch declared with its contract (a `bool` function of at
+    // most six integer arguments); `args` holds the six registers of the
+    // loop's call, read by the C stub. The call comes from dynamos' code, so
+    // the hook lets it through.
+    unsafe { dynamos_call_safepoint(addr, args.0) }
 }
 
 /// The calling kernel thread's `data` argument.
 fn data() -> *mut c_void {
-    // SAFETY: As in `should_stop`: the caller is a kernel thread.
+    // SAFETY: Called from a safe point stub, which only kernel threads
+    // reach (in place of their loop's own call).
     unsafe { dynamos_kthread_data() }
+}
+
+/// Called by the safe point stubs (`src/helpers.c`) in a kernel thread, in
+/// place of its loop's call, from `ret`, of the safe point hooked in
+/// `slot`, with the call's argument registers. Returns what that call
+/// returns: whether the loop must end.
+#[unsafe(no_mangle)]
+extern "C" fn dynamos_safepoint_rs(slot: u32, ret: usize, args: *const isize) -> isize {
+    // INVARIANT: `args` is the stub's array of six registers, alive until
+    // the stub returns, after this call.
+    let args = Args(args);
+    isize::from(crate::safepoint::at_safepoint(slot as usize, ret, &args))
 }
 
 /// Calls a patch's state transfer on the calling thread's data.

@@ -455,18 +455,19 @@ pub(crate) fn enable(
     let mut new_sites: KVec<SiteEntry> = KVec::new();
     let mut layers: KVec<Layer> = KVec::with_capacity(funcs.len(), GFP_KERNEL)?;
     let res: Result = (|| {
-        if funcs.iter().any(|f| f.kthread_loop) && core.safepoint.is_none() {
-            core.safepoint = Some(safepoint::Safepoint::new().map_err(|e| {
+        for f in funcs.iter().filter(|f| f.kthread_loop) {
+            safepoint::prepare(core, f.edition.safepoint).map_err(|e| {
                 fail(
                     core,
                     idx,
                     e,
                     format_args!(
-                        "cannot hook kthread_should_stop(), the safe point of kernel threads ({})",
+                        "cannot hook the safe point of kernel thread loop {} ({})",
+                        display(f.name),
                         e.to_errno()
                     ),
                 )
-            })?);
+            })?;
         }
         for (f, &addr) in funcs.iter().zip(addrs.iter()) {
             if core.sites.iter().any(|s| s.site.addr == addr) {
@@ -1352,8 +1353,8 @@ pub(crate) fn apply_coming(
         // Reserved first: a failed push would drop the site's directories
         // under the registry mutex.
         core.sites.reserve(1, GFP_KERNEL)?;
-        if f.kthread_loop && core.safepoint.is_none() {
-            core.safepoint = Some(safepoint::Safepoint::new()?);
+        if f.kthread_loop {
+            safepoint::prepare(core, f.edition.safepoint)?;
         }
         let sub = match core.patches[idx].spec.subsystem {
             Some(s) => Some(CString::try_from(s)?),

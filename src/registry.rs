@@ -43,7 +43,7 @@ use crate::{
     modules::{ModuleEvent, Notifier},
     parse::{self, ParseError, PidCommand},
     patch::{self, Patch, State},
-    safepoint::Safepoint,
+    safepoint::Safepoints,
     site::{EditionId, Site},
     synchronizer::{self, Leftover, SubsysInfo, Subsystem},
     sysfs::{Attr, Dir, Mode, Parent, ShowBuf},
@@ -207,8 +207,8 @@ pub(crate) struct Core {
     pub(crate) leftovers: KVec<Leftover>,
     /// Subsystems declared by registered patches.
     pub(crate) subsystems: KVec<Subsystem>,
-    /// The hook on kernel threads' safe point, while loop sites exist.
-    pub(crate) safepoint: Option<Safepoint>,
+    /// The hooks on kernel threads' safe points, while loop sites exist.
+    pub(crate) safepoints: Option<Safepoints>,
     work: Arc<TransitionWork>,
     wq: OwnedQueue,
     pub(crate) subsystems_dir: Dir<()>,
@@ -780,7 +780,7 @@ pub(crate) fn init() -> Result {
         transition: None,
         leftovers: KVec::new(),
         subsystems: KVec::new(),
-        safepoint: None,
+        safepoints: None,
         work,
         wq: OwnedQueue::new()?,
         subsystems_dir,

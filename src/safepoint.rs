@@ -6,24 +6,26 @@
 //! A function marked `kthread_loop` is the main function of kernel threads.
 //! Its site lets every call through to the original, so a thread always
 //! starts in the original. The safe point is the loop's own call of
-//! `kthread_should_stop()`, where the loop holds nothing and its state is
-//! consistent. dynamos hooks `kthread_should_stop()` while loop sites exist;
-//! a call made from an edition of a loop that is not the one its site now
-//! wants goes to `dynamos_safepoint()` instead, which, in the thread:
+//! `kthread_should_stop()`, or of the exit test its patch declared (a
+//! `bool` function with the same contract), where the loop holds nothing
+//! and its state is consistent. dynamos hooks those functions while loop
+//! sites exist; a call made from an edition of a loop that is not the one
+//! its site now wants goes to a safe point stub (`src/helpers.c`) instead,
+//! which, in the thread, first asks the real function (a real request to
+//! end the loop wins), then:
 //!
 //! - from the original, when a patch edition is wanted: transfers the
 //!   thread's state forward (the patch's `migrate` callback) and runs the
 //!   edition on top of the original's frame (`dynamos_call_loop()`); the
 //!   original's frame stays dormant below it;
 //! - from a patch edition that is no longer wanted: transfers the state
-//!   back and answers "stop", so the edition returns into
-//!   `dynamos_call_loop()`; the original's call of `kthread_should_stop()`
-//!   then decides again: run the edition now wanted, or continue the
-//!   original's loop.
+//!   back and answers "end the loop", so the edition returns into
+//!   `dynamos_call_loop()`; the original's pending safe point then decides
+//!   again: run the edition now wanted, or continue the original's loop.
 //!
 //! The thread keeps its pid, its name and its `kthread_data()`. At most one
 //! edition runs on top of the original, so the stack does not grow with
-//! updates. A real stop request wins at every step: each level returns.
+//! updates.
 //!
 //! Draining: the frames below `dynamos_call_loop()` are dormant, so stack
 //! checks look only above it (`kthread::live_part`); the original's code
@@ -41,41 +43,53 @@ use crate::{
 use core::ops::Range;
 use kernel::{prelude::*, sync::Arc};
 
-/// What the hook on `kthread_should_stop()` reads.
+/// What the hooks on the safe points read.
 struct Moves {
     /// Code of loop editions that threads must leave.
     ranges: KVec<Range<usize>>,
 }
 
-/// The part of the hook its handler sees.
+/// What every safe point hook's handler sees.
 pub(crate) struct Shared {
     moves: RcuBox<Moves>,
 }
 
-impl Handler for Arc<Shared> {
+/// The handler of the hook in one slot.
+pub(crate) struct SlotHandler {
+    shared: Arc<Shared>,
+    stub: usize,
+}
+
+impl Handler for SlotHandler {
     #[inline(always)]
     fn on_call(&self, call: &mut Call<'_>) {
         let from = call.parent_ip();
-        let m = self.moves.read(call);
+        let m = self.shared.moves.read(call);
         if m.ranges.iter().any(|r| r.contains(&from)) {
-            call.redirect(kthread::safepoint_addr());
+            call.redirect(self.stub);
         }
     }
 }
 
-/// The hook on `kthread_should_stop()`, present while loop sites exist.
-pub(crate) struct Safepoint {
-    shared: Arc<Shared>,
-    _hook: Pin<KBox<Hook<Arc<Shared>>>>,
+/// One hooked safe point function.
+struct Slot {
+    addr: usize,
+    _hook: Pin<KBox<Hook<SlotHandler>>>,
 }
 
-impl Safepoint {
-    /// Hooks `kthread_should_stop()`, moving no thread yet.
+/// The hooks on the safe points of kernel threads (`kthread_should_stop()`
+/// and the functions patches declared), present while loop sites exist.
+pub(crate) struct Safepoints {
+    shared: Arc<Shared>,
+    slots: [Option<Slot>; kthread::SLOTS],
+}
+
+impl Safepoints {
+    /// No hook yet; moves no thread.
     ///
     /// # Errors
     ///
-    /// Those of [`Hook::new`]: `EBUSY` if another ftrace user that changes
-    /// the instruction pointer holds it; `ENOMEM`.
+    /// `ENOMEM`.
     pub(crate) fn new() -> Result<Self> {
         let moves = KBox::new(
             Moves {
@@ -89,27 +103,92 @@ impl Safepoint {
             },
             GFP_KERNEL,
         )?;
-        let hook = Hook::new(kthread::should_stop_addr(), shared.clone())?;
-        Ok(Safepoint {
+        Ok(Safepoints {
             shared,
-            _hook: hook,
+            slots: [const { None }; kthread::SLOTS],
         })
+    }
+
+    /// The function hooked in `slot`.
+    fn addr(&self, slot: usize) -> Option<usize> {
+        self.slots.get(slot)?.as_ref().map(|s| s.addr)
+    }
+
+    /// Hooks the safe point function at `addr`, unless it is hooked.
+    ///
+    /// # Errors
+    ///
+    /// `ENOSPC` when every slot is taken; those of [`Hook::new`]: `EBUSY`
+    /// if another ftrace user that changes the instruction pointer holds
+    /// it, `EINVAL` if ftrace cannot trace it; `ENOMEM`.
+    fn hook(&mut self, addr: usize) -> Result {
+        if self.slots.iter().flatten().any(|s| s.addr == addr) {
+            return Ok(());
+        }
+        let slot = self.slots.iter().position(|s| s.is_none()).ok_or(ENOSPC)?;
+        let handler = SlotHandler {
+            shared: self.shared.clone(),
+            stub: kthread::stub_addr(slot),
+        };
+        let hook = Hook::new(addr, handler)?;
+        self.slots[slot] = Some(Slot { addr, _hook: hook });
+        Ok(())
     }
 }
 
+/// Hooks the safe points a kernel thread loop edition needs:
+/// `kthread_should_stop()` and the one its patch declared (`safepoint`, 0
+/// for none).
+///
+/// # Errors
+///
+/// As for hooking: `ENOSPC` (too many declared safe points), `EBUSY`,
+/// `EINVAL`, `ENOMEM`.
+pub(crate) fn prepare(core: &mut Core, safepoint: usize) -> Result {
+    if core.safepoints.is_none() {
+        core.safepoints = Some(Safepoints::new()?);
+    }
+    let Some(sp) = core.safepoints.as_mut() else {
+        return Err(ENOMEM);
+    };
+    sp.hook(kthread::should_stop_addr())?;
+    if safepoint != 0 {
+        sp.hook(safepoint)?;
+    }
+    Ok(())
+}
+
 /// Publishes which loop editions threads must leave, after a change of the
-/// loop sites; unhooks `kthread_should_stop()` when none is left.
+/// loop sites, and unhooks the safe points no loop edition uses anymore.
 ///
 /// On allocation failure the old set stays: threads move later, at the
 /// next change, and a transition waiting for them reports them.
 pub(crate) fn refresh(core: &mut Core) {
-    if !core.sites.iter().any(|e| e.site.kthread_loop) {
-        core.safepoint = None;
+    let mut needed = [0usize; kthread::SLOTS];
+    if let Some(sp) = core.safepoints.as_ref() {
+        for (i, s) in sp.slots.iter().enumerate() {
+            let Some(s) = s else { continue };
+            let used = core.sites.iter().filter(|e| e.site.kthread_loop).any(|e| {
+                s.addr == kthread::should_stop_addr()
+                    || e.site.all_editions().any(|ed| ed.safepoint == s.addr)
+            });
+            if used {
+                needed[i] = s.addr;
+            }
+        }
+    }
+    if needed.iter().all(|&a| a == 0) {
+        core.safepoints = None;
         return;
     }
-    let Some(sp) = core.safepoint.as_ref() else {
+    let Some(sp) = core.safepoints.as_mut() else {
         return;
     };
+    for (slot, &n) in sp.slots.iter_mut().zip(needed.iter()) {
+        if n == 0 {
+            *slot = None;
+        }
+    }
     let mut ranges = KVec::new();
     for e in core.sites.iter().filter(|e| e.site.kthread_loop) {
         let wanted = e.site.default_id();
@@ -133,8 +212,8 @@ enum Action {
     /// Go on in the edition it runs.
     Stay,
     /// Leave this edition (not the original): answer "stop" to it, after
-    /// transferring the state back with this callback.
-    Unwind(Option<Arc<Edition>>),
+    /// transferring the state back with its patch's callback.
+    Unwind(Arc<Edition>),
     /// From the original: run this edition on top.
     Nest(Arc<Edition>),
 }
@@ -152,7 +231,7 @@ fn action(core: &Core, ret: usize) -> Action {
             return Action::Stay;
         }
         if ed.id != 0 {
-            return Action::Unwind(Some(ed.clone()));
+            return Action::Unwind(ed.clone());
         }
         return match site.edition(wanted) {
             Some(w) => Action::Nest(w.clone()),
@@ -162,13 +241,20 @@ fn action(core: &Core, ret: usize) -> Action {
     Action::Stay
 }
 
-/// Called by `dynamos_safepoint()` (`src/helpers.c`) in a kernel thread, in
-/// place of its loop's call of `kthread_should_stop()` from `ret`. Returns
+/// A kernel thread's loop called the safe point hooked in `slot` from
+/// `ret`, and was sent here (see `kthread::dynamos_safepoint_rs`). Returns
 /// what that call returns: whether the loop must end.
-#[unsafe(no_mangle)]
-pub(crate) extern "C" fn dynamos_safepoint_rs(ret: usize) -> bool {
+pub(crate) fn at_safepoint(slot: usize, ret: usize, args: &kthread::Args) -> bool {
     loop {
-        if kthread::should_stop() {
+        let real = registry::with_core(|core, _| {
+            Ok(core.safepoints.as_ref().and_then(|sp| sp.addr(slot)))
+        });
+        let Ok(Some(real)) = real else {
+            // Unhooked meanwhile: nothing moves; answer "go on".
+            return false;
+        };
+        // A real request to end the loop wins at every level.
+        if kthread::safepoint_answer(real, args) {
             return true;
         }
         let Ok(action) = registry::with_core(|core, _| Ok(action(core, ret))) else {
@@ -177,10 +263,8 @@ pub(crate) extern "C" fn dynamos_safepoint_rs(ret: usize) -> bool {
         match action {
             Action::Stay => return false,
             Action::Unwind(ed) => {
-                if let Some(ed) = ed {
-                    if let Some(m) = ed.migrate {
-                        kthread::migrate(m, abi::BACKWARD, &ed);
-                    }
+                if let Some(m) = ed.migrate {
+                    kthread::migrate(m, abi::BACKWARD, &ed);
                 }
                 return true;
             }

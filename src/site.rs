@@ -94,6 +94,9 @@ pub(crate) struct Edition {
     bypass: [Range<usize>; 2],
     /// The patch's kernel-thread state transfer.
     pub(crate) migrate: Option<MigrateFn>,
+    /// For a kthread loop: the function its safe point calls, besides
+    /// `kthread_should_stop()` (0: none).
+    pub(crate) safepoint: usize,
     /// Keeps the patch module loaded while this edition may run.
     _module: Option<ModuleRef>,
 }
@@ -121,6 +124,8 @@ pub(crate) struct EditionSpec {
     pub(crate) prev_fn: usize,
     /// The patch's kernel-thread state transfer, if any.
     pub(crate) migrate: Option<MigrateFn>,
+    /// For a kthread loop: the declared safe point (0: the default).
+    pub(crate) safepoint: usize,
 }
 
 /// Code of a subsystem's member editions, each range with its generation.
@@ -369,6 +374,7 @@ impl Site {
                 gen: 0,
                 bypass: [0..0, 0..0],
                 migrate: None,
+                safepoint: 0,
                 _module: None,
             },
             GFP_KERNEL,
@@ -450,6 +456,7 @@ impl Site {
                 gen,
                 bypass: [extent(spec.prev_fn), extent(spec.orig_counted)],
                 migrate: spec.migrate,
+                safepoint: spec.safepoint,
                 _module: Some(module),
             },
             GFP_KERNEL,

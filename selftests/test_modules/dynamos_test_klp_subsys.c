@@ -81,12 +81,28 @@ static noinline __noipa int livepatch_sub_sleep(void)
 	return 1;
 }
 
+static noinline __noipa int livepatch_sub_loop2(void *data)
+{
+	struct dynamos_sub_loop_state *st = data;
+
+	for (;;) {
+		if (dynamos_sub_should_exit())
+			break;
+		st->edition = 1;
+		st->ticks++;
+		dynamos_sub_tick(st->ticks);
+		schedule_timeout_interruptible(msecs_to_jiffies(10));
+	}
+	return 0;
+}
+
 static struct klp_func funcs[] = {
 	{ .old_name = "dynamos_sub_encode", .new_func = livepatch_sub_encode, },
 	{ .old_name = "dynamos_sub_check", .new_func = livepatch_sub_check, },
 	{ .old_name = "dynamos_sub_path", .new_func = livepatch_sub_path, },
 	{ .old_name = "dynamos_sub_count", .new_func = livepatch_sub_count, },
 	{ .old_name = "dynamos_sub_loop", .new_func = livepatch_sub_loop, },
+	{ .old_name = "dynamos_sub_loop2", .new_func = livepatch_sub_loop2, },
 	{ .old_name = "dynamos_sub_sleep", .new_func = livepatch_sub_sleep, },
 	{ }
 };

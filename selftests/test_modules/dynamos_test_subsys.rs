@@ -7,8 +7,10 @@
 //!   in one generation and checks in the other counts a mix.
 //! - The subsystem's state (paths completed) lives in this patch's
 //!   `COUNT_V1`; `transfer` moves it between generations.
-//! - The kernel thread's loop is replaced; its tick count lives in
-//!   `NEW_TICKS`, moved by `migrate` at the thread's safe point.
+//! - The kernel threads' loops are replaced; their tick counts live in
+//!   `NEW_TICKS`, moved by `migrate` at each thread's safe point: its call
+//!   of `kthread_should_stop()` for the first, of the declared
+//!   `dynamos_sub_should_exit()` for the second.
 //! - `pre_patch` and `pre_unpatch` return what the target's `refuse` file
 //!   holds.
 //!
@@ -42,6 +44,8 @@ pub(crate) struct LoopState {
 
 extern "C" {
     static dynamos_sub_count_v0: AtomicI64;
+    static dynamos_sub_loop2_state: LoopState;
+    fn dynamos_sub_should_exit() -> bool;
     fn dynamos_sub_run(v: u64) -> c_int;
     fn dynamos_sub_tick(v: u64) -> c_int;
     fn dynamos_sub_pause();
@@ -55,8 +59,31 @@ const KEY: u64 = 0x5a5a_5a5a_5a5a_5a5a;
 /// Generation 1's state: paths completed.
 static COUNT_V1: AtomicI64 = AtomicI64::new(0);
 
-/// Generation 1's loop state: ticks.
-static NEW_TICKS: AtomicU64 = AtomicU64::new(0);
+/// Generation 1's loop states: ticks of the first and second loop.
+static NEW_TICKS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// Which loop `data` belongs to: 0 or 1 (the second loop).
+fn loop_index(data: *mut c_void) -> usize {
+    // Only the address of the target's exported state is taken.
+    let second = &raw const dynamos_sub_loop2_state;
+    usize::from(core::ptr::eq(data.cast_const().cast::<LoopState>(), second))
+}
+
+/// One iteration of generation 1's loops.
+fn tick_v1(data: *mut c_void) {
+    let st = data.cast::<LoopState>();
+    let ticks = NEW_TICKS[loop_index(data)].fetch_add(1, Ordering::Relaxed) + 1;
+    // SAFETY: `data` is one of the target's loop states, which outlive the
+    // threads; the target reads them with READ_ONCE.
+    unsafe {
+        core::ptr::write_volatile(&raw mut (*st).edition, 1);
+        core::ptr::write_volatile(&raw mut (*st).ticks, ticks);
+        dynamos_sub_tick(ticks);
+        bindings::schedule_timeout_interruptible(
+            kernel::time::msecs_to_jiffies(10).try_into().unwrap_or(1),
+        );
+    }
+}
 
 extern "C" fn encode_v1(t: *mut Token, v: u64) -> c_int {
     // SAFETY: The caller passes a token on its stack.
@@ -96,21 +123,20 @@ extern "C" fn sleep_v1() -> c_int {
 }
 
 extern "C" fn loop_v1(data: *mut c_void) -> c_int {
-    let st = data.cast::<LoopState>();
     // SAFETY: The thread's safe point; dynamos sends this call to its own
     // code when the thread must move.
     while !unsafe { bindings::kthread_should_stop() } {
-        let ticks = NEW_TICKS.fetch_add(1, Ordering::Relaxed) + 1;
-        // SAFETY: `data` is the target's loop state, which outlives the
-        // thread; the target reads it with READ_ONCE.
-        unsafe {
-            core::ptr::write_volatile(&raw mut (*st).edition, 1);
-            core::ptr::write_volatile(&raw mut (*st).ticks, ticks);
-            dynamos_sub_tick(ticks);
-            bindings::schedule_timeout_interruptible(
-                kernel::time::msecs_to_jiffies(10).try_into().unwrap_or(1),
-            );
-        }
+        tick_v1(data);
+    }
+    0
+}
+
+extern "C" fn loop2_v1(data: *mut c_void) -> c_int {
+    // SAFETY: The declared safe point, a helper of the target with no
+    // arguments; dynamos sends this call to its own code when the thread
+    // must move.
+    while !unsafe { dynamos_sub_should_exit() } {
+        tick_v1(data);
     }
     0
 }
@@ -169,16 +195,17 @@ unsafe extern "C" fn transfer(dir: u32) {
 /// Called by dynamos only.
 unsafe extern "C" fn migrate(data: *mut c_void, dir: u32) {
     let st = data.cast::<LoopState>();
-    // SAFETY: `data` is the loop state, as in `loop_v1`; the thread is at
-    // its safe point, so nothing else writes its ticks.
+    let new = &NEW_TICKS[loop_index(data)];
+    // SAFETY: `data` is a loop state, as in `tick_v1`; the thread is at its
+    // safe point, so nothing else writes its ticks.
     unsafe {
         if dir == FORWARD {
-            NEW_TICKS.store(
+            new.store(
                 core::ptr::read_volatile(&raw const (*st).ticks),
                 Ordering::Relaxed,
             );
         } else {
-            core::ptr::write_volatile(&raw mut (*st).ticks, NEW_TICKS.load(Ordering::Relaxed));
+            core::ptr::write_volatile(&raw mut (*st).ticks, new.load(Ordering::Relaxed));
         }
     }
 }
@@ -207,5 +234,7 @@ dynamos_patch::patch! {
         dynamos_sub_sleep in "dynamos_subsys": fn() -> c_int => sleep_v1;
         dynamos_sub_loop in "dynamos_subsys": fn(data: *mut c_void) -> c_int => loop_v1,
             kthread_loop = true;
+        dynamos_sub_loop2 in "dynamos_subsys": fn(data: *mut c_void) -> c_int => loop2_v1,
+            kthread_loop = true, safepoint = dynamos_sub_should_exit;
     ],
 }

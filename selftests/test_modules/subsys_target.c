@@ -10,10 +10,10 @@
  *
  * Members (generation 0 here, generation 1 in the patches):
  *   dynamos_sub_encode, dynamos_sub_check, dynamos_sub_path,
- *   dynamos_sub_count, dynamos_sub_sleep, dynamos_sub_loop
+ *   dynamos_sub_count, dynamos_sub_sleep, dynamos_sub_loop, dynamos_sub_loop2
  * Helpers the patches call, never replaced:
  *   dynamos_sub_run, dynamos_sub_tick, dynamos_sub_pause, dynamos_sub_wait,
- *   dynamos_sub_refusal
+ *   dynamos_sub_refusal, dynamos_sub_should_exit
  *
  *   /sys/kernel/debug/dynamos_subsys/
  *     workers    write N (0..16): have exactly N worker kthreads
@@ -24,6 +24,10 @@
  *     loop       read: "pid P edition E ticks T" of the loop kthread
  *                (P is 0 if there is none: module parameter loop=0)
  *     loop_comm  read: the comm of the loop kthread, or an empty line
+ *     loop2      read: the same as loop, for the second loop kthread
+ *                ("dynamos_subsys2"), whose loop never calls
+ *                kthread_should_stop() itself: its exit test is
+ *                dynamos_sub_should_exit(), a safe point a patch declares
  *     sleep      read: sleeps in dynamos_sub_sleep() until released, then
  *                returns what it returned (0: generation 0, 1: patched)
  *     release    write anything: wakes every sleeper
@@ -70,6 +74,8 @@ EXPORT_SYMBOL_GPL(dynamos_sub_count_v0);
 
 struct dynamos_sub_loop_state dynamos_sub_loop_state;
 EXPORT_SYMBOL_GPL(dynamos_sub_loop_state);
+struct dynamos_sub_loop_state dynamos_sub_loop2_state;
+EXPORT_SYMBOL_GPL(dynamos_sub_loop2_state);
 
 static atomic_t mixes = ATOMIC_INIT(0);
 static atomic64_t calls_total = ATOMIC64_INIT(0);
@@ -83,6 +89,7 @@ static int quiet;
 
 /* The loop kthread; loop_lock keeps the debugfs readers off a stopped one. */
 static struct task_struct *loop_task;
+static struct task_struct *loop2_task;
 static DEFINE_MUTEX(loop_lock);
 
 static struct task_struct *workers[MAX_WORKERS];
@@ -158,6 +165,37 @@ noinline __noipa int dynamos_sub_loop(void *data)
 	return 0;
 }
 EXPORT_SYMBOL_GPL(dynamos_sub_loop);
+
+/* The exit test of the second loop: the safe point its patch declares. */
+noinline __noipa bool dynamos_sub_should_exit(void)
+{
+	bool stop = kthread_should_stop();
+
+	barrier();
+	return stop;
+}
+EXPORT_SYMBOL_GPL(dynamos_sub_should_exit);
+
+/*
+ * The second loop kthread: it never calls kthread_should_stop() itself;
+ * dynamos_sub_should_exit() is its safe point.
+ */
+noinline __noipa int dynamos_sub_loop2(void *data)
+{
+	struct dynamos_sub_loop_state *st = data;
+
+	for (;;) {
+		if (dynamos_sub_should_exit())
+			break;
+		st->edition = 0;
+		st->ticks++;
+		/* Not a tail call: the sleep below follows it. */
+		dynamos_sub_tick(st->ticks);
+		schedule_timeout_interruptible(msecs_to_jiffies(10));
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(dynamos_sub_loop2);
 
 /* Helpers: not members, exported for the Rust patch. */
 
@@ -304,19 +342,29 @@ static ssize_t count_read(struct file *file, char __user *ubuf, size_t count, lo
 	return read_u64(ubuf, count, ppos, dynamos_sub_count());
 }
 
-static ssize_t loop_read(struct file *file, char __user *ubuf, size_t count, loff_t *ppos)
+static ssize_t show_loop(char __user *ubuf, size_t count, loff_t *ppos,
+			 struct task_struct **task, struct dynamos_sub_loop_state *st)
 {
 	char buf[80];
 	pid_t pid;
 	int n;
 
 	mutex_lock(&loop_lock);
-	pid = loop_task ? task_pid_nr(loop_task) : 0;
+	pid = *task ? task_pid_nr(*task) : 0;
 	mutex_unlock(&loop_lock);
 	n = scnprintf(buf, sizeof(buf), "pid %d edition %d ticks %llu\n", pid,
-		      READ_ONCE(dynamos_sub_loop_state.edition),
-		      READ_ONCE(dynamos_sub_loop_state.ticks));
+		      READ_ONCE(st->edition), READ_ONCE(st->ticks));
 	return simple_read_from_buffer(ubuf, count, ppos, buf, n);
+}
+
+static ssize_t loop_read(struct file *file, char __user *ubuf, size_t count, loff_t *ppos)
+{
+	return show_loop(ubuf, count, ppos, &loop_task, &dynamos_sub_loop_state);
+}
+
+static ssize_t loop2_read(struct file *file, char __user *ubuf, size_t count, loff_t *ppos)
+{
+	return show_loop(ubuf, count, ppos, &loop2_task, &dynamos_sub_loop2_state);
 }
 
 static ssize_t loop_comm_read(struct file *file, char __user *ubuf, size_t count, loff_t *ppos)
@@ -400,6 +448,9 @@ static const struct file_operations count_fops = {
 static const struct file_operations loop_fops = {
 	.owner = THIS_MODULE, .read = loop_read,
 };
+static const struct file_operations loop2_fops = {
+	.owner = THIS_MODULE, .read = loop2_read,
+};
 static const struct file_operations loop_comm_fops = {
 	.owner = THIS_MODULE, .read = loop_comm_read,
 };
@@ -419,6 +470,26 @@ static const struct file_operations quiet_fops = {
 	.owner = THIS_MODULE, .read = quiet_read, .write = quiet_write,
 };
 
+static void stop_loop(struct task_struct **task)
+{
+	struct task_struct *k;
+
+	mutex_lock(&loop_lock);
+	k = *task;
+	*task = NULL;
+	mutex_unlock(&loop_lock);
+	if (k) {
+		kthread_stop(k);
+		put_task_struct(k);
+	}
+}
+
+static void stop_loops(void)
+{
+	stop_loop(&loop2_task);
+	stop_loop(&loop_task);
+}
+
 static int __init dynamos_subsys_init(void)
 {
 	struct task_struct *k;
@@ -429,6 +500,13 @@ static int __init dynamos_subsys_init(void)
 			return PTR_ERR(k);
 		get_task_struct(k);
 		loop_task = k;
+		k = kthread_run(dynamos_sub_loop2, &dynamos_sub_loop2_state, "dynamos_subsys2");
+		if (IS_ERR(k)) {
+			stop_loops();
+			return PTR_ERR(k);
+		}
+		get_task_struct(k);
+		loop2_task = k;
 	}
 
 	dir = debugfs_create_dir("dynamos_subsys", NULL);
@@ -438,6 +516,7 @@ static int __init dynamos_subsys_init(void)
 	debugfs_create_file("count", 0400, dir, NULL, &count_fops);
 	debugfs_create_file("loop", 0400, dir, NULL, &loop_fops);
 	debugfs_create_file("loop_comm", 0400, dir, NULL, &loop_comm_fops);
+	debugfs_create_file("loop2", 0400, dir, NULL, &loop2_fops);
 	debugfs_create_file("sleep", 0400, dir, NULL, &sleep_fops);
 	debugfs_create_file("release", 0200, dir, NULL, &release_fops);
 	debugfs_create_file("sleepers", 0400, dir, NULL, &sleepers_fops);
@@ -448,19 +527,8 @@ static int __init dynamos_subsys_init(void)
 
 static void __exit dynamos_subsys_exit(void)
 {
-	struct task_struct *k;
-
 	set_workers(0);
-
-	mutex_lock(&loop_lock);
-	k = loop_task;
-	loop_task = NULL;
-	mutex_unlock(&loop_lock);
-	if (k) {
-		kthread_stop(k);
-		put_task_struct(k);
-	}
-
+	stop_loops();
 	debugfs_remove(dir);
 }
 

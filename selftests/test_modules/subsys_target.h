@@ -28,6 +28,7 @@ struct dynamos_sub_loop_state {
 /* Generation 0's state: paths completed (counted by dynamos_sub_check()). */
 extern atomic64_t dynamos_sub_count_v0;
 extern struct dynamos_sub_loop_state dynamos_sub_loop_state;
+extern struct dynamos_sub_loop_state dynamos_sub_loop2_state;
 
 /* Members of the subsystem: an update switches all of them at once. */
 int dynamos_sub_encode(struct dynamos_sub_token *t, u64 v);
@@ -36,6 +37,7 @@ int dynamos_sub_path(u64 v);
 u64 dynamos_sub_count(void);
 int dynamos_sub_sleep(void);
 int dynamos_sub_loop(void *data);
+int dynamos_sub_loop2(void *data);
 
 /* Helpers that the patches call; they are not replaced. */
 int dynamos_sub_run(u64 v);
@@ -43,5 +45,6 @@ int dynamos_sub_tick(u64 v);
 void dynamos_sub_pause(void);
 void dynamos_sub_wait(void);
 int dynamos_sub_refusal(void);
+bool dynamos_sub_should_exit(void);
 
 #endif /* _DYNAMOS_SUBSYS_TARGET_H */
