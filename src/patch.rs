@@ -354,6 +354,26 @@ fn set_draining(core: &mut Core, drain: Option<&Drain>) -> Result<DrainingLists>
     Ok(swap_draining(core, lists))
 }
 
+/// Starts draining `editions` (with the original's `counters`) on the
+/// sites at `sites`: sets their draining lists and prepares their
+/// snapshots. On failure the lists are as they were.
+fn drain_and_prepare(
+    core: &mut Core,
+    editions: KVec<Arc<Edition>>,
+    counters: KVec<&'static core::sync::atomic::AtomicIsize>,
+    sites: &[usize],
+) -> Result<(KVec<(usize, Prepared)>, Drain)> {
+    let drain = Drain::new(editions, counters, sites)?;
+    let old = set_draining(core, Some(&drain))?;
+    match prepare(core, sites) {
+        Ok(p) => Ok((p, drain)),
+        Err(e) => {
+            swap_draining(core, old);
+            Err(e)
+        }
+    }
+}
+
 /// A new transition record.
 fn transition(
     key: PatchKey,
@@ -608,23 +628,17 @@ pub(crate) fn enable(
         }
     }
     // One rollback for everything that can fail from here to the switch.
-    let mut old_draining = None;
     let switched = (|| {
         let mut prev = push_layers(core, &addrs, &layers)?;
         for e in removed {
             prev.push(e, GFP_KERNEL)?;
         }
-        let drain = Drain::new(prev, orig_counters(core, &sites)?, &sites)?;
-        old_draining = Some(set_draining(core, Some(&drain))?);
-        let prepared = prepare(core, &sites)?;
-        Ok((prepared, drain))
+        let counters = orig_counters(core, &sites)?;
+        drain_and_prepare(core, prev, counters, &sites)
     })();
     let (prepared, drain) = match switched {
         Ok(x) => x,
         Err(e) => {
-            if let Some(old) = old_draining {
-                swap_draining(core, old);
-            }
             pop_layers(core, &addrs, &layers);
             restore_stacks(core, saved, saved_policies);
             undo_phase1(core, &addrs, &layers, KVec::new(), trash);
@@ -827,19 +841,9 @@ fn start_disable(core: &mut Core, idx: usize) -> Result {
         // Snapshots and bookkeeping, with rollback on allocation failure.
         let saved = save_policies(core, &sites)?;
         pop_layers(core, &addrs, &layers);
-        let mut old_draining = None;
-        let res = (|| {
-            let drain = Drain::new(editions, KVec::new(), &sites)?;
-            old_draining = Some(set_draining(core, Some(&drain))?);
-            let prepared = prepare(core, &sites)?;
-            Ok((prepared, drain))
-        })();
-        let (prepared, drain) = match res {
+        let (prepared, drain) = match drain_and_prepare(core, editions, KVec::new(), &sites) {
             Ok(x) => x,
             Err(e) => {
-                if let Some(old) = old_draining {
-                    swap_draining(core, old);
-                }
                 restore_policies(core, &addrs, &layers, saved);
                 return Err(fail(
                     core,
@@ -956,23 +960,14 @@ fn reverse(core: &mut Core, idx: usize, target: Target) -> Result {
                 }
                 let saved = save_policies(core, &sites)?;
                 let prev = push_layers(core, &addrs, &layers)?;
-                let mut old_draining = None;
-                let res: Result<_> = (|| {
-                    let c = orig_counters(core, &sites)?;
-                    let drain = Drain::new(prev, c, &sites)?;
-                    old_draining = Some(set_draining(core, Some(&drain))?);
-                    let prepared = prepare(core, &sites)?;
-                    Ok((prepared, drain))
-                })();
+                let res = orig_counters(core, &sites)
+                    .and_then(|c| drain_and_prepare(core, prev, c, &sites));
                 match res {
                     Ok((p, d)) => {
                         install(core, p);
                         Ok((sites, d))
                     }
                     Err(e) => {
-                        if let Some(old) = old_draining {
-                            swap_draining(core, old);
-                        }
                         pop_layers(core, &addrs, &layers);
                         for (a, default, pids, counting) in saved {
                             if let Some(en) = core.site(a) {
@@ -1067,19 +1062,9 @@ fn reverse_replace(core: &mut Core, idx: usize) -> Result {
             e.site.counting = true;
         }
     }
-    let mut old_draining = None;
-    let res = (|| {
-        let drain = Drain::new(editions, KVec::new(), &sites)?;
-        old_draining = Some(set_draining(core, Some(&drain))?);
-        let prepared = prepare(core, &sites)?;
-        Ok((prepared, drain))
-    })();
-    let (prepared, drain) = match res {
+    let (prepared, drain) = match drain_and_prepare(core, editions, KVec::new(), &sites) {
         Ok(x) => x,
         Err(e) => {
-            if let Some(old) = old_draining {
-                swap_draining(core, old);
-            }
             restore_stacks(core, now_stacks, now_policies);
             return Err(fail(
                 core,

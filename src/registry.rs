@@ -406,7 +406,7 @@ static ROOT_ATTRS: [Attr<()>; 1] = [Attr {
 }];
 
 /// Maps a parse error to the errno a writer gets.
-fn parse_errno(e: ParseError) -> Error {
+pub(crate) fn parse_errno(e: ParseError) -> Error {
     match e {
         ParseError::TooLong => E2BIG,
         ParseError::Invalid | ParseError::Range => EINVAL,

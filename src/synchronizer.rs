@@ -40,10 +40,9 @@
 //! stack.
 
 use crate::{
-    emit,
-    parse::{self, ParseError},
+    emit, parse,
     patch::{self, State},
-    registry::{display, with_core, Core, Trash},
+    registry::{display, parse_errno, with_core, Core, Trash},
     site::{Edition, InheritTable},
     sysfs::{Attr, Dir, Mode, Parent, ShowBuf},
 };
@@ -316,14 +315,6 @@ fn with_subsys<R>(
         }
         f(core, trash)
     })
-}
-
-/// Maps a parse error to the errno a writer gets.
-fn parse_errno(e: ParseError) -> Error {
-    match e {
-        ParseError::TooLong => E2BIG,
-        ParseError::Invalid | ParseError::Range => EINVAL,
-    }
 }
 
 fn show_generation(info: &SubsysInfo, buf: &mut ShowBuf<'_>) -> Result {
