@@ -6,6 +6,7 @@
 #   make            build dynamos.ko, the patches and the test modules
 #   make run        boot a VM, load dynamos and a sample patch, show the effect
 #   make check      build, then run every selftest in one VM boot
+#   make bench      benchmark dynamos against livepatch (TCG and -icount runs)
 #   make shell      interactive shell in the VM, modules at hand
 #   make kernel     only fetch and build the guest kernel
 #   make fmt        format the Rust sources (kernel rustfmt settings)
@@ -17,7 +18,7 @@
 
 export KDIR KSRC DEBUG DYNAMOS_CACHE V
 
-.PHONY: all modules kernel deps run demo check shell fmt clean
+.PHONY: all modules kernel deps run demo check bench shell fmt clean
 
 all: modules
 
@@ -38,6 +39,9 @@ run demo:
 
 check:
 	@scripts/check.sh
+
+bench:
+	@scripts/bench.sh
 
 shell:
 	@scripts/vm.sh --interactive

@@ -26,7 +26,9 @@ if grep -E '^(warning|error)(\[|:)' "$log" >/dev/null; then
 	cat "$log" >&2
 	die "module build has warnings; full log: $log"
 fi
-# The user-space load generator of the selftests.
-cc -O2 -Wall -Werror -o "$DYNAMOS_TOP/selftests/getpid_loop" "$DYNAMOS_TOP/selftests/getpid_loop.c" ||
-	die "building selftests/getpid_loop failed"
+# The user-space programs of the selftests and the benchmark.
+for prog in getpid_loop bench_user; do
+	cc -O2 -Wall -Werror -o "$DYNAMOS_TOP/selftests/$prog" "$DYNAMOS_TOP/selftests/$prog.c" ||
+		die "building selftests/$prog failed"
+done
 say "modules built against $kdir"

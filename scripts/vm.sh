@@ -14,6 +14,8 @@
 #   --log FILE       where the serial console goes (default $RESULTS/console.log)
 #   --interactive    a shell instead of COMMAND
 #   --filter         show only the command's output, not the kernel's
+#   --cpus N         guest CPUs (default 2)
+#   --qemu-opts S    extra QEMU options (the benchmark's -icount mode)
 #
 # Exit code: the command's exit code; 124 on timeout; non-zero when the
 # kernel log holds an Oops, BUG, WARNING, lockdep or KASAN report, whatever
@@ -21,7 +23,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-timeout_s=600 interactive=0 filter=0 log=
+timeout_s=600 interactive=0 filter=0 log= cpus=2 qemu_opts=
 RESULTS=${DYNAMOS_RESULTS:-$DYNAMOS_TOP/.results}
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -29,6 +31,8 @@ while [ $# -gt 0 ]; do
 	--log) log=$2; shift 2 ;;
 	--interactive) interactive=1; shift ;;
 	--filter) filter=1; shift ;;
+	--cpus) cpus=$2; shift 2 ;;
+	--qemu-opts) qemu_opts=$2; shift 2 ;;
 	--) shift; break ;;
 	-*) die "unknown option $1" ;;
 	*) break ;;
@@ -69,8 +73,9 @@ case "${DYNAMOS_KVM:-auto}" in
 esac
 
 vng_args=(--run "$kdir/arch/x86/boot/bzImage" "${accel[@]}" --skip-modules
-	--cpus 2 --memory 2G --rwdir "$RESULTS" --cwd "$DYNAMOS_TOP" --verbose
+	--cpus "$cpus" --memory 2G --rwdir "$RESULTS" --cwd "$DYNAMOS_TOP" --verbose
 	--append "oops=panic panic=-1")
+[ -n "$qemu_opts" ] && vng_args+=(--qemu-opts "$qemu_opts")
 
 if [ "$interactive" = 1 ]; then
 	say "interactive VM: modules are in $DYNAMOS_TOP; exit the shell to power off"

@@ -47,16 +47,20 @@ cleanup() {
 	trap - EXIT INT TERM HUP
 	cleanup_extra
 	[ -w "$TDBG/release" ] && echo 1 >"$TDBG/release"
-	# Patches, most recently loaded first: disable, wait, remove.
-	for m in $(awk '$1 ~ /^dynamos_(test_|cmdline)/ { print $1 }' /proc/modules); do
-		if [ -e "$SYSFS/patches/$m/enabled" ]; then
+	# Patches, last registered first: disable, wait; then their modules,
+	# most recently loaded first.
+	# Only the top patch of a function may be disabled: a few passes.
+	for pass in 1 2 3; do
+		for m in $(ls -r "$SYSFS/patches" 2>/dev/null); do
 			echo 0 >"$SYSFS/patches/$m/enabled" 2>/dev/null
 			loop_until state_settled "$m"
-		fi
+		done
+	done
+	for m in $(awk '$1 ~ /^dynamos_(test_|cmdline|bench_patch|bench_stack)/ { print $1 }' /proc/modules); do
 		rmmod "$m" 2>/dev/null
 	done
 	# Livepatches (the side-by-side tests): disable, wait until gone, remove.
-	for m in $(awk '$1 ~ /^dynamos_test_klp/ { print $1 }' /proc/modules); do
+	for m in $(awk '$1 ~ /^dynamos_(test_klp|bench_klp)/ { print $1 }' /proc/modules); do
 		if [ -e "/sys/kernel/livepatch/$m/enabled" ]; then
 			echo 0 >"/sys/kernel/livepatch/$m/enabled" 2>/dev/null
 			loop_until eval "[ ! -e /sys/kernel/livepatch/$m ]"
@@ -69,6 +73,10 @@ cleanup() {
 		rmmod "$SUB" 2>/dev/null
 	fi
 	is_loaded "$TARGET" && rmmod "$TARGET" 2>/dev/null
+	if is_loaded dynamos_bench; then
+		echo 1 >/sys/kernel/debug/dynamos_bench/release 2>/dev/null
+		rmmod dynamos_bench 2>/dev/null
+	fi
 	is_loaded "$HELLO" && rmmod "$HELLO" 2>/dev/null
 	is_loaded "$CORE" && rmmod "$CORE" 2>/dev/null
 	exit "$rc"

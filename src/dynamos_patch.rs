@@ -218,6 +218,7 @@ impl Drop for Registration {
 /// For each target, a module named after it holds `prev(ARGS) -> RET`, which
 /// calls the edition this one replaced, `call(ARGS) -> RET`, which calls the
 /// target through dynamos, and the counters dynamos reads.
+#[allow(unused_macros)] // Patches built without it (the benchmark's) include this file too.
 macro_rules! patch {
     (
         type: $type:ident,

@@ -1,0 +1,209 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The benchmark, inside the VM (scripts/bench.sh boots it): one boot
+# measures dynamos and the kernel's livepatch on the same functions of
+# dynamos_bench.ko (selftests/test_modules/bench_target.c).
+#
+# Writes one record per line to $DYNAMOS_RESULTS/bench.txt:
+#   percall PATH VARIANT FUNCS EDITIONS MEDIAN MIN MAX REPEATS CALLS
+#       per-call time in ns of dynamos_bench_f000 (PATH kernel: a tight
+#       loop in the module; syscall: one pread of debugfs per call)
+#   apply SYSTEM FUNCS MS       insmod of the patch until fully switched
+#   switch SYSTEM MS|dnf:S      update of a subsystem whose kernel thread
+#                               never returns (dnf: not finished after S s)
+# Environment: BENCH_ITERS (kernel loop calls per run), BENCH_SYSCALLS,
+# BENCH_REPS, BENCH_SMOKE=1 (a few tiny runs, for `make check`).
+
+. "$(dirname "$0")/../selftests/functions.sh"
+B=/sys/kernel/debug/dynamos_bench
+BENCH=dynamos_bench
+BENCH_KO=$TESTMOD_DIR/dynamos_bench.ko
+PATCH=dynamos_bench_patch
+PATCH_KO=$TESTMOD_DIR/$PATCH.ko
+STACK=dynamos_bench_stack
+KLP=dynamos_bench_klp
+USER_BIN=$SELFTESTS/bench_user
+OUT=${DYNAMOS_RESULTS:-/tmp}/bench.txt
+
+if [ "${BENCH_SMOKE:-0}" = 1 ]; then
+	ITERS=${BENCH_ITERS:-2000} SYSCALLS=${BENCH_SYSCALLS:-200} REPS=${BENCH_REPS:-1}
+	FUNCS="1 10" LAYERS="1 2"
+else
+	ITERS=${BENCH_ITERS:-100000} SYSCALLS=${BENCH_SYSCALLS:-5000} REPS=${BENCH_REPS:-7}
+	FUNCS="1 10 100 1000" LAYERS="1 2 4 8"
+fi
+LP_WAIT=${LP_WAIT:-5}
+: >"$OUT"
+
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+record() { echo "$*" >>"$OUT"; log "  $*"; }
+
+# stats: median, min, max of the numbers on stdin.
+stats() { sort -g | awk '{ v[NR] = $1 } END { printf "%.2f %.2f %.2f", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
+
+# One kernel-loop run: ns per call.
+kernel_run() {
+	local idx iters ns mism
+	echo "0 $ITERS" >"$B/run" || die "run failed"
+	read -r _ idx _ iters _ ns _ mism <"$B/run"
+	[ "$mism" = 0 ] || die "$mism calls returned a wrong result"
+	awk -v n="$ns" -v i="$iters" 'BEGIN { printf "%.3f\n", n / i }'
+}
+
+syscall_run() {
+	local out
+	out=$("$USER_BIN" "$B/call1" "$SYSCALLS") || die "bench_user failed"
+	set -- $out
+	awk -v n="$4" -v i="$2" 'BEGIN { printf "%.3f\n", n / i }'
+}
+
+# measure VARIANT FUNCS EDITIONS: both paths, REPS runs each.
+measure() {
+	local r s
+	s=$(for r in $(seq "$REPS"); do kernel_run; done | stats)
+	record percall kernel "$1" "$2" "$3" $s "$REPS" "$ITERS"
+	s=$(for r in $(seq "$REPS"); do syscall_run; done | stats)
+	record percall syscall "$1" "$2" "$3" $s "$REPS" "$SYSCALLS"
+}
+
+bench_set() { echo "$2" >"$B/$1" || die "setting $1 to $2 failed"; }
+holders_are() { [ "$(cat "$B/holders")" = "$1" ]; }
+start_holder() {
+	cat "$B/hold" >/dev/null &
+	HOLDER=$!
+	loop_until holders_are 1 || die "the holder did not go to sleep"
+}
+release_holder() {
+	echo 1 >"$B/release"
+	wait "$HOLDER"
+}
+lp_gone() { [ ! -e "/sys/kernel/livepatch/$1" ]; }
+lp_done() { [ "$(cat "/sys/kernel/livepatch/$1/transition" 2>/dev/null)" = 0 ]; }
+lp_remove() {
+	echo 0 >"/sys/kernel/livepatch/$1/enabled" || die "disabling livepatch $1 failed"
+	loop_until lp_gone "$1" || die "livepatch $1 did not go away"
+	rmmod "$1" || die "rmmod $1 failed"
+}
+dy_remove() {
+	disable_patch "$1"
+	rmmod "$2" || die "rmmod $2 failed"
+}
+
+MARKER="dynamos benchmark: start"
+echo "$MARKER" >/dev/kmsg
+trap cleanup EXIT INT TERM HUP
+log "benchmark: $ITERS calls per kernel run, $SYSCALLS per syscall run, $REPS runs each"
+load_mod "$BENCH_KO"
+load_mod "$CORE_KO"
+
+log "(a) unpatched"
+measure unpatched 1 0
+
+log "(b) dynamos, steady state"
+bench_set nr 1
+bench_set mode 0
+load_mod "$PATCH_KO"
+enable_patch $PATCH
+measure dynamos 1 1
+dy_remove $PATCH $PATCH
+
+log "(c) dynamos, counted path (an edition being retired)"
+load_mod "$PATCH_KO"
+start_holder
+echo 1 >"$SYSFS/patches/$PATCH/enabled" || die "enable failed"
+wait_state $PATCH enabling
+measure dynamos-counted 1 1
+release_holder
+wait_state $PATCH enabled
+dy_remove $PATCH $PATCH
+
+log "(c) dynamos, adaptive path (a handler picks the edition)"
+bench_set mode 1
+load_mod "$PATCH_KO"
+enable_patch $PATCH
+measure dynamos-adaptive 1 1
+dy_remove $PATCH $PATCH
+
+log "(d) dynamos, during a subsystem switch"
+bench_set mode 2
+load_mod "$PATCH_KO"
+start_holder
+echo 1 >"$SYSFS/patches/$PATCH/enabled" || die "enable failed"
+loop_until eval '[ "$(cat $SYSFS/subsystems/dynamos_bench/state)" != "switching 0->1" ]' ||
+	die "the subsystem switch did not start draining"
+measure dynamos-switch 1 1
+release_holder
+wait_state $PATCH enabled
+dy_remove $PATCH $PATCH
+bench_set mode 0
+
+log "(e) livepatch"
+load_mod "$TESTMOD_DIR/$KLP.ko"
+loop_until lp_done $KLP || die "livepatch did not finish"
+measure livepatch 1 1
+lp_remove $KLP
+
+log "scaling in the number of patched functions; apply time"
+for n in $FUNCS; do
+	bench_set nr "$n"
+	t0=$(ms_now)
+	insmod "$PATCH_KO" || die "insmod $PATCH failed"
+	echo 1 >"$SYSFS/patches/$PATCH/enabled" || die "enable failed"
+	wait_state $PATCH enabled
+	record apply dynamos "$n" $(($(ms_now) - t0))
+	measure dynamos "$n" 1
+	dy_remove $PATCH $PATCH
+	t0=$(ms_now)
+	insmod "$TESTMOD_DIR/$KLP.ko" nr="$n" || die "insmod $KLP failed"
+	loop_until lp_done $KLP || die "livepatch did not finish"
+	record apply livepatch "$n" $(($(ms_now) - t0))
+	measure livepatch "$n" 1
+	lp_remove $KLP
+done
+bench_set nr 1
+
+log "scaling in the number of live editions"
+set -- $LAYERS
+bench_set layers "$(eval echo \${$#})"
+load_mod "$TESTMOD_DIR/$STACK.ko"
+on=0
+for l in $LAYERS; do
+	while [ "$on" -lt "$l" ]; do
+		on=$((on + 1))
+		enable_patch "dynamos_bench_s$on"
+	done
+	measure dynamos 1 "$l"
+done
+while [ "$on" -gt 0 ]; do
+	disable_patch "dynamos_bench_s$on"
+	on=$((on - 1))
+done
+unload_mod $STACK
+
+if [ "${BENCH_SMOKE:-0}" != 1 ]; then
+	log "non-quiescent switch: a subsystem whose kernel thread never returns"
+	load_mod "$SUB_KO"
+	t0=$(ms_now)
+	insmod "$TESTMOD_DIR/dynamos_test_klp_subsys.ko" || die "insmod the livepatch failed"
+	while [ $(($(ms_now) - t0)) -lt $((LP_WAIT * 1000)) ]; do
+		lp_done dynamos_test_klp_subsys && break
+		sleep 0.1
+	done
+	if lp_done dynamos_test_klp_subsys; then
+		record switch livepatch $(($(ms_now) - t0))
+	else
+		record switch livepatch "dnf:$LP_WAIT"
+	fi
+	lp_remove dynamos_test_klp_subsys
+	load_mod "$(test_ko subsys)"
+	t0=$(ms_now)
+	echo 1 >"$SYSFS/patches/$SUBPATCH/enabled" || die "enable failed"
+	wait_state $SUBPATCH enabled
+	record switch dynamos $(($(ms_now) - t0))
+	dy_remove $SUBPATCH $SUBPATCH
+	unload_mod "$SUB"
+fi
+
+unload_mod "$CORE"
+unload_mod $BENCH
+log "benchmark: done, $(wc -l <"$OUT") records in $OUT"
