@@ -8,6 +8,7 @@
  * memory. dynamos therefore reads task and module fields here, in C, and
  * hands Rust plain values. See src/tasks.rs and src/modules.rs.
  */
+#include <linux/ftrace.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/rcupdate.h>
@@ -93,6 +94,22 @@ noinline int dynamos_call_loop(int (*fn)(void *data), void *data)
 
 	barrier();
 	return ret;
+}
+
+/*
+ * ftrace's recursion guard, for hooks registered without
+ * FTRACE_OPS_FL_RECURSION (whose generic wrapper costs about 50
+ * instructions a call): the lock also disables preemption, as livepatch's
+ * handler relies on.
+ */
+notrace int dynamos_recursion_trylock(unsigned long ip, unsigned long parent_ip)
+{
+	return ftrace_test_recursion_trylock(ip, parent_ip);
+}
+
+notrace void dynamos_recursion_unlock(int bit)
+{
+	ftrace_test_recursion_unlock(bit);
 }
 
 void *dynamos_kthread_data(void)

@@ -29,5 +29,7 @@ long dynamos_safepoint3(long a0, long a1, long a2, long a3, long a4, long a5);
 bool dynamos_call_safepoint(unsigned long fn, const long *args);
 int dynamos_call_loop(int (*fn)(void *data), void *data);
 void *dynamos_kthread_data(void);
+int dynamos_recursion_trylock(unsigned long ip, unsigned long parent_ip);
+void dynamos_recursion_unlock(int bit);
 
 #endif

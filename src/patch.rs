@@ -1159,13 +1159,24 @@ fn settle(core: &mut Core, addrs: &[usize]) {
     site::free_stale(stale);
 }
 
+/// What [`finish`] leaves for [`conclude`]: the states to publish once the
+/// trash is emptied.
+pub(crate) struct Finished {
+    key: PatchKey,
+    target: Target,
+    replaced: KVec<PatchKey>,
+    switch: Option<(&'static kernel::str::CStr, u32)>,
+}
+
 /// Ends the transition: what drained is quiescent, or the admin forced it
-/// and what has not drained goes on draining as a leftover.
-pub(crate) fn finish(core: &mut Core, trash: &mut Trash) {
+/// and what has not drained goes on draining as a leftover. The patch keeps
+/// its `enabling`/`disabling` state until [`conclude`], which the caller
+/// runs after emptying the trash: a patch reads `disabled` only once its
+/// functions are unhooked and their sysfs directories gone, so that a
+/// livepatch or a new enable can take them at once.
+pub(crate) fn finish(core: &mut Core, trash: &mut Trash) -> Option<Finished> {
     let switch = synchronizer::switching(core);
-    let Some(t) = core.transition.take() else {
-        return;
-    };
+    let t = core.transition.take()?;
     let Transition {
         patch: key,
         target,
@@ -1198,17 +1209,9 @@ pub(crate) fn finish(core: &mut Core, trash: &mut Trash) {
         e.site.draining.retain(|ed| !drain.contains(ed));
     }
     settle(core, &sites);
-    if let Some((s, _, to)) = switch {
-        pr_info!("subsystem '{}': now at generation {}\n", display(s), to);
-    }
-    let Some(idx) = core.patch_index(key) else {
-        return;
-    };
-    let name = core.patches[idx].spec.name;
+    let idx = core.patch_index(key)?;
     match target {
         Target::Enable => {
-            core.patches[idx].state = State::Enabled;
-            pr_info!("patch '{}' enabled\n", display(name));
             for &k in replaced.iter() {
                 let Some(i) = core.patch_index(k) else {
                     continue;
@@ -1221,14 +1224,7 @@ pub(crate) fn finish(core: &mut Core, trash: &mut Trash) {
                         e.remove_edition_dir(l.edition.id, trash);
                     }
                 }
-                core.patches[i].state = State::Disabled;
-                pr_info!(
-                    "patch '{}' disabled: replaced by '{}'\n",
-                    display(core.patches[i].spec.name),
-                    display(name)
-                );
             }
-            remove_empty_sites(core, trash);
         }
         Target::Disable => {
             let layers = core::mem::take(&mut core.patches[idx].layers);
@@ -1239,14 +1235,49 @@ pub(crate) fn finish(core: &mut Core, trash: &mut Trash) {
                     e.remove_edition_dir(l.edition.id, trash);
                 }
             }
-            remove_empty_sites(core, trash);
+        }
+    }
+    remove_empty_sites(core, trash);
+    // The draining editions go now, with their references on the patch
+    // module.
+    drop(drain);
+    Some(Finished {
+        key,
+        target,
+        replaced,
+        switch: switch.map(|(s, _, to)| (s, to)),
+    })
+}
+
+/// Publishes the end of a transition that [`finish`] ended.
+pub(crate) fn conclude(core: &mut Core, f: Finished) {
+    if let Some((s, to)) = f.switch {
+        pr_info!("subsystem '{}': now at generation {}\n", display(s), to);
+    }
+    let Some(idx) = core.patch_index(f.key) else {
+        return;
+    };
+    let name = core.patches[idx].spec.name;
+    match f.target {
+        Target::Enable => {
+            core.patches[idx].state = State::Enabled;
+            pr_info!("patch '{}' enabled\n", display(name));
+            for &k in f.replaced.iter() {
+                if let Some(i) = core.patch_index(k) {
+                    core.patches[i].state = State::Disabled;
+                    pr_info!(
+                        "patch '{}' disabled: replaced by '{}'\n",
+                        display(core.patches[i].spec.name),
+                        display(name)
+                    );
+                }
+            }
+        }
+        Target::Disable => {
             core.patches[idx].state = State::Disabled;
             pr_info!("patch '{}' disabled\n", display(name));
         }
     }
-    // The draining editions go now, with their references on the patch
-    // module, before the new state is visible to anyone.
-    drop(drain);
 }
 
 /// Drops the leftovers of forced switches that have drained since.

@@ -383,13 +383,20 @@ impl WorkItem for TransitionWork {
         if let Ok(Some(transfer)) = transfer {
             // The patch's callbacks run without the registry mutex.
             transfer.run();
-            let _ = with_core(|core, trash| {
-                patch::finish(core, trash);
+            let finished = with_core(|core, trash| {
+                let f = patch::finish(core, trash);
                 if !core.leftovers.is_empty() {
                     core.kick_later(LEFTOVER_PERIOD);
                 }
-                Ok(())
+                Ok(f)
             });
+            // The trash is empty now: the old functions are unhooked.
+            if let Ok(Some(f)) = finished {
+                let _ = with_core(|core, _| {
+                    patch::conclude(core, f);
+                    Ok(())
+                });
+            }
         }
     }
 }
