@@ -174,7 +174,9 @@ pub(crate) struct Dispatch {
     /// Counted entry of the original (0: none, let through uncounted).
     orig_counted: usize,
     /// Calls from this code are let through to the original: the `prev()`
-    /// and `orig_counted` functions of the site's patches.
+    /// and `orig_counted` functions of the site's patches. Sorted and
+    /// disjoint, for a binary search: the cost per call stays flat in the
+    /// number of editions.
     bypass: KVec<Range<usize>>,
     /// Within a subsystem, while more than one generation may run: code of
     /// every member edition, with the index of this site's edition of the
@@ -209,6 +211,13 @@ impl Dispatch {
             };
         }
         self.default
+    }
+
+    /// Whether a call from `from` is let through to the original.
+    #[inline(always)]
+    fn bypassed(&self, from: usize) -> bool {
+        let n = self.bypass.partition_point(|r| r.start <= from);
+        n > 0 && self.bypass[n - 1].contains(&from)
     }
 
     /// The edition a call from `from` inherits, if it comes from a member
@@ -266,7 +275,7 @@ impl Handler for Arc<Shared> {
             return;
         }
         let from = call.parent_ip();
-        if d.bypass.iter().any(|r| r.contains(&from)) {
+        if d.bypassed(from) {
             return;
         }
         let idx = if d.inherit.is_empty() {
@@ -536,6 +545,16 @@ impl Site {
                 }
             }
         }
+        // Sorted and merged: `Dispatch::bypassed` searches them.
+        bypass.sort_unstable_by_key(|r| r.start);
+        let mut merged: KVec<Range<usize>> = KVec::with_capacity(bypass.len(), GFP_KERNEL)?;
+        for r in bypass {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r, GFP_KERNEL)?,
+            }
+        }
+        let bypass = merged;
         // Stack editions come right after the original, in order; draining
         // ones after them can only be entered by inheritance.
         let live = self.stack.len() + 1;
