@@ -78,6 +78,8 @@ def ratios(data):
         for r in data["percall"]:
             if r["path"] != path or r["funcs"] != 1 or r["editions"] > 1:
                 continue
+            if (path, r["variant"]) in out:
+                continue
             over = r["median_ns"] - a
             out[(path, r["variant"])] = (over, over / lp_over if lp_over > 0 else None)
     return out
@@ -88,9 +90,12 @@ def table(mode, data, w=print):
     w(f"== {mode}: per call of dynamos_bench_f000, median of {data['percall'][0]['repeats'] if data['percall'] else 0} runs ({unit})")
     rat = ratios(data)
     w(f"{'path':8} {'variant':18} {'median':>9} {'min':>9} {'max':>9} {'overhead':>9} {'/ livepatch':>11}")
+    seen = set()
     for r in data["percall"]:
-        if r["funcs"] != 1 or r["editions"] > 1:
+        # The first record of each variant; the scaling runs repeat some.
+        if r["funcs"] != 1 or r["editions"] > 1 or (r["path"], r["variant"]) in seen:
             continue
+        seen.add((r["path"], r["variant"]))
         over, ratio = rat.get((r["path"], r["variant"]), (None, None))
         o = "" if over is None or r["variant"] == "unpatched" else f"{over:9.1f}"
         q = "" if ratio is None or r["variant"] == "unpatched" else f"{ratio:11.2f}"
@@ -164,7 +169,9 @@ def plot(runs, path):
                 axes[2].plot(*zip(*pts), marker="o", label=f"{system} ({mode})")
     axes[0].set(xscale="log", xlabel="patched functions", ylabel="overhead per call (ns or instructions)",
                 title="Per-call overhead vs patched functions")
-    axes[1].set(xscale="log", xlabel="live editions", ylabel="overhead per call",
+    axes[1].set_xscale("log", base=2)
+    axes[1].set_xticks([1, 2, 4, 8], labels=["1", "2", "4", "8"])
+    axes[1].set(xlabel="live editions", ylabel="overhead per call",
                 title="Per-call overhead vs live editions")
     axes[2].set(xscale="log", yscale="log", xlabel="patched functions", ylabel="ms",
                 title="Apply time (insmod until switched)")
@@ -173,6 +180,8 @@ def plot(runs, path):
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
+    if path.endswith(".svg"):
+        fig.savefig(path[:-4] + ".png", dpi=80)
     print(f"plot: {path}")
 
 
