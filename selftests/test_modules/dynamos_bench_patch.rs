@@ -27,6 +27,10 @@ use kernel::{
 #[path = "../../src/dynamos_patch.rs"]
 mod dynamos_patch;
 
+#[path = "bench_glue.rs"]
+#[macro_use]
+mod bench_glue;
+
 use dynamos_patch::{abi::AdaptFn, Callbacks, Choice, FuncDesc, Inside, Registration};
 
 module! {
@@ -45,47 +49,12 @@ extern "C" {
 /// Most targets.
 const MAX: usize = 1000;
 
-/// Signature of the targets.
-type Sig = unsafe extern "C" fn(c_int) -> c_int;
-
-static INSIDE: [AtomicIsize; MAX] = [const { AtomicIsize::new(0) }; MAX];
-static ORIG_INSIDE: [AtomicIsize; MAX] = [const { AtomicIsize::new(0) }; MAX];
-static ORIG: [AtomicUsize; MAX] = [const { AtomicUsize::new(0) }; MAX];
-static PREV: [AtomicUsize; MAX] = [const { AtomicUsize::new(0) }; MAX];
-
 /// The edition of target `I`: the original's work.
 extern "C" fn edition<const I: usize>(x: c_int) -> c_int {
     x.wrapping_add(I as c_int)
 }
 
-/// The edition of target `I`, counted.
-extern "C" fn counted<const I: usize>(x: c_int) -> c_int {
-    let _inside = Inside::enter(&INSIDE[I]);
-    edition::<I>(x)
-}
-
-/// Calls target `I`'s original address.
-fn call_addr(addr: &AtomicUsize, x: c_int) -> c_int {
-    // SAFETY: dynamos writes the address of a function of type `Sig` before
-    // the caller can run.
-    let f: Sig = unsafe { core::mem::transmute::<usize, Sig>(addr.load(Ordering::Acquire)) };
-    // SAFETY: The targets take any `int`.
-    let r = unsafe { f(x) };
-    core::hint::black_box(r)
-}
-
-/// The original of target `I`, counted.
-extern "C" fn orig_counted<const I: usize>(x: c_int) -> c_int {
-    let _inside = Inside::enter(&ORIG_INSIDE[I]);
-    call_addr(&ORIG[I], x)
-}
-
-/// Calls the edition target `I`'s edition replaced (unused by the
-/// editions, which redo the work; dynamos needs its address).
-#[inline(never)]
-fn prev<const I: usize>(x: c_int) -> c_int {
-    call_addr(&PREV[I], x)
-}
+bench_glue!(MAX);
 
 /// The adaptation handler of mode 1: always this patch's edition.
 ///
@@ -94,31 +63,6 @@ fn prev<const I: usize>(x: c_int) -> c_int {
 /// Called by dynamos only, with six readable registers (unused here).
 unsafe extern "C" fn adapt(_regs: *const usize) -> u32 {
     Choice::This as u32
-}
-
-/// The descriptor of target `I`, named `name`.
-fn desc<const I: usize>(name: *const c_char, adapt: Option<AdaptFn>) -> FuncDesc {
-    let entry: extern "C" fn(c_int) -> c_int = edition::<I>;
-    let counted: extern "C" fn(c_int) -> c_int = counted::<I>;
-    let orig_counted: extern "C" fn(c_int) -> c_int = orig_counted::<I>;
-    let prev: fn(c_int) -> c_int = prev::<I>;
-    FuncDesc {
-        name,
-        object: c_str!("dynamos_bench").as_char_ptr(),
-        sympos: 0,
-        nr_args: 1,
-        entry: entry as *const c_void,
-        counted: counted as *const c_void,
-        orig_counted: orig_counted as *const c_void,
-        inside: &INSIDE[I],
-        orig_inside: &ORIG_INSIDE[I],
-        orig: &ORIG[I],
-        prev: &PREV[I],
-        adapt,
-        prev_fn: prev as *const c_void,
-        flags: 0,
-        safepoint: core::ptr::null(),
-    }
 }
 
 type DescFn = fn(*const c_char, Option<AdaptFn>) -> FuncDesc;

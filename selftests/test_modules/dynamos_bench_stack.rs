@@ -6,18 +6,16 @@
 //! (`bench_target.c`) doing the original's work. Enabling the first L of
 //! them stacks L live editions on the function.
 
-use core::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
-use kernel::{
-    c_str,
-    ffi::{c_int, c_void},
-    prelude::*,
-    str::CStr,
-};
+use kernel::{c_str, ffi::c_int, prelude::*, str::CStr};
 
 #[path = "../../src/dynamos_patch.rs"]
 mod dynamos_patch;
 
-use dynamos_patch::{Callbacks, FuncDesc, Inside, Registration};
+#[path = "bench_glue.rs"]
+#[macro_use]
+mod bench_glue;
+
+use dynamos_patch::{Callbacks, FuncDesc, Registration};
 
 module! {
     type: BenchStack,
@@ -34,65 +32,17 @@ extern "C" {
 /// Most layers.
 const LAYERS: usize = 8;
 
-type Sig = unsafe extern "C" fn(c_int) -> c_int;
-
-static INSIDE: [AtomicIsize; LAYERS] = [const { AtomicIsize::new(0) }; LAYERS];
-static ORIG_INSIDE: [AtomicIsize; LAYERS] = [const { AtomicIsize::new(0) }; LAYERS];
-static ORIG: [AtomicUsize; LAYERS] = [const { AtomicUsize::new(0) }; LAYERS];
-static PREV: [AtomicUsize; LAYERS] = [const { AtomicUsize::new(0) }; LAYERS];
-
 /// Layer `J`'s edition: `dynamos_bench_f000`'s work.
 extern "C" fn edition<const J: usize>(x: c_int) -> c_int {
     core::hint::black_box(J);
     x
 }
 
-extern "C" fn counted<const J: usize>(x: c_int) -> c_int {
-    let _inside = Inside::enter(&INSIDE[J]);
-    edition::<J>(x)
-}
+bench_glue!(LAYERS);
 
-fn call_addr(addr: &AtomicUsize, x: c_int) -> c_int {
-    // SAFETY: dynamos writes the address of a function of type `Sig` before
-    // the caller can run.
-    let f: Sig = unsafe { core::mem::transmute::<usize, Sig>(addr.load(Ordering::Acquire)) };
-    // SAFETY: The target takes any `int`.
-    let r = unsafe { f(x) };
-    core::hint::black_box(r)
-}
-
-extern "C" fn orig_counted<const J: usize>(x: c_int) -> c_int {
-    let _inside = Inside::enter(&ORIG_INSIDE[J]);
-    call_addr(&ORIG[J], x)
-}
-
-#[inline(never)]
-fn prev<const J: usize>(x: c_int) -> c_int {
-    call_addr(&PREV[J], x)
-}
-
-fn desc<const J: usize>() -> FuncDesc {
-    let entry: extern "C" fn(c_int) -> c_int = edition::<J>;
-    let counted: extern "C" fn(c_int) -> c_int = counted::<J>;
-    let orig_counted: extern "C" fn(c_int) -> c_int = orig_counted::<J>;
-    let prev: fn(c_int) -> c_int = prev::<J>;
-    FuncDesc {
-        name: c_str!("dynamos_bench_f000").as_char_ptr(),
-        object: c_str!("dynamos_bench").as_char_ptr(),
-        sympos: 0,
-        nr_args: 1,
-        entry: entry as *const c_void,
-        counted: counted as *const c_void,
-        orig_counted: orig_counted as *const c_void,
-        inside: &INSIDE[J],
-        orig_inside: &ORIG_INSIDE[J],
-        orig: &ORIG[J],
-        prev: &PREV[J],
-        adapt: None,
-        prev_fn: prev as *const c_void,
-        flags: 0,
-        safepoint: core::ptr::null(),
-    }
+/// The descriptor of layer `J`.
+fn layer<const J: usize>() -> FuncDesc {
+    desc::<J>(c_str!("dynamos_bench_f000").as_char_ptr(), None)
 }
 
 /// A layer: its patch name and descriptor maker.
@@ -100,14 +50,14 @@ type Layer = (&'static CStr, fn() -> FuncDesc);
 
 /// Name and descriptor maker of each layer.
 static LAYER: [Layer; LAYERS] = [
-    (c_str!("dynamos_bench_s1"), desc::<0>),
-    (c_str!("dynamos_bench_s2"), desc::<1>),
-    (c_str!("dynamos_bench_s3"), desc::<2>),
-    (c_str!("dynamos_bench_s4"), desc::<3>),
-    (c_str!("dynamos_bench_s5"), desc::<4>),
-    (c_str!("dynamos_bench_s6"), desc::<5>),
-    (c_str!("dynamos_bench_s7"), desc::<6>),
-    (c_str!("dynamos_bench_s8"), desc::<7>),
+    (c_str!("dynamos_bench_s1"), layer::<0>),
+    (c_str!("dynamos_bench_s2"), layer::<1>),
+    (c_str!("dynamos_bench_s3"), layer::<2>),
+    (c_str!("dynamos_bench_s4"), layer::<3>),
+    (c_str!("dynamos_bench_s5"), layer::<4>),
+    (c_str!("dynamos_bench_s6"), layer::<5>),
+    (c_str!("dynamos_bench_s7"), layer::<6>),
+    (c_str!("dynamos_bench_s8"), layer::<7>),
 ];
 
 /// The module: one registration per layer, unregistered top first.

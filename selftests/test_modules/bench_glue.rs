@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Glue shared by the benchmark patches (`dynamos_bench_patch.rs`,
+//! `dynamos_bench_stack.rs`): what `patch!` generates for a target, as
+//! const-generic functions over up to `N` editions of `int f(int)`
+//! functions of module `dynamos_bench`, one instantiation per edition.
+//!
+//! `bench_glue!(N)` defines the counters, `counted::<I>`,
+//! `orig_counted::<I>`, `prev::<I>` and `desc::<I>(name, adapt)`; the
+//! including module defines `edition::<I>`, the edition itself.
+
+macro_rules! bench_glue {
+    ($n:expr) => {
+        static INSIDE: [::core::sync::atomic::AtomicIsize; $n] =
+            [const { ::core::sync::atomic::AtomicIsize::new(0) }; $n];
+        static ORIG_INSIDE: [::core::sync::atomic::AtomicIsize; $n] =
+            [const { ::core::sync::atomic::AtomicIsize::new(0) }; $n];
+        static ORIG: [::core::sync::atomic::AtomicUsize; $n] =
+            [const { ::core::sync::atomic::AtomicUsize::new(0) }; $n];
+        static PREV: [::core::sync::atomic::AtomicUsize; $n] =
+            [const { ::core::sync::atomic::AtomicUsize::new(0) }; $n];
+
+        /// Edition `I`, counted.
+        extern "C" fn counted<const I: usize>(x: ::kernel::ffi::c_int) -> ::kernel::ffi::c_int {
+            let _inside = $crate::dynamos_patch::Inside::enter(&INSIDE[I]);
+            edition::<I>(x)
+        }
+
+        /// Calls the `int f(int)` whose address dynamos wrote in `addr`.
+        fn call_addr(
+            addr: &::core::sync::atomic::AtomicUsize,
+            x: ::kernel::ffi::c_int,
+        ) -> ::kernel::ffi::c_int {
+            type Sig = unsafe extern "C" fn(::kernel::ffi::c_int) -> ::kernel::ffi::c_int;
+            // SAFETY: dynamos writes the address of a function of type
+            // `Sig` before the caller can run.
+            let f: Sig = unsafe {
+                ::core::mem::transmute::<usize, Sig>(
+                    addr.load(::core::sync::atomic::Ordering::Acquire),
+                )
+            };
+            // SAFETY: The targets take any `int`.
+            let r = unsafe { f(x) };
+            ::core::hint::black_box(r)
+        }
+
+        /// The original of edition `I`'s target, counted.
+        extern "C" fn orig_counted<const I: usize>(
+            x: ::kernel::ffi::c_int,
+        ) -> ::kernel::ffi::c_int {
+            let _inside = $crate::dynamos_patch::Inside::enter(&ORIG_INSIDE[I]);
+            call_addr(&ORIG[I], x)
+        }
+
+        /// Calls what edition `I` replaced (the editions redo the work
+        /// instead; dynamos needs its address).
+        #[inline(never)]
+        fn prev<const I: usize>(x: ::kernel::ffi::c_int) -> ::kernel::ffi::c_int {
+            call_addr(&PREV[I], x)
+        }
+
+        /// The descriptor of edition `I`, of target `name`.
+        fn desc<const I: usize>(
+            name: *const ::kernel::ffi::c_char,
+            adapt: Option<$crate::dynamos_patch::abi::AdaptFn>,
+        ) -> $crate::dynamos_patch::FuncDesc {
+            type F = extern "C" fn(::kernel::ffi::c_int) -> ::kernel::ffi::c_int;
+            let entry: F = edition::<I>;
+            let counted: F = counted::<I>;
+            let orig_counted: F = orig_counted::<I>;
+            let prev: fn(::kernel::ffi::c_int) -> ::kernel::ffi::c_int = prev::<I>;
+            $crate::dynamos_patch::FuncDesc {
+                name,
+                object: ::kernel::c_str!("dynamos_bench").as_char_ptr(),
+                sympos: 0,
+                nr_args: 1,
+                entry: entry as *const ::kernel::ffi::c_void,
+                counted: counted as *const ::kernel::ffi::c_void,
+                orig_counted: orig_counted as *const ::kernel::ffi::c_void,
+                inside: &INSIDE[I],
+                orig_inside: &ORIG_INSIDE[I],
+                orig: &ORIG[I],
+                prev: &PREV[I],
+                adapt,
+                prev_fn: prev as *const ::kernel::ffi::c_void,
+                flags: 0,
+                safepoint: ::core::ptr::null(),
+            }
+        }
+    };
+}
