@@ -62,6 +62,11 @@ extern "C" {
 pub(crate) const SLOTS: usize = 4;
 
 /// The argument registers of a redirected safe point call.
+///
+/// # Invariants
+///
+/// Points to the six registers a safe point stub saved, alive until the
+/// stub returns.
 pub(crate) struct Args(*const isize);
 
 /// Start and end of `dynamos_call_loop()`, found at init.

@@ -689,7 +689,12 @@ fn restore_stacks(core: &mut Core, saved: SavedStacks, policies: Saved) {
             e.site.stack = stack;
         }
     }
-    for (a, default, pids, counting) in policies {
+    put_policies(core, policies);
+}
+
+/// Puts back site policies saved by [`save_policies`].
+fn put_policies(core: &mut Core, saved: Saved) {
+    for (a, default, pids, counting) in saved {
         if let Some(e) = core.site(a) {
             e.site.default = default;
             e.site.pids = pids;
@@ -915,13 +920,7 @@ fn restore_policies(core: &mut Core, addrs: &[usize], layers: &[Layer], saved: S
             let _ = e.site.stack.push(l.clone(), GFP_NOWAIT);
         }
     }
-    for (a, default, pids, counting) in saved {
-        if let Some(e) = core.site(a) {
-            e.site.default = default;
-            e.site.pids = pids;
-            e.site.counting = counting;
-        }
-    }
+    put_policies(core, saved);
 }
 
 /// Reverses the transition of patch `idx` midway, towards `target`.
@@ -969,13 +968,7 @@ fn reverse(core: &mut Core, idx: usize, target: Target) -> Result {
                     }
                     Err(e) => {
                         pop_layers(core, &addrs, &layers);
-                        for (a, default, pids, counting) in saved {
-                            if let Some(en) = core.site(a) {
-                                en.site.default = default;
-                                en.site.pids = pids;
-                                en.site.counting = counting;
-                            }
-                        }
+                        put_policies(core, saved);
                         Err(e)
                     }
                 }

@@ -489,9 +489,7 @@ fn show_waiting(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
             None => emit!(buf, "pending all\n")?,
         }
         for h in t.drain.holders.iter() {
-            let len = h.comm.iter().position(|&c| c == 0).unwrap_or(h.comm.len());
-            let comm = core::str::from_utf8(&h.comm[..len]).unwrap_or("?");
-            emit!(buf, "holder {} {}\n", h.pid, comm)?;
+            emit!(buf, "holder {} {}\n", h.pid, h.comm_str())?;
         }
         Ok(())
     })

@@ -246,10 +246,12 @@ fn action(core: &Core, ret: usize) -> Action {
 /// what that call returns: whether the loop must end.
 pub(crate) fn at_safepoint(slot: usize, ret: usize, args: &kthread::Args) -> bool {
     loop {
-        let real = registry::with_core(|core, _| {
-            Ok(core.safepoints.as_ref().and_then(|sp| sp.addr(slot)))
+        // The hooked function and what to do, in one look at the registry.
+        let looked = registry::with_core(|core, _| {
+            let real = core.safepoints.as_ref().and_then(|sp| sp.addr(slot));
+            Ok(real.map(|r| (r, action(core, ret))))
         });
-        let Ok(Some(real)) = real else {
+        let Ok(Some((real, action))) = looked else {
             // Unhooked meanwhile: nothing moves; answer "go on".
             return false;
         };
@@ -257,9 +259,6 @@ pub(crate) fn at_safepoint(slot: usize, ret: usize, args: &kthread::Args) -> boo
         if kthread::safepoint_answer(real, args) {
             return true;
         }
-        let Ok(action) = registry::with_core(|core, _| Ok(action(core, ret))) else {
-            return false;
-        };
         match action {
             Action::Stay => return false,
             Action::Unwind(ed) => {
