@@ -72,6 +72,13 @@ cleanup() {
 		echo 1 >"$SDBG/release" 2>/dev/null
 		rmmod "$SUB" 2>/dev/null
 	fi
+	if is_loaded "$DATA"; then
+		for w in iface_workers acct_workers obj_workers; do
+			echo 0 >"$DDBG/$w" 2>/dev/null
+		done
+		echo 1 >"$DDBG/iface_wake" 2>/dev/null
+		rmmod "$DATA" 2>/dev/null
+	fi
 	is_loaded "$TARGET" && rmmod "$TARGET" 2>/dev/null
 	if is_loaded dynamos_bench; then
 		echo 1 >/sys/kernel/debug/dynamos_bench/release 2>/dev/null
@@ -257,3 +264,15 @@ start_sleeper() {
 	loop_until sleepers_in_sub_are $((before + 1)) || die "the sleeper did not go to sleep"
 }
 
+
+# The data target (data_target.c): interface, shadow data and state tests.
+DATA=dynamos_data
+DATA_KO=$TESTMOD_DIR/dynamos_data.ko
+DDBG=/sys/kernel/debug/dynamos_data
+
+ddbg() { cat "$DDBG/$1"; }
+# ddbg_field FILE KEY: KEY's value in a "k=v k=v" line of FILE.
+ddbg_field() {
+	tr ' ' '\n' <"$DDBG/$1" | awk -F= -v k="$2" '$1 == k { print $2 }'
+}
+ddbg_field_at_least() { [ "$(ddbg_field "$1" "$2")" -ge "$3" ]; }

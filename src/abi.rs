@@ -13,11 +13,11 @@
 //! from `dynamos_register_patch()` until `dynamos_unregister_patch()`
 //! returns. dynamos reads them and writes only the atomics marked so.
 
-use core::sync::atomic::{AtomicIsize, AtomicUsize};
+use core::sync::atomic::{AtomicIsize, AtomicPtr, AtomicUsize};
 use kernel::ffi::{c_char, c_int, c_void};
 
 /// Version of the descriptors below. Bump it on any layout change.
-pub(crate) const ABI_VERSION: u32 = 3;
+pub(crate) const ABI_VERSION: u32 = 4;
 
 /// Longest patch or symbol name accepted, in bytes, without the NUL.
 pub(crate) const NAME_MAX: usize = 127;
@@ -35,6 +35,17 @@ pub(crate) const PATCH_NO_AUTO_ENABLE: u32 = 1 << 1;
 /// `kthread_should_stop()`, or to [`FuncDesc::safepoint`] (see
 /// `src/safepoint.rs`).
 pub(crate) const FUNC_KTHREAD_LOOP: u32 = 1 << 0;
+/// [`FuncDesc::flags`]: the edition has a new interface (another signature
+/// than the target's). Only calls from the patch's own code use it; every
+/// other call has the old interface and enters [`FuncDesc::adaptor`], or the
+/// edition this one replaced if there is no adaptor. The target's callers,
+/// listed in [`FuncDesc::callers`], switch with it (the patch must name a
+/// subsystem).
+pub(crate) const FUNC_NEW_INTERFACE: u32 = 1 << 1;
+
+/// [`StateDesc::flags`]: convert every object in the background as soon as
+/// the patch is enabled (the eager pass), besides converting on access.
+pub(crate) const STATE_EAGER: u32 = 1 << 0;
 
 /// Direction of a state transfer: from the replaced edition's state to the
 /// patch's.
@@ -146,6 +157,73 @@ pub(crate) struct FuncDesc {
     /// contract (returns a `bool`, true to leave the loop), at most six
     /// integer arguments; null: `kthread_should_stop()` itself.
     pub(crate) safepoint: *const c_void,
+    /// For a [`FUNC_NEW_INTERFACE`] edition: a function with the target's
+    /// (old) signature that translates a call and calls the edition; it
+    /// counts itself in `inside`. Null: no adaptor.
+    pub(crate) adaptor: *const c_void,
+    /// For a [`FUNC_NEW_INTERFACE`] edition: the names of the target's
+    /// callers (NUL-terminated). Each must be changed by the same patch, or
+    /// be covered by the adaptor.
+    pub(crate) callers: *const *const c_char,
+    /// Number of elements of `callers`.
+    pub(crate) nr_callers: u32,
+}
+
+/// A shadow variable's destructor: `obj` is the object, `data` the
+/// variable's data, about to be freed.
+pub(crate) type ShadowDtor = unsafe extern "C" fn(obj: *mut c_void, data: *mut c_void);
+
+/// A shadow variable's constructor, called once, before the variable is
+/// visible, under the shadow lock (it must not sleep): fills `data` for
+/// `obj` from `ctor_data`. Nonzero refuses the variable.
+pub(crate) type ShadowCtor =
+    unsafe extern "C" fn(obj: *mut c_void, data: *mut c_void, ctor_data: *mut c_void) -> c_int;
+
+/// A kind of shadow variable a patch uses: dynamos frees every variable of
+/// this id, with `dtor`, when the patch is disabled or unregistered.
+#[repr(C)]
+pub(crate) struct ShadowDesc {
+    /// The id the patch uses with `dynamos_shadow_*()`.
+    pub(crate) id: u64,
+    /// Called on each variable freed by dynamos, if set.
+    pub(crate) dtor: Option<ShadowDtor>,
+}
+
+/// Walks every object a state applies to, calling `cb(ctx, obj)` for each
+/// until it returns nonzero, which it then returns. Runs in process
+/// context; may sleep.
+pub(crate) type ForEachFn = unsafe extern "C" fn(
+    cb: unsafe extern "C" fn(ctx: *mut c_void, obj: *mut c_void) -> c_int,
+    ctx: *mut c_void,
+) -> c_int;
+
+/// A state whose objects change representation with the patch, converted
+/// lazily: each object exactly once, on its first access through
+/// `dynamos_state_get()` (or by the eager pass). The new representation is
+/// a record of `size` bytes kept as shadow data of the object, under `id`.
+#[repr(C)]
+pub(crate) struct StateDesc {
+    /// NUL-terminated name; it names the state's sysfs directory.
+    pub(crate) name: *const c_char,
+    /// Shadow id of the records.
+    pub(crate) id: u64,
+    /// Size of a record, at least 1.
+    pub(crate) size: usize,
+    /// Fills the record `rec` of `obj` from the old representation; runs
+    /// once per object, under the shadow lock (must not sleep).
+    pub(crate) convert: Option<unsafe extern "C" fn(obj: *mut c_void, rec: *mut c_void)>,
+    /// Puts the old representation back from the record, when the patch is
+    /// disabled. Null: the conversion loses information, and dynamos
+    /// refuses to disable the patch while objects are converted (unless the
+    /// admin allows the loss).
+    pub(crate) revert: Option<unsafe extern "C" fn(obj: *mut c_void, rec: *mut c_void)>,
+    /// Walks every known object, for the eager pass; null: no eager pass.
+    pub(crate) for_each: Option<ForEachFn>,
+    /// `STATE_*` flags.
+    pub(crate) flags: u32,
+    /// Written by dynamos: its run-time state while the patch is
+    /// registered, null otherwise. `dynamos_state_get()` fails while null.
+    pub(crate) rt: AtomicPtr<c_void>,
 }
 
 /// What a patch module hands to `dynamos_register_patch()`.
@@ -170,7 +248,19 @@ pub(crate) struct PatchDesc {
     pub(crate) subsystem: *const c_char,
     /// The patch's callbacks.
     pub(crate) callbacks: Callbacks,
+    /// The kinds of shadow variables the patch uses.
+    pub(crate) shadows: *const *const ShadowDesc,
+    /// Number of elements of `shadows`.
+    pub(crate) nr_shadows: u32,
+    /// The states the patch converts.
+    pub(crate) states: *const *const StateDesc,
+    /// Number of elements of `states`.
+    pub(crate) nr_states: u32,
 }
+
+// SAFETY: A state descriptor is immutable, but for its atomic `rt`; the
+// functions it points to may be called from any thread (`StateDesc`).
+unsafe impl Sync for StateDesc {}
 
 impl PatchDesc {
     /// The size of this descriptor, as recorded in [`PatchDesc::size`].

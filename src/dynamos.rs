@@ -35,7 +35,9 @@ mod patch;
 mod rcu;
 mod registry;
 mod safepoint;
+mod shadow;
 mod site;
+mod state;
 mod synchronizer;
 mod sysfs;
 mod tasks;
@@ -57,6 +59,7 @@ struct Dynamos;
 
 impl kernel::Module for Dynamos {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        shadow::init();
         registry::init()?;
         pr_info!("dynamos {} loaded\n", VERSION);
         Ok(Dynamos)
@@ -66,6 +69,7 @@ impl kernel::Module for Dynamos {
 impl Drop for Dynamos {
     fn drop(&mut self) {
         registry::exit();
+        shadow::exit();
         pr_info!("dynamos unloaded\n");
     }
 }

@@ -40,6 +40,10 @@ pub(crate) struct FuncSpec {
     /// The main function of kernel threads that never return
     /// ([`abi::FUNC_KTHREAD_LOOP`]).
     pub(crate) kthread_loop: bool,
+    /// A caller of a function whose interface the patch changes, covered
+    /// by that function's adaptor: threads still in its old edition need
+    /// not drain, since their calls are translated.
+    pub(crate) covered: bool,
 }
 
 /// A patch, checked.
@@ -56,7 +60,19 @@ pub(crate) struct PatchSpec {
     pub(crate) subsystem: Option<&'static CStr>,
     /// Its callbacks.
     pub(crate) callbacks: Callbacks,
+    /// The kinds of shadow variables it uses.
+    pub(crate) shadows: KVec<&'static abi::ShadowDesc>,
+    /// The states it converts lazily.
+    pub(crate) states: KVec<&'static abi::StateDesc>,
+    /// Their names, in the same order.
+    pub(crate) state_names: KVec<&'static CStr>,
 }
+
+/// Most shadow kinds, states or listed callers per patch or function.
+const MAX_LIST: usize = 64;
+
+/// Largest state record.
+const MAX_RECORD: usize = 4096;
 
 /// A patch's callbacks, callable while the patch is registered (its module
 /// cannot finish unloading: its exit unregisters the patch under the
@@ -182,11 +198,26 @@ unsafe fn func(f: &'static FuncDesc) -> Result<FuncSpec> {
         );
         return Err(EINVAL);
     }
-    if f.flags & !abi::FUNC_KTHREAD_LOOP != 0 {
+    if f.flags & !(abi::FUNC_KTHREAD_LOOP | abi::FUNC_NEW_INTERFACE) != 0 {
         pr_err!(
             "register: function {} has unknown flags {:#x}\n",
             fname.to_str().unwrap_or("?"),
             f.flags
+        );
+        return Err(EINVAL);
+    }
+    let new_iface = f.flags & abi::FUNC_NEW_INTERFACE != 0;
+    if !new_iface && (!f.adaptor.is_null() || f.nr_callers != 0) {
+        pr_err!(
+            "register: function {} has an adaptor or callers but keeps its interface\n",
+            fname.to_str().unwrap_or("?")
+        );
+        return Err(EINVAL);
+    }
+    if new_iface && f.flags & abi::FUNC_KTHREAD_LOOP != 0 {
+        pr_err!(
+            "register: kthread loop {} cannot change its interface\n",
+            fname.to_str().unwrap_or("?")
         );
         return Err(EINVAL);
     }
@@ -210,9 +241,159 @@ unsafe fn func(f: &'static FuncDesc) -> Result<FuncSpec> {
             prev_fn: f.prev_fn as usize,
             migrate: None,
             safepoint: f.safepoint as usize,
+            new_iface,
+            adaptor: f.adaptor as usize,
         },
         kthread_loop: f.flags & abi::FUNC_KTHREAD_LOOP != 0,
+        covered: false,
     })
+}
+
+/// A list from a descriptor, checked for length.
+///
+/// # Safety
+///
+/// `ptr` points to `n` elements living for `'static`, or `n` is 0.
+unsafe fn list<T>(ptr: *const T, n: u32, what: &str, patch: &CStr) -> Result<&'static [T]> {
+    let n = n as usize;
+    if n == 0 {
+        return Ok(&[]);
+    }
+    if n > MAX_LIST || ptr.is_null() {
+        pr_err!(
+            "register: patch {}: bad {} list ({} elements, at most {})\n",
+            patch.to_str().unwrap_or("?"),
+            what,
+            n,
+            MAX_LIST
+        );
+        return Err(EINVAL);
+    }
+    // SAFETY: By the caller's guarantee.
+    Ok(unsafe { core::slice::from_raw_parts(ptr, n) })
+}
+
+/// Checks the interface changes of a patch: each needs the patch's
+/// subsystem, and each listed caller has a new edition in the patch or is
+/// covered by the adaptor. Marks the callers the adaptors cover.
+///
+/// # Safety
+///
+/// `descs` are the patch's function descriptors, matching `funcs`.
+unsafe fn check_interfaces(
+    pname: &CStr,
+    descs: &'static [FuncDesc],
+    funcs: &mut [FuncSpec],
+    subsystem: Option<&CStr>,
+) -> Result {
+    let p = pname.to_str().unwrap_or("?");
+    for i in 0..funcs.len() {
+        if !funcs[i].edition.new_iface {
+            continue;
+        }
+        let callee = funcs[i].name.to_str().unwrap_or("?");
+        if subsystem.is_none() {
+            pr_err!(
+                "register: patch {}: {} changes its interface: the patch must name a subsystem, so that its callers switch with it\n",
+                p,
+                callee
+            );
+            return Err(EINVAL);
+        }
+        // SAFETY: The caller's guarantee: `descs` lives for `'static`.
+        let callers = unsafe { list(descs[i].callers, descs[i].nr_callers, "caller", pname) }?;
+        if callers.is_empty() {
+            pr_err!(
+                "register: patch {}: {} changes its interface but lists no callers\n",
+                p,
+                callee
+            );
+            return Err(EINVAL);
+        }
+        let adaptor = funcs[i].edition.adaptor != 0;
+        for &c in callers {
+            // SAFETY: Caller names live as long as the descriptor.
+            let cname = unsafe { name(c, "caller name") }?;
+            let pos = funcs.iter().position(|f| f.name == cname);
+            match pos {
+                Some(j) if j == i => {
+                    pr_err!(
+                        "register: patch {}: {} lists itself as its caller\n",
+                        p,
+                        callee
+                    );
+                    return Err(EINVAL);
+                }
+                Some(j) => {
+                    if adaptor {
+                        funcs[j].covered = true;
+                    }
+                }
+                None if adaptor => {}
+                None => {
+                    pr_err!(
+                        "register: patch {}: {} changes its interface, and its caller {} has no new edition in this patch and no adaptor covers it\n",
+                        p,
+                        callee,
+                        cname.to_str().unwrap_or("?")
+                    );
+                    return Err(EINVAL);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the shadow kinds and states of a patch; returns the states'
+/// names.
+fn check_data(
+    pname: &CStr,
+    shadows: &[&'static abi::ShadowDesc],
+    states: &[&'static abi::StateDesc],
+) -> Result<KVec<&'static CStr>> {
+    let p = pname.to_str().unwrap_or("?");
+    let mut names: KVec<&'static CStr> = KVec::with_capacity(states.len(), GFP_KERNEL)?;
+    for st in states {
+        // SAFETY: State names live as long as the descriptor.
+        let n = unsafe { name(st.name, "state name") }?;
+        if st.size == 0 || st.size > MAX_RECORD || st.convert.is_none() {
+            pr_err!(
+                "register: patch {}: state {} needs a conversion and a record of 1 to {} bytes\n",
+                p,
+                n.to_str().unwrap_or("?"),
+                MAX_RECORD
+            );
+            return Err(EINVAL);
+        }
+        if st.flags & !abi::STATE_EAGER != 0 {
+            pr_err!(
+                "register: patch {}: state {} has unknown flags\n",
+                p,
+                n.to_str().unwrap_or("?")
+            );
+            return Err(EINVAL);
+        }
+        names.push(n, GFP_KERNEL)?;
+    }
+    let ids = Iterator::chain(shadows.iter().map(|s| s.id), states.iter().map(|s| s.id));
+    for (k, id) in ids.clone().enumerate() {
+        if ids.clone().skip(k + 1).any(|o| o == id) {
+            pr_err!("register: patch {}: shadow id {} declared twice\n", p, id);
+            return Err(EINVAL);
+        }
+    }
+    for (k, n) in names.iter().enumerate() {
+        if names.iter().skip(k + 1).any(|o| o == n) {
+            pr_err!(
+                "register: patch {}: state {} declared twice\n",
+                p,
+                n.to_str().unwrap_or("?")
+            );
+            return Err(EINVAL);
+        }
+    }
+    Ok(names)
 }
 
 /// Checks a descriptor and turns it into a [`PatchSpec`].
@@ -291,6 +472,19 @@ unsafe fn check(desc: *const PatchDesc) -> Result<PatchSpec> {
         }
         funcs.push(spec, GFP_KERNEL)?;
     }
+    // SAFETY: `funcs` holds `nr_funcs` descriptors living as long as `desc`.
+    let descs = unsafe { list_funcs(desc.funcs, n) };
+    // SAFETY: `descs` matches `funcs`.
+    unsafe { check_interfaces(pname, descs, &mut funcs, subsystem) }?;
+    // SAFETY: The lists live as long as `desc`.
+    let shadows = unsafe { list(desc.shadows, desc.nr_shadows, "shadow", pname) }?;
+    // SAFETY: As above.
+    let states = unsafe { list(desc.states, desc.nr_states, "state", pname) }?;
+    // SAFETY: The elements point to descriptors living as long as `desc`.
+    let shadows = unsafe { deref_all(shadows, "shadow", pname) }?;
+    // SAFETY: As above.
+    let states = unsafe { deref_all(states, "state", pname) }?;
+    let state_names = check_data(pname, &shadows, &states)?;
     Ok(PatchSpec {
         name: pname,
         // SAFETY: `module` is the patch's `THIS_MODULE`; the registry drops
@@ -300,7 +494,49 @@ unsafe fn check(desc: *const PatchDesc) -> Result<PatchSpec> {
         flags: desc.flags,
         subsystem,
         callbacks: Callbacks(desc.callbacks),
+        shadows,
+        states,
+        state_names,
     })
+}
+
+/// The descriptors a list of pointers points to.
+///
+/// # Safety
+///
+/// Each pointer is null or points to a descriptor living for `'static`.
+unsafe fn deref_all<T>(
+    ptrs: &'static [*const T],
+    what: &str,
+    patch: &CStr,
+) -> Result<KVec<&'static T>> {
+    let mut out = KVec::with_capacity(ptrs.len(), GFP_KERNEL)?;
+    for &p in ptrs {
+        if p.is_null() {
+            pr_err!(
+                "register: patch {}: NULL {} descriptor\n",
+                patch.to_str().unwrap_or("?"),
+                what
+            );
+            return Err(EINVAL);
+        }
+        // SAFETY: By the caller's guarantee.
+        out.push(unsafe { &*p }, GFP_KERNEL)?;
+    }
+    Ok(out)
+}
+
+/// The function descriptors of a patch.
+///
+/// # Safety
+///
+/// `ptr` points to `n` descriptors living for `'static`, or `n` is 0.
+unsafe fn list_funcs(ptr: *const FuncDesc, n: usize) -> &'static [FuncDesc] {
+    if n == 0 {
+        return &[];
+    }
+    // SAFETY: By the caller's guarantee.
+    unsafe { core::slice::from_raw_parts(ptr, n) }
 }
 
 /// Registers a patch with dynamos (and enables it, unless it asks not to).

@@ -5,6 +5,8 @@
  * symbols to other modules yet; this is the nova-core pattern.
  */
 #include <linux/export.h>
+#include <linux/gfp_types.h>
+#include <linux/types.h>
 
 struct dynamos_patch_desc;
 
@@ -13,3 +15,28 @@ void dynamos_unregister_patch(const struct dynamos_patch_desc *desc);
 
 EXPORT_SYMBOL_GPL(dynamos_register_patch);
 EXPORT_SYMBOL_GPL(dynamos_unregister_patch);
+
+/* Shadow data (src/shadow.rs), with livepatch's klp_shadow_*() contracts. */
+typedef int (*dynamos_shadow_ctor_t)(void *obj, void *data, void *ctor_data);
+typedef void (*dynamos_shadow_dtor_t)(void *obj, void *data);
+
+void *dynamos_shadow_get(void *obj, u64 id);
+void *dynamos_shadow_alloc(void *obj, u64 id, size_t size, gfp_t gfp,
+			   dynamos_shadow_ctor_t ctor, void *ctor_data);
+void *dynamos_shadow_get_or_alloc(void *obj, u64 id, size_t size, gfp_t gfp,
+				  dynamos_shadow_ctor_t ctor, void *ctor_data);
+void dynamos_shadow_free(void *obj, u64 id, dynamos_shadow_dtor_t dtor);
+void dynamos_shadow_free_all(u64 id, dynamos_shadow_dtor_t dtor);
+
+EXPORT_SYMBOL_GPL(dynamos_shadow_get);
+EXPORT_SYMBOL_GPL(dynamos_shadow_alloc);
+EXPORT_SYMBOL_GPL(dynamos_shadow_get_or_alloc);
+EXPORT_SYMBOL_GPL(dynamos_shadow_free);
+EXPORT_SYMBOL_GPL(dynamos_shadow_free_all);
+
+/* Lazy state conversion (src/state.rs). */
+struct dynamos_state_desc;
+
+void *dynamos_state_get(const struct dynamos_state_desc *state, void *obj, gfp_t gfp);
+
+EXPORT_SYMBOL_GPL(dynamos_state_get);

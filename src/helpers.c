@@ -116,3 +116,9 @@ void *dynamos_kthread_data(void)
 {
 	return kthread_data(current);
 }
+
+/* cond_resched() is a macro over a config-dependent function. */
+void dynamos_cond_resched(void)
+{
+	cond_resched();
+}

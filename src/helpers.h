@@ -31,5 +31,6 @@ int dynamos_call_loop(int (*fn)(void *data), void *data);
 void *dynamos_kthread_data(void);
 int dynamos_recursion_trylock(unsigned long ip, unsigned long parent_ip);
 void dynamos_recursion_unlock(int bit);
+void dynamos_cond_resched(void);
 
 #endif

@@ -31,6 +31,7 @@ use crate::{
     registry::{display, Core, PatchInfo, PatchKey, SiteEntry, Transition, Trash},
     safepoint,
     site::{self, Edition, Layer, Prepared},
+    state::{LazyState, StateDirs},
     synchronizer,
     sysfs::Dir,
     transition::{Drain, Target},
@@ -95,12 +96,21 @@ pub(crate) struct Patch {
     /// Functions of modules that are not loaded are not applied: they are
     /// applied when their module comes, and dropped when it goes.
     applied: KVec<usize>,
+    /// Its states, converted lazily (`state.rs`).
+    pub(crate) states: KVec<Arc<LazyState>>,
+    state_dirs: Option<StateDirs>,
     dir: Dir<PatchInfo>,
 }
 
 impl Patch {
     /// A registered patch with its sysfs directory.
-    pub(crate) fn new(key: PatchKey, spec: PatchSpec, dir: Dir<PatchInfo>) -> Self {
+    pub(crate) fn new(
+        key: PatchKey,
+        spec: PatchSpec,
+        dir: Dir<PatchInfo>,
+        states: KVec<Arc<LazyState>>,
+        state_dirs: Option<StateDirs>,
+    ) -> Self {
         Patch {
             key,
             spec,
@@ -109,14 +119,67 @@ impl Patch {
             layers: KVec::new(),
             sites: KVec::new(),
             applied: KVec::new(),
+            states,
+            state_dirs,
             dir,
         }
     }
 
-    /// Drops the patch, its directory going to the trash.
+    /// Drops the patch, its directories going to the trash.
     pub(crate) fn discard(self, trash: &mut Trash) {
+        for st in self.states.iter() {
+            st.detach();
+        }
+        if let Some(d) = self.state_dirs {
+            trash.push_state_dirs(d);
+        }
         trash.push_patch_dir(self.dir);
     }
+
+    /// Frees what the patch left in shadow data: records of its states
+    /// (converted back where it can be) and its shadow variables. For a
+    /// patch whose code no longer runs.
+    pub(crate) fn free_data(&self) {
+        for st in self.states.iter() {
+            st.stop_pass();
+            st.wait_pass();
+            st.roll_back();
+        }
+        free_shadows(&self.spec.shadows);
+    }
+}
+
+/// Frees every shadow variable of the kinds in `shadows`, with their
+/// destructors.
+fn free_shadows(shadows: &[&'static crate::abi::ShadowDesc]) {
+    for sh in shadows {
+        let n = crate::shadow::free_all_with(sh.id, sh.dtor);
+        if n > 0 {
+            pr_info!("freed {} shadow variables of id {}\n", n, sh.id);
+        }
+    }
+}
+
+/// Refuses to take patch `idx` off if converting its states back would lose
+/// information the admin did not agree to lose.
+fn check_rollback(core: &mut Core, idx: usize) -> Result {
+    let refusal = core.patches[idx]
+        .states
+        .iter()
+        .find_map(|st| st.refuses_rollback().map(|n| (st.name, n)));
+    if let Some((name, n)) = refusal {
+        return Err(fail(
+            core,
+            idx,
+            EPERM,
+            format_args!(
+                "state '{}' cannot be converted back: its conversion loses information, and {} objects are converted (write 1 to its allow_loss to drop them)",
+                display(name),
+                n
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Records and reports why an operation on patch `idx` failed.
@@ -354,16 +417,17 @@ fn set_draining(core: &mut Core, drain: Option<&Drain>) -> Result<DrainingLists>
     Ok(swap_draining(core, lists))
 }
 
-/// Starts draining `editions` (with the original's `counters`) on the
-/// sites at `sites`: sets their draining lists and prepares their
-/// snapshots. On failure the lists are as they were.
+/// Starts draining `editions` (with the original's `counters`, and the
+/// threads inside the hooked `originals`), and prepares the snapshots of
+/// the sites at `sites` with their new draining lists. On failure the lists are as they were.
 fn drain_and_prepare(
     core: &mut Core,
     editions: KVec<Arc<Edition>>,
     counters: KVec<&'static core::sync::atomic::AtomicIsize>,
+    originals: &[usize],
     sites: &[usize],
 ) -> Result<(KVec<(usize, Prepared)>, Drain)> {
-    let drain = Drain::new(editions, counters, sites)?;
+    let drain = Drain::new(editions, counters, originals)?;
     let old = set_draining(core, Some(&drain))?;
     match prepare(core, sites) {
         Ok(p) => Ok((p, drain)),
@@ -468,6 +532,8 @@ pub(crate) fn enable(
     drop(all);
     synchronizer::check_enable(core, idx, &addrs)?;
 
+    let replace = core.patches[idx].spec.flags & crate::abi::PATCH_REPLACE != 0;
+
     // Phase 1: everything that can fail, with no effect on any call. New
     // sites are hooked but let every call through to the original.
     let text = core.patches[idx].spec.module.text();
@@ -532,6 +598,21 @@ pub(crate) fn enable(
                 ));
             };
             let entry = entry_mut(&mut core.sites, &mut new_sites, addr).ok_or(ENODEV)?;
+            let clash = !replace
+                && !entry.site.stack.is_empty()
+                && (f.edition.new_iface || entry.site.stack.iter().any(|l| l.edition.new_iface()));
+            if clash {
+                return Err(fail(
+                    core,
+                    idx,
+                    EBUSY,
+                    format_args!(
+                        "{} has editions of another patch, and one of them changes its interface: an interface change cannot stack",
+                        display(f.name)
+                    ),
+                ));
+            }
+            let entry = entry_mut(&mut core.sites, &mut new_sites, addr).ok_or(ENODEV)?;
             let layer = entry
                 .site
                 .new_edition(name, &f.edition, module, text.clone())?;
@@ -564,7 +645,6 @@ pub(crate) fn enable(
     // site, in the same switch: functions it does not patch go back to
     // their originals. The stacks are saved for a failure. Nothing has
     // changed on any stack yet: a failure here only undoes phase 1.
-    let replace = core.patches[idx].spec.flags & crate::abi::PATCH_REPLACE != 0;
     let bookkeeping = (|| {
         let mut replaced = KVec::new();
         let mut removed = KVec::new();
@@ -628,17 +708,54 @@ pub(crate) fn enable(
         }
     }
     // One rollback for everything that can fail from here to the switch.
+    let mut spared = false;
     let switched = (|| {
-        let mut prev = push_layers(core, &addrs, &layers)?;
+        let mut prev = KVec::new();
+        let mut spare = KVec::new();
+        let mut spare_sites = KVec::new();
+        let replaced_editions = push_layers(core, &addrs, &layers)?;
+        for ((e, f), &a) in replaced_editions
+            .into_iter()
+            .zip(funcs.iter())
+            .zip(addrs.iter())
+        {
+            // Callers covered by an adaptor need not drain: their calls of
+            // the changed function are translated. What they run goes on
+            // draining on the side, as a forced switch's leftover does.
+            if f.covered {
+                spare.push(e, GFP_KERNEL)?;
+                spare_sites.push(a, GFP_KERNEL)?;
+            } else {
+                prev.push(e, GFP_KERNEL)?;
+            }
+        }
         for e in removed {
             prev.push(e, GFP_KERNEL)?;
         }
-        let counters = orig_counters(core, &sites)?;
-        drain_and_prepare(core, prev, counters, &sites)
+        let mut drain_sites = KVec::with_capacity(sites.len(), GFP_KERNEL)?;
+        for &a in sites.iter().filter(|a| !spare_sites.contains(a)) {
+            drain_sites.push(a, GFP_KERNEL)?;
+        }
+        if !spare.is_empty() {
+            let counters = orig_counters(core, &spare_sites)?;
+            let drain = Drain::new(spare, counters, &spare_sites)?;
+            core.leftovers.reserve(1, GFP_KERNEL)?;
+            // PANIC: cannot fail, reserved above.
+            let _ = core.leftovers.push_within_capacity(synchronizer::Leftover {
+                drain,
+                adapted: true,
+            });
+            spared = true;
+        }
+        let counters = orig_counters(core, &drain_sites)?;
+        drain_and_prepare(core, prev, counters, &drain_sites, &sites)
     })();
     let (prepared, drain) = match switched {
         Ok(x) => x,
         Err(e) => {
+            if spared {
+                core.leftovers.pop();
+            }
             pop_layers(core, &addrs, &layers);
             restore_stacks(core, saved, saved_policies);
             undo_phase1(core, &addrs, &layers, KVec::new(), trash);
@@ -789,6 +906,7 @@ pub(crate) fn disable(core: &mut Core, idx: usize, _trash: &mut Trash) -> Result
         return Err(EBUSY);
     }
     core.patches[idx].error = None;
+    check_rollback(core, idx)?;
     if let Err(e) = core.patches[idx].spec.callbacks.pre(Target::Disable) {
         return Err(fail(
             core,
@@ -846,7 +964,8 @@ fn start_disable(core: &mut Core, idx: usize) -> Result {
         // Snapshots and bookkeeping, with rollback on allocation failure.
         let saved = save_policies(core, &sites)?;
         pop_layers(core, &addrs, &layers);
-        let (prepared, drain) = match drain_and_prepare(core, editions, KVec::new(), &sites) {
+        let (prepared, drain) = match drain_and_prepare(core, editions, KVec::new(), &sites, &sites)
+        {
             Ok(x) => x,
             Err(e) => {
                 restore_policies(core, &addrs, &layers, saved);
@@ -867,6 +986,10 @@ fn start_disable(core: &mut Core, idx: usize) -> Result {
             p.layers = layers;
             p.sites = addrs;
             p.state = State::Disabling;
+            // Eager passes stop; the transfer waits for them.
+            for st in p.states.iter() {
+                st.stop_pass();
+            }
             core.transition = Some(transition(
                 key,
                 Target::Disable,
@@ -938,6 +1061,7 @@ fn reverse(core: &mut Core, idx: usize, target: Target) -> Result {
     }
     match target {
         Target::Disable => {
+            check_rollback(core, idx)?;
             // The editions are on top: take them off, as a disable would.
             let old = core.transition.take();
             if let Err(e) = start_disable(core, idx) {
@@ -960,7 +1084,7 @@ fn reverse(core: &mut Core, idx: usize, target: Target) -> Result {
                 let saved = save_policies(core, &sites)?;
                 let prev = push_layers(core, &addrs, &layers)?;
                 let res = orig_counters(core, &sites)
-                    .and_then(|c| drain_and_prepare(core, prev, c, &sites));
+                    .and_then(|c| drain_and_prepare(core, prev, c, &sites, &sites));
                 match res {
                     Ok((p, d)) => {
                         install(core, p);
@@ -1055,7 +1179,7 @@ fn reverse_replace(core: &mut Core, idx: usize) -> Result {
             e.site.counting = true;
         }
     }
-    let (prepared, drain) = match drain_and_prepare(core, editions, KVec::new(), &sites) {
+    let (prepared, drain) = match drain_and_prepare(core, editions, KVec::new(), &sites, &sites) {
         Ok(x) => x,
         Err(e) => {
             restore_stacks(core, now_stacks, now_policies);
@@ -1093,16 +1217,40 @@ fn reverse_replace(core: &mut Core, idx: usize) -> Result {
 pub(crate) struct Transfer {
     callbacks: Callbacks,
     target: Target,
+    /// The patch's states, converted back when it is disabled.
+    states: KVec<Arc<LazyState>>,
+    /// The kinds of shadow variables it uses, freed when it is disabled.
+    shadows: KVec<&'static crate::abi::ShadowDesc>,
+    /// Whether its code may still run afterwards (a forced switch): then
+    /// its data stays until it unregisters.
+    forced: bool,
     /// Keeps the patch module loaded while its callbacks run.
     module: Option<ModuleRef>,
 }
 
 impl Transfer {
-    /// Runs the state transfer, then the post hook.
+    /// Runs the state transfer, then the post hook. After a disable, the
+    /// patch's states are converted back first and its shadow variables
+    /// freed last: nothing of the patch runs any more.
     pub(crate) fn run(self) {
-        if self.module.is_some() {
-            self.callbacks.transfer(self.target);
-            self.callbacks.post(self.target);
+        if self.module.is_none() {
+            return;
+        }
+        let cleanup = self.target == Target::Disable && !self.forced;
+        if cleanup {
+            for st in self.states.iter() {
+                st.wait_pass();
+            }
+        }
+        self.callbacks.transfer(self.target);
+        if cleanup {
+            for st in self.states.iter() {
+                st.roll_back();
+            }
+        }
+        self.callbacks.post(self.target);
+        if cleanup {
+            free_shadows(&self.shadows);
         }
     }
 }
@@ -1110,15 +1258,27 @@ impl Transfer {
 /// The transition has drained (or was forced): marks it transferring and
 /// returns its callbacks. [`finish`] must follow.
 pub(crate) fn start_transfer(core: &mut Core) -> Option<Transfer> {
-    let (key, target) = {
-        let t = core.transition.as_mut()?;
-        t.transferring = true;
-        (t.patch, t.target)
+    let (key, target, forced) = {
+        let t = core.transition.as_ref()?;
+        (t.patch, t.target, t.forced)
     };
     let p = &core.patches[core.patch_index(key)?];
+    // On allocation failure the transition stays as it is and is checked
+    // again later.
+    let mut states = KVec::with_capacity(p.states.len(), GFP_KERNEL).ok()?;
+    for st in p.states.iter() {
+        states.push(st.clone(), GFP_KERNEL).ok()?;
+    }
+    let shadows = copy(&p.spec.shadows).ok()?;
+    if let Some(t) = core.transition.as_mut() {
+        t.transferring = true;
+    }
     Some(Transfer {
         callbacks: p.spec.callbacks,
         target,
+        states,
+        shadows,
+        forced,
         module: p.spec.module.get(),
     })
 }
@@ -1181,10 +1341,10 @@ pub(crate) fn finish(core: &mut Core, trash: &mut Trash) -> Option<Finished> {
     } = t;
     if forced && !drain.check() {
         // PANIC: cannot fail, `force` reserved the room.
-        if let Err(e) = core
-            .leftovers
-            .push_within_capacity(synchronizer::Leftover { drain })
-        {
+        if let Err(e) = core.leftovers.push_within_capacity(synchronizer::Leftover {
+            drain,
+            adapted: false,
+        }) {
             // Never free what a thread may run: leak it.
             core::mem::forget(e.0);
         }
@@ -1255,6 +1415,11 @@ pub(crate) fn conclude(core: &mut Core, f: Finished) {
         Target::Enable => {
             core.patches[idx].state = State::Enabled;
             pr_info!("patch '{}' enabled\n", display(name));
+            for st in core.patches[idx].states.iter() {
+                if st.eager_at_enable() && st.claim_pass() {
+                    core.queue_eager(st.clone());
+                }
+            }
             for &k in f.replaced.iter() {
                 if let Some(i) = core.patch_index(k) {
                     core.patches[i].state = State::Disabled;
@@ -1273,7 +1438,8 @@ pub(crate) fn conclude(core: &mut Core, f: Finished) {
     }
 }
 
-/// Drops the leftovers of forced switches that have drained since.
+/// Drops the leftovers (of forced switches, or of callers an adaptor
+/// covers) that have drained since.
 pub(crate) fn check_leftovers(core: &mut Core, trash: &mut Trash) {
     let mut done = KVec::new();
     let mut i = 0;
@@ -1301,7 +1467,13 @@ pub(crate) fn check_leftovers(core: &mut Core, trash: &mut Trash) {
         }
     }
     settle(core, &addrs);
-    pr_info!("the last task left the editions of a forced switch\n");
+    for l in done.iter() {
+        if l.adapted {
+            pr_info!("the last task left the old callers that an adaptor covers\n");
+        } else {
+            pr_info!("the last task left the editions of a forced switch\n");
+        }
+    }
     remove_empty_sites(core, trash);
     drop(done);
 }

@@ -45,6 +45,7 @@ use crate::{
     patch::{self, Patch, State},
     safepoint::Safepoints,
     site::{EditionId, Site},
+    state::{LazyState, StateDirs},
     synchronizer::{self, Leftover, SubsysInfo, Subsystem},
     sysfs::{Attr, Dir, Mode, Parent, ShowBuf},
     transition::{self, Drain, Target},
@@ -211,6 +212,8 @@ pub(crate) struct Core {
     pub(crate) safepoints: Option<Safepoints>,
     work: Arc<TransitionWork>,
     wq: OwnedQueue,
+    /// Runs eager conversion passes (`state.rs`), apart from transitions.
+    state_wq: OwnedQueue,
     pub(crate) subsystems_dir: Dir<()>,
     pub(crate) functions_dir: Dir<()>,
     pub(crate) patches_dir: Dir<()>,
@@ -236,6 +239,13 @@ impl Core {
     /// Schedules a check of the transition now.
     pub(crate) fn kick(&self) {
         let _ = self.wq.enqueue::<Arc<TransitionWork>, 0>(self.work.clone());
+    }
+
+    /// Queues the eager pass of `st`, claimed with `claim_pass()`.
+    pub(crate) fn queue_eager(&self, st: Arc<LazyState>) {
+        if let Err(st) = self.state_wq.enqueue::<Arc<LazyState>, 0>(st) {
+            st.unclaim_pass();
+        }
     }
 
     /// Schedules a check of the transition in `delay` jiffies.
@@ -273,6 +283,7 @@ struct SiteDirs {
 pub(crate) struct Trash {
     edition_dirs: KVec<Dir<EditionInfo>>,
     site_dirs: KVec<SiteDirs>,
+    state_dirs: KVec<crate::state::StateDirs>,
     patch_dirs: KVec<Dir<PatchInfo>>,
     subsys_dirs: KVec<Dir<SubsysInfo>>,
     sites: KVec<Site>,
@@ -309,6 +320,11 @@ impl Trash {
             },
         );
         Self::keep(&mut self.sites, site);
+    }
+
+    /// Queues the directories of a patch's states for removal.
+    pub(crate) fn push_state_dirs(&mut self, dirs: crate::state::StateDirs) {
+        Self::keep(&mut self.state_dirs, dirs);
     }
 
     /// Queues a patch directory for removal.
@@ -405,12 +421,24 @@ fn show_version(_: &(), buf: &mut ShowBuf<'_>) -> Result {
     emit!(buf, "{} abi {}\n", VERSION, ABI_VERSION)
 }
 
-static ROOT_ATTRS: [Attr<()>; 1] = [Attr {
-    name: c_str!("version"),
-    mode: Mode::READ_ONLY,
-    show: Some(show_version),
-    store: None,
-}];
+fn show_shadow_vars(_: &(), buf: &mut ShowBuf<'_>) -> Result {
+    emit!(buf, "{}\n", crate::shadow::live())
+}
+
+static ROOT_ATTRS: [Attr<()>; 2] = [
+    Attr {
+        name: c_str!("version"),
+        mode: Mode::READ_ONLY,
+        show: Some(show_version),
+        store: None,
+    },
+    Attr {
+        name: c_str!("shadow_vars"),
+        mode: Mode::READ_ONLY,
+        show: Some(show_shadow_vars),
+        store: None,
+    },
+];
 
 /// Maps a parse error to the errno a writer gets.
 pub(crate) fn parse_errno(e: ParseError) -> Error {
@@ -787,7 +815,8 @@ pub(crate) fn init() -> Result {
         subsystems: KVec::new(),
         safepoints: None,
         work,
-        wq: OwnedQueue::new()?,
+        wq: OwnedQueue::new(c_str!("dynamos"))?,
+        state_wq: OwnedQueue::new(c_str!("dynamos_state"))?,
         subsystems_dir,
         functions_dir,
         patches_dir,
@@ -836,6 +865,29 @@ pub(crate) fn register(key: PatchKey, spec: PatchSpec) -> Result {
             );
             return Err(EEXIST);
         }
+        let ids = |sp: &PatchSpec| -> KVec<u64> {
+            let mut v = KVec::new();
+            for id in Iterator::chain(
+                sp.shadows.iter().map(|x| x.id),
+                sp.states.iter().map(|x| x.id),
+            ) {
+                let _ = v.push(id, GFP_KERNEL);
+            }
+            v
+        };
+        let mine = ids(&spec);
+        for p in core.patches.iter() {
+            let theirs = ids(&p.spec);
+            if let Some(&id) = mine.iter().find(|id| theirs.contains(id)) {
+                pr_err!(
+                    "register: patch '{}': shadow id {} is used by patch '{}'\n",
+                    name.to_str().unwrap_or("?"),
+                    id,
+                    display(p.spec.name)
+                );
+                return Err(EEXIST);
+            }
+        }
         core.patches.reserve(1, GFP_KERNEL)?;
         let subsystem = spec.subsystem;
         if let Some(s) = subsystem {
@@ -847,8 +899,25 @@ pub(crate) fn register(key: PatchKey, spec: PatchSpec) -> Result {
             Arc::new(PatchInfo { key }, GFP_KERNEL)?,
             &PATCH_ATTRS,
         );
-        let dir = match dir {
-            Ok(d) => d,
+        let made = dir.and_then(|dir| {
+            let states = lazy_states(key, &spec)?;
+            let dirs = if states.is_empty() {
+                None
+            } else {
+                match StateDirs::new(&dir, &states) {
+                    Ok(d) => Some(d),
+                    Err(e) => {
+                        for st in states.iter() {
+                            st.detach();
+                        }
+                        return Err(e);
+                    }
+                }
+            };
+            Ok((dir, states, dirs))
+        });
+        let (dir, states, state_dirs) = match made {
+            Ok(x) => x,
             Err(e) => {
                 if let Some(s) = subsystem {
                     synchronizer::forget(core, s, trash);
@@ -857,7 +926,9 @@ pub(crate) fn register(key: PatchKey, spec: PatchSpec) -> Result {
             }
         };
         // PANIC: cannot fail, reserved above.
-        let _ = core.patches.push(Patch::new(key, spec, dir), GFP_NOWAIT);
+        let _ = core
+            .patches
+            .push(Patch::new(key, spec, dir, states, state_dirs), GFP_NOWAIT);
         pr_info!("patch '{}' registered\n", name.to_str().unwrap_or("?"));
         if auto {
             let idx = core.patches.len() - 1;
@@ -872,6 +943,61 @@ pub(crate) fn register(key: PatchKey, spec: PatchSpec) -> Result {
                 return Err(e);
             }
         }
+        Ok(())
+    })
+}
+
+/// The run-time states of a patch being registered.
+fn lazy_states(key: PatchKey, spec: &PatchSpec) -> Result<KVec<Arc<LazyState>>> {
+    let mut out: KVec<Arc<LazyState>> = KVec::with_capacity(spec.states.len(), GFP_KERNEL)?;
+    for (&desc, &name) in spec.states.iter().zip(spec.state_names.iter()) {
+        let st = LazyState::new(desc, name, key);
+        let attached = st.and_then(|st| st.attach().map(|()| st));
+        let st = match attached {
+            Ok(st) => st,
+            Err(e) => {
+                if e == EBUSY {
+                    pr_err!(
+                        "register: patch '{}': state '{}' is registered already\n",
+                        display(spec.name),
+                        display(name)
+                    );
+                }
+                for o in out.iter() {
+                    o.detach();
+                }
+                return Err(e);
+            }
+        };
+        // PANIC: cannot fail, reserved above.
+        let _ = out.push(st, GFP_NOWAIT);
+    }
+    Ok(out)
+}
+
+/// Starts the eager pass of state `name` of patch `key`.
+///
+/// # Errors
+///
+/// `ENODEV` if the patch is gone, `EINVAL` if it is not enabled, `EBUSY`
+/// if a pass is queued or running.
+pub(crate) fn start_eager(key: PatchKey, name: &CStr) -> Result {
+    with_core(|core, _| {
+        let idx = core.patch_index(key).ok_or(ENODEV)?;
+        let p = &core.patches[idx];
+        if p.state != State::Enabled {
+            return Err(EINVAL);
+        }
+        let st = p
+            .states
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or(ENODEV)?
+            .clone();
+        if !st.claim_pass() {
+            return Err(EBUSY);
+        }
+        core.queue_eager(st);
         Ok(())
     })
 }
@@ -897,6 +1023,8 @@ pub(crate) fn unregister(key: PatchKey) {
             p.spec.name.to_str().unwrap_or("?")
         );
         let subsystem = p.spec.subsystem;
+        // Whatever its data a disable left (a forced one leaves it all).
+        p.free_data();
         p.discard(trash);
         if let Some(s) = subsystem {
             synchronizer::forget(core, s, trash);

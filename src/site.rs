@@ -97,6 +97,10 @@ pub(crate) struct Edition {
     /// For a kthread loop: the function its safe point calls, besides
     /// `kthread_should_stop()` (0: none).
     pub(crate) safepoint: usize,
+    /// For an edition with a new interface: the code whose calls use it
+    /// (the patch module's text), and the adaptor (0: none) that old-
+    /// interface calls enter instead.
+    iface: Option<(Range<usize>, usize)>,
     /// Keeps the patch module loaded while this edition may run.
     _module: Option<ModuleRef>,
 }
@@ -126,6 +130,10 @@ pub(crate) struct EditionSpec {
     pub(crate) migrate: Option<MigrateFn>,
     /// For a kthread loop: the declared safe point (0: the default).
     pub(crate) safepoint: usize,
+    /// The edition has a new interface (`abi::FUNC_NEW_INTERFACE`).
+    pub(crate) new_iface: bool,
+    /// Its adaptor for old-interface calls (0: none).
+    pub(crate) adaptor: usize,
 }
 
 /// Code of a subsystem's member editions, each range with its generation.
@@ -145,6 +153,11 @@ impl Edition {
         self.ranges.iter().any(|r| r.contains(&addr))
     }
 
+    /// Whether this edition has a new interface.
+    pub(crate) fn new_iface(&self) -> bool {
+        self.iface.is_some()
+    }
+
     /// Threads inside through the counted entry now.
     pub(crate) fn counted_inside(&self) -> isize {
         self.inside.map_or(0, |c| c.load(Ordering::Acquire))
@@ -156,6 +169,22 @@ impl Edition {
 struct Adapt {
     handler: crate::abi::AdaptFn,
     this: usize,
+    replaced: usize,
+}
+
+/// Where the calls to a target whose interface a patch changed go, as
+/// indexes in [`Dispatch::editions`]. Only the patch's own code calls with
+/// the new interface; every other call has the old one.
+struct Iface {
+    /// The patch module's text: calls from it use the new interface.
+    native: Range<usize>,
+    /// The edition with the new interface.
+    edition: usize,
+    /// Its adaptor, which old-interface calls enter instead; 0 when it has
+    /// none or is off the stack (draining).
+    adaptor: usize,
+    /// Without an adaptor: where old-interface calls that would have
+    /// entered the edition go (the edition below it).
     replaced: usize,
 }
 
@@ -186,6 +215,8 @@ pub(crate) struct Dispatch {
     /// A kernel thread loop: every call enters the original (threads move
     /// at their safe point, see `safepoint.rs`).
     passthrough: bool,
+    /// A new interface on this target.
+    iface: Option<Iface>,
 }
 
 impl Dispatch {
@@ -278,10 +309,35 @@ impl Handler for Arc<Shared> {
         if d.bypassed(from) {
             return;
         }
-        let idx = if d.inherit.is_empty() {
-            d.choose(call)
-        } else {
-            d.inherited(from).unwrap_or_else(|| d.choose(call))
+        let idx = match &d.iface {
+            // A call with the new interface: its edition, whatever the
+            // policies say (no other edition could take its arguments).
+            Some(f) if f.native.contains(&from) => f.edition,
+            // An old-interface call, with an adaptor: translated, from
+            // every caller, old generations included.
+            Some(f) if f.adaptor != 0 => {
+                let i = d.choose(call);
+                if i == f.edition {
+                    if let Some(ed) = d.editions.get(i) {
+                        ed.calls.inc();
+                    }
+                    call.redirect(f.adaptor);
+                    return;
+                }
+                i
+            }
+            _ => {
+                let i = if d.inherit.is_empty() {
+                    d.choose(call)
+                } else {
+                    d.inherited(from).unwrap_or_else(|| d.choose(call))
+                };
+                // An old-interface call never enters the new interface.
+                match &d.iface {
+                    Some(f) if f.edition == i => f.replaced,
+                    _ => i,
+                }
+            }
         };
         let Some(ed) = d.editions.get(idx) else {
             return;
@@ -384,6 +440,7 @@ impl Site {
                 bypass: [0..0, 0..0],
                 migrate: None,
                 safepoint: 0,
+                iface: None,
                 _module: None,
             },
             GFP_KERNEL,
@@ -401,6 +458,7 @@ impl Site {
                 bypass: KVec::new(),
                 inherit: KVec::new(),
                 passthrough: kthread_loop,
+                iface: None,
             },
             GFP_KERNEL,
         )?;
@@ -450,6 +508,9 @@ impl Site {
         let mut ranges = KVec::new();
         ranges.push(extent(spec.entry), GFP_KERNEL)?;
         ranges.push(extent(spec.counted), GFP_KERNEL)?;
+        if spec.adaptor != 0 {
+            ranges.push(extent(spec.adaptor), GFP_KERNEL)?;
+        }
         let gen = u32::try_from(self.stack.len() + 1).map_err(|_| EINVAL)?;
         let edition = Arc::new(
             Edition {
@@ -466,6 +527,7 @@ impl Site {
                 bypass: [extent(spec.prev_fn), extent(spec.orig_counted)],
                 migrate: spec.migrate,
                 safepoint: spec.safepoint,
+                iface: spec.new_iface.then(|| (text.clone(), spec.adaptor)),
                 _module: Some(module),
             },
             GFP_KERNEL,
@@ -589,6 +651,23 @@ impl Site {
                 }
             }
         }
+        let iface = editions
+            .iter()
+            .position(|e| e.iface.is_some())
+            .and_then(|i| {
+                let (native, adaptor) = editions[i].iface.clone()?;
+                let on_stack = i < live;
+                Some(Iface {
+                    native,
+                    edition: i,
+                    adaptor: if on_stack { adaptor } else { 0 },
+                    replaced: if on_stack {
+                        i.saturating_sub(1)
+                    } else {
+                        default
+                    },
+                })
+            });
         let dispatch = KBox::new(
             Dispatch {
                 editions,
@@ -600,6 +679,7 @@ impl Site {
                 bypass,
                 inherit,
                 passthrough: self.kthread_loop,
+                iface,
             },
             GFP_KERNEL,
         )?;

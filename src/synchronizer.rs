@@ -296,6 +296,9 @@ pub(crate) fn check_timeout(core: &mut Core) {
 pub(crate) struct Leftover {
     /// What still drains.
     pub(crate) drain: crate::transition::Drain,
+    /// Old editions of callers that an interface change's adaptor covers
+    /// (not a forced switch).
+    pub(crate) adapted: bool,
 }
 
 impl Leftover {

@@ -39,6 +39,7 @@ extern "C" {
         ctx: *mut c_void,
     );
     fn dynamos_current_tgid() -> Pid;
+    fn dynamos_cond_resched();
 }
 
 /// A thread met by [`for_each_thread`].
@@ -117,6 +118,13 @@ pub(crate) fn process_exists(pid: Pid) -> bool {
     let mut found = false;
     for_each_thread(|t| found |= t.pid() == pid && t.tgid() == pid);
     found
+}
+
+/// Lets other tasks run if the calling thread should reschedule. Process
+/// context, no spinlock held.
+pub(crate) fn cond_resched() {
+    // SAFETY: Callable from any sleepable context.
+    unsafe { dynamos_cond_resched() };
 }
 
 /// The process id of the calling thread.

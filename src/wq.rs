@@ -8,7 +8,7 @@
 
 use core::ops::Deref;
 use core::ptr::NonNull;
-use kernel::{bindings, c_str, prelude::*, workqueue::Queue};
+use kernel::{bindings, prelude::*, str::CStr, workqueue::Queue};
 
 /// An ordered workqueue, destroyed (after draining) on drop.
 ///
@@ -25,12 +25,14 @@ unsafe impl Send for OwnedQueue {}
 unsafe impl Sync for OwnedQueue {}
 
 impl OwnedQueue {
-    /// Allocates an ordered (one work item at a time), unbound workqueue.
-    pub(crate) fn new() -> Result<Self> {
-        // SAFETY: The format string is a valid C string without arguments.
+    /// Allocates an ordered (one work item at a time), unbound workqueue
+    /// called `name`.
+    pub(crate) fn new(name: &'static CStr) -> Result<Self> {
+        // SAFETY: The format string is a valid C string; a name without
+        // `%` takes no arguments.
         let wq = unsafe {
             bindings::alloc_workqueue_noprof(
-                c_str!("dynamos").as_char_ptr(),
+                name.as_char_ptr(),
                 bindings::wq_flags_WQ_UNBOUND | bindings::wq_flags___WQ_ORDERED,
                 1,
             )

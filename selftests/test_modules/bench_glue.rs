@@ -85,6 +85,9 @@ macro_rules! bench_glue {
                 prev_fn: prev as *const ::kernel::ffi::c_void,
                 flags: 0,
                 safepoint: ::core::ptr::null(),
+                adaptor: ::core::ptr::null(),
+                callers: ::core::ptr::null(),
+                nr_callers: 0,
             }
         }
     };

@@ -173,6 +173,9 @@ fn hold_desc() -> FuncDesc {
         prev_fn: prev as *const c_void,
         flags: 0,
         safepoint: core::ptr::null(),
+        adaptor: core::ptr::null(),
+        callers: core::ptr::null(),
+        nr_callers: 0,
     }
 }
 
