@@ -22,11 +22,14 @@ assert_mode "$SYSFS/patches/$HELLO/waiting" 444
 
 assert_mode "$SYSFS/subsystems" 755
 
-assert_eq "$(cat "$SYSFS/version")" "0.1.0 abi 3" "version"
+assert_eq "$(cat "$SYSFS/version")" "0.1.0 abi 4" "version"
 assert_eq "$(ls "$SYSFS")" "functions
 patches
+shadow_vars
 subsystems
 version" "files in $SYSFS"
+assert_mode "$SYSFS/shadow_vars" 444
+assert_eq "$(cat "$SYSFS/shadow_vars")" 0 "shadow variables without a patch that uses them"
 assert_eq "$(ls "$SYSFS/subsystems")" "" "subsystems without a subsystem patch"
 assert_eq "$(ls "$SYSFS/patches/$HELLO" | tr '\n' ' ')" "enabled error state transition waiting " "files of a patch"
 assert_eq "$(ls "$SYSFS/patches")" "$HELLO" "registered patches"

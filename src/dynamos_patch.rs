@@ -60,7 +60,16 @@ extern "C" {
         ctor: Option<ShadowCtor>,
         ctor_data: *mut c_void,
     ) -> *mut c_void;
+    fn dynamos_shadow_alloc(
+        obj: *mut c_void,
+        id: u64,
+        size: usize,
+        gfp: c_uint,
+        ctor: Option<ShadowCtor>,
+        ctor_data: *mut c_void,
+    ) -> *mut c_void;
     fn dynamos_shadow_free(obj: *mut c_void, id: u64, dtor: Option<ShadowDtor>);
+    fn dynamos_shadow_free_all(id: u64, dtor: Option<ShadowDtor>);
     fn dynamos_state_get(state: *const StateDesc, obj: *mut c_void, gfp: c_uint) -> *mut c_void;
 }
 
@@ -183,6 +192,41 @@ impl<T: Sync> Shadow<T> {
         };
         // SAFETY: As in `get`.
         NonNull::new(p.cast::<T>()).map(|p| unsafe { p.as_ref() })
+    }
+
+    /// Makes the variable of `obj` with `init`, as [`Shadow::get_or_alloc`]
+    /// does, but `None` (and a warning in dmesg) if it exists already.
+    pub(crate) fn alloc(
+        &'static self,
+        obj: *const c_void,
+        gfp: Gfp,
+        init: fn() -> T,
+    ) -> Option<&'static T> {
+        let mut init = init;
+        // SAFETY: As in `get_or_alloc`.
+        let p = unsafe {
+            dynamos_shadow_alloc(
+                obj.cast_mut(),
+                self.desc.id,
+                core::mem::size_of::<T>().max(1),
+                gfp.raw(),
+                Some(init_shadow::<T>),
+                (&raw mut init).cast(),
+            )
+        };
+        // SAFETY: As in `get`.
+        NonNull::new(p.cast::<T>()).map(|p| unsafe { p.as_ref() })
+    }
+
+    /// Frees every variable of this kind, dropping their `T`s. Process
+    /// context.
+    ///
+    /// # Safety
+    ///
+    /// As [`Shadow::free`], for every variable of this kind.
+    pub(crate) unsafe fn free_all(&'static self) {
+        // SAFETY: By the caller's guarantee.
+        unsafe { dynamos_shadow_free_all(self.desc.id, self.desc.dtor) };
     }
 
     /// Frees the variable of `obj`, if any, dropping its `T`.
