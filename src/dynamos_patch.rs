@@ -751,7 +751,6 @@ macro_rules! edition_glue {
     (($($arg:ident : $aty:ty),*) -> $ret:ty, $edition:path;) => {
         /// The edition's signature: the target's.
         pub(crate) type EdSig = Sig;
-        const _: EdSig = $edition;
         /// The interface is the target's.
         const NEW_INTERFACE: bool = false;
         /// No callers to list.
@@ -762,45 +761,12 @@ macro_rules! edition_glue {
             ::core::ptr::null()
         }
 
-        /// The edition, counted in [`INSIDE`].
-        ///
-        /// # Safety
-        ///
-        /// The target's own contract.
-        pub(crate) unsafe extern "C" fn counted($($arg: $aty),*) -> $ret {
-            let _inside = $crate::dynamos_patch::Inside::enter(&INSIDE);
-            let f: EdSig = $edition;
-            // SAFETY: Called by the target's callers, under the target's
-            // own contract, which the edition shares.
-            unsafe { f($($arg),*) }
-        }
-
-        /// Calls the target as any caller does: dynamos picks the edition,
-        /// and within a subsystem a call from an edition enters the same
-        /// generation. The target must be loaded.
-        ///
-        /// # Safety
-        ///
-        /// The target's own contract.
-        #[inline(always)]
-        pub(crate) unsafe fn call($($arg: $aty),*) -> $ret {
-            // SAFETY: dynamos writes the target's address, a function of
-            // type `Sig`, when the patch is applied.
-            let f: Sig = unsafe {
-                ::core::mem::transmute::<usize, Sig>(ORIG.load(Ordering::Acquire))
-            };
-            // SAFETY: The caller upholds the target's contract.
-            let ret = unsafe { f($($arg),*) };
-            // Not a tail call: dynamos finds the caller's generation from
-            // this return address.
-            ::core::hint::black_box(ret)
-        }
+        $crate::dynamos_patch::edition_glue!(@entries ($($arg: $aty),*) -> $ret, $edition);
     };
     (($($arg:ident : $aty:ty),*) -> $ret:ty, $edition:path;
      ($($narg:ident : $naty:ty),*) -> $nret:ty, [$($adaptor:path)?], [$($caller:ident),*]) => {
         /// The edition's signature: the new interface.
         pub(crate) type EdSig = unsafe extern "C" fn($($naty),*) -> $nret;
-        const _: EdSig = $edition;
         $(const _: Sig = $adaptor;)?
         /// The edition has a new interface.
         const NEW_INTERFACE: bool = true;
@@ -841,36 +807,47 @@ macro_rules! edition_glue {
             a
         }
 
+        $crate::dynamos_patch::edition_glue!(@entries ($($narg: $naty),*) -> $nret, $edition);
+    };
+    // The edition's counted entry and `call()`, with the edition's
+    // signature `EdSig` (the target's, or the new interface).
+    (@entries ($($arg:ident : $aty:ty),*) -> $ret:ty, $edition:path) => {
+        const _: EdSig = $edition;
+
         /// The edition, counted in [`INSIDE`].
         ///
         /// # Safety
         ///
-        /// The new interface's contract.
-        pub(crate) unsafe extern "C" fn counted($($narg: $naty),*) -> $nret {
+        /// The edition's contract.
+        pub(crate) unsafe extern "C" fn counted($($arg: $aty),*) -> $ret {
             let _inside = $crate::dynamos_patch::Inside::enter(&INSIDE);
             let f: EdSig = $edition;
-            // SAFETY: Only the patch's own code calls with the new
+            // SAFETY: dynamos sends here the calls that have the edition's
             // interface, under its contract.
-            unsafe { f($($narg),*) }
+            unsafe { f($($arg),*) }
         }
 
-        /// Calls the target with the new interface: dynamos sends calls
-        /// from this patch's code to its edition. The target must be
-        /// loaded.
+        /// Calls the target as any caller does: dynamos picks the edition,
+        /// and within a subsystem a call from an edition enters the same
+        /// generation. For a new interface, the call has it, and enters
+        /// this patch's edition. The target must be loaded.
         ///
         /// # Safety
         ///
-        /// The new interface's contract.
+        /// The edition's contract.
         #[inline(always)]
-        pub(crate) unsafe fn call($($narg: $naty),*) -> $nret {
+        pub(crate) unsafe fn call($($arg: $aty),*) -> $ret {
             // SAFETY: dynamos writes the target's address when the patch is
-            // applied; calls from this module with the new interface enter
-            // the edition of type `EdSig`.
+            // applied; a call from this module with this signature enters
+            // an edition of type `EdSig` (the original, for an unchanged
+            // interface).
             let f: EdSig = unsafe {
                 ::core::mem::transmute::<usize, EdSig>(ORIG.load(Ordering::Acquire))
             };
-            // SAFETY: The caller upholds the new interface's contract.
-            let ret = unsafe { f($($narg),*) };
+            // SAFETY: The caller upholds the edition's contract.
+            let ret = unsafe { f($($arg),*) };
+            // Not a tail call: dynamos finds the caller's generation from
+            // this return address.
             ::core::hint::black_box(ret)
         }
     };

@@ -13,14 +13,10 @@ mod dynamos_patch;
 
 use dynamos_patch::{Gfp, State};
 
-/// `struct dynamos_obj` of `data_target.h`.
-#[repr(C)]
-pub(crate) struct Obj {
-    value: u32,
-    converted: u32,
-    reverted: u32,
-    pad: u32,
-}
+#[path = "data_obj.rs"]
+mod data_obj;
+
+use data_obj::Obj;
 
 /// The new representation: a wide counter.
 pub(crate) struct Wide(AtomicU64);
