@@ -18,7 +18,7 @@
 //!   complete, and freed only after a grace period (`call_rcu()`), so a
 //!   reader never sees a half-built node nor a freed one.
 //! - Writers (alloc, free) serialize on one spinlock that also disables
-//!   interrupts (`SHADOW_LOCK`): they may be called from any context. A
+//!   interrupts (`SHADOW_LOCK`): they may be called from any context but NMI. A
 //!   constructor runs under that lock, once, before its variable is
 //!   visible: of CPUs racing in `get_or_alloc()` for the same pair, exactly
 //!   one constructs, the others get its variable. Allocation happens before
