@@ -61,6 +61,12 @@ syscall_run() {
 	awk -v n="$4" -v i="$2" 'BEGIN { printf "%.3f\n", n / i }'
 }
 
+# After a switch, sites move their jumps from the editions' counted entries
+# to their plain ones in the background: wait for that before measuring a
+# steady state.
+no_counted_jumps() { ! grep -qx "calls jump counted" "$SYSFS"/functions/*/policy 2>/dev/null; }
+wait_jumps() { loop_until no_counted_jumps || die "jumps did not settle"; }
+
 # measure VARIANT FUNCS EDITIONS: both paths, REPS runs each.
 measure() {
 	local r s
@@ -108,6 +114,7 @@ bench_set nr 1
 bench_set mode 0
 load_mod "$PATCH_KO"
 enable_patch $PATCH
+wait_jumps
 measure dynamos 1 1
 dy_remove $PATCH $PATCH
 
@@ -125,6 +132,7 @@ log "(c) dynamos, adaptive path (a handler picks the edition)"
 bench_set mode 1
 load_mod "$PATCH_KO"
 enable_patch $PATCH
+wait_jumps
 measure dynamos-adaptive 1 1
 dy_remove $PATCH $PATCH
 
@@ -157,6 +165,7 @@ for n in $FUNCS; do
 	wait_state $PATCH enabled
 	t2=$(ms_now)
 	record apply dynamos "$n" $((t2 - t0)) $((t2 - t1))
+	wait_jumps
 	measure dynamos "$n" 1
 	dy_remove $PATCH $PATCH
 	t0=$(ms_now)
@@ -178,6 +187,7 @@ for l in $LAYERS; do
 		on=$((on + 1))
 		enable_patch "dynamos_bench_s$on"
 	done
+	wait_jumps
 	measure dynamos 1 "$l"
 done
 while [ "$on" -gt 0 ]; do

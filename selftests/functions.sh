@@ -219,6 +219,11 @@ expect_write_error() {
 }
 
 func_dir() { echo "$SYSFS/functions/$1"; }
+# calls_mode FUNC: how its calls reach the edition ("jump" or "handler").
+calls_mode() { sed -n 's/^calls //p' "$SYSFS/functions/$1/policy"; }
+# The mode of a function whose calls all go to one edition: a jump, unless
+# the CPU enforces IBT (see Documentation/design.rst, chapter 5).
+if grep -qw ibt /proc/cpuinfo 2>/dev/null; then STEADY_MODE=handler; else STEADY_MODE=jump; fi
 edition_file() { cat "$SYSFS/functions/$1/editions/$2/$3"; }
 
 # The subsystem target (subsys_target.c) and its sysfs directory.

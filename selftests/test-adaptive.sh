@@ -15,6 +15,7 @@ load_mod "$CORE_KO"
 load_mod "$(test_ko adapt)"
 enable_patch $PATCH
 grep -qx "handler $PATCH" "$(func_dir $F)/policy" || die "policy does not name the handler"
+assert_eq "$(calls_mode $F)" handler "how calls reach the editions (the handler asks the patch)"
 assert_eq "$(call_write 100)" 0 "write 100 (original)"
 assert_eq "$(call_write 65536)" 0 "write 65536 (original)"
 assert_eq "$(call_write 65537)" 2 "write 65537 (edition 1)"

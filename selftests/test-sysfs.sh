@@ -22,7 +22,7 @@ assert_mode "$SYSFS/patches/$HELLO/waiting" 444
 
 assert_mode "$SYSFS/subsystems" 755
 
-assert_eq "$(cat "$SYSFS/version")" "0.1.0 abi 4" "version"
+assert_eq "$(cat "$SYSFS/version")" "0.1.0 abi 5" "version"
 assert_eq "$(ls "$SYSFS")" "functions
 patches
 shadow_vars

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # A wrapper edition counts the calls and calls the edition it replaced (the
-# original): behaviour is unchanged and the count is exact.
+# original): behaviour is unchanged and the count is exact. Every call goes
+# to the one edition, so the function's entry jumps straight to it.
 
 . "$(dirname "$0")/functions.sh"
 PATCH=dynamos_test_wrap
@@ -13,6 +14,8 @@ load_mod "$CORE_KO"
 load_mod "$(test_ko wrap)"
 assert_eq "$(patch_file $PATCH state)" registered "state before enable"
 enable_patch $PATCH
+loop_until eval '[ "$(calls_mode dynamos_target:dynamos_target_add)" = "$STEADY_MODE" ]' ||
+	die "calls reach the edition by '$(calls_mode dynamos_target:dynamos_target_add)', not '$STEADY_MODE'"
 for i in $(seq $N); do
 	r=$(call_add "$i" 3)
 	[ "$r" = $((i + 3)) ] || die "add $i 3 returned $r under the wrapper"

@@ -13,11 +13,11 @@
 //! from `dynamos_register_patch()` until `dynamos_unregister_patch()`
 //! returns. dynamos reads them and writes only the atomics marked so.
 
-use core::sync::atomic::{AtomicIsize, AtomicPtr, AtomicUsize};
+use core::sync::atomic::{AtomicIsize, AtomicPtr, AtomicU64, AtomicUsize};
 use kernel::ffi::{c_char, c_int, c_void};
 
 /// Version of the descriptors below. Bump it on any layout change.
-pub(crate) const ABI_VERSION: u32 = 4;
+pub(crate) const ABI_VERSION: u32 = 5;
 
 /// Longest patch or symbol name accepted, in bytes, without the NUL.
 pub(crate) const NAME_MAX: usize = 127;
@@ -129,7 +129,14 @@ pub(crate) struct FuncDesc {
     /// The new edition: an `extern "C"` function with the target's
     /// signature.
     pub(crate) entry: *const c_void,
-    /// The same edition, wrapped so that `inside` counts the threads in it.
+    /// The same edition, wrapped so that `calls` counts its calls: sites
+    /// jump there when every call goes to this edition. Null for a new
+    /// interface.
+    pub(crate) fast: *const c_void,
+    /// Calls counted by `fast` and `counted`.
+    pub(crate) calls: *const AtomicU64,
+    /// The same edition, wrapped so that `inside` counts the threads in it
+    /// (and `calls` the calls).
     pub(crate) counted: *const c_void,
     /// The original function, wrapped so that `orig_inside` counts the
     /// threads in it. It calls `*orig`.

@@ -25,6 +25,7 @@
 use kernel::prelude::*;
 
 mod abi;
+mod direct;
 mod entry;
 mod ftrace;
 mod kallsyms;
@@ -60,6 +61,7 @@ struct Dynamos;
 impl kernel::Module for Dynamos {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         shadow::init();
+        site::init_table();
         registry::init()?;
         pr_info!("dynamos {} loaded\n", VERSION);
         Ok(Dynamos)

@@ -574,6 +574,10 @@ macro_rules! patch {
 
                 /// Threads inside this patch's edition (counted entry).
                 pub(crate) static INSIDE: AtomicIsize = AtomicIsize::new(0);
+                /// Calls of the edition through its `fast` and `counted`
+                /// entries.
+                pub(crate) static CALLS: ::core::sync::atomic::AtomicU64 =
+                    ::core::sync::atomic::AtomicU64::new(0);
                 /// Threads inside the original through `orig_counted`.
                 pub(crate) static ORIG_INSIDE: AtomicIsize = AtomicIsize::new(0);
                 /// Address of the original, written by dynamos.
@@ -681,6 +685,8 @@ macro_rules! patch {
                         sympos,
                         nr_args: <[&str]>::len(&[$(::core::stringify!($arg)),*]) as u32,
                         entry: entry as *const ::kernel::ffi::c_void,
+                        fast: fast_entry(),
+                        calls: &CALLS,
                         counted: counted as *const ::kernel::ffi::c_void,
                         orig_counted: orig_counted as *const ::kernel::ffi::c_void,
                         inside: &INSIDE,
@@ -761,6 +767,25 @@ macro_rules! edition_glue {
             ::core::ptr::null()
         }
 
+        /// The edition, counted in [`CALLS`]: sites jump here when every
+        /// call goes to this edition.
+        ///
+        /// # Safety
+        ///
+        /// The target's own contract.
+        pub(crate) unsafe extern "C" fn fast($($arg: $aty),*) -> $ret {
+            CALLS.fetch_add(1, Ordering::Relaxed);
+            let f: EdSig = $edition;
+            // SAFETY: Called in place of the target, under its contract,
+            // which the edition shares.
+            unsafe { f($($arg),*) }
+        }
+
+        /// The fast entry.
+        fn fast_entry() -> *const ::kernel::ffi::c_void {
+            fast as *const ::kernel::ffi::c_void
+        }
+
         $crate::dynamos_patch::edition_glue!(@entries ($($arg: $aty),*) -> $ret, $edition);
     };
     (($($arg:ident : $aty:ty),*) -> $ret:ty, $edition:path;
@@ -796,6 +821,12 @@ macro_rules! edition_glue {
             }
         }
 
+        /// No fast entry: calls with the old interface never enter the
+        /// edition.
+        fn fast_entry() -> *const ::kernel::ffi::c_void {
+            ::core::ptr::null()
+        }
+
         /// The adaptor's counted entry, or null.
         fn adaptor_entry() -> *const ::kernel::ffi::c_void {
             #[allow(unused_mut, unused_assignments)]
@@ -820,6 +851,7 @@ macro_rules! edition_glue {
         ///
         /// The edition's contract.
         pub(crate) unsafe extern "C" fn counted($($arg: $aty),*) -> $ret {
+            CALLS.fetch_add(1, Ordering::Relaxed);
             let _inside = $crate::dynamos_patch::Inside::enter(&INSIDE);
             let f: EdSig = $edition;
             // SAFETY: dynamos sends here the calls that have the edition's

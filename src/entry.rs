@@ -171,6 +171,7 @@ unsafe fn func(f: &'static FuncDesc) -> Result<FuncSpec> {
     };
     if f.entry.is_null()
         || f.counted.is_null()
+        || f.calls.is_null()
         || f.orig_counted.is_null()
         || f.inside.is_null()
         || f.orig_inside.is_null()
@@ -223,14 +224,23 @@ unsafe fn func(f: &'static FuncDesc) -> Result<FuncSpec> {
     }
     // SAFETY: Non-null pointers to the patch's statics, which live as long
     // as the descriptor.
-    let (inside, orig_inside, orig, prev) =
-        unsafe { (&*f.inside, &*f.orig_inside, &*f.orig, &*f.prev) };
+    let (inside, orig_inside, orig, prev, calls) =
+        unsafe { (&*f.inside, &*f.orig_inside, &*f.orig, &*f.prev, &*f.calls) };
+    if new_iface && !f.fast.is_null() {
+        pr_err!(
+            "register: function {} has a new interface and a fast entry\n",
+            fname.to_str().unwrap_or("?")
+        );
+        return Err(EINVAL);
+    }
     Ok(FuncSpec {
         name: fname,
         object,
         sympos: f.sympos,
         edition: EditionSpec {
             entry: f.entry as usize,
+            fast: f.fast as usize,
+            calls,
             counted: f.counted as usize,
             orig_counted: f.orig_counted as usize,
             inside,

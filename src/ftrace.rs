@@ -20,17 +20,32 @@ use kernel::{
     prelude::*,
 };
 
-/// A call caught at a hooked function's entry.
-///
-/// With `CONFIG_DYNAMIC_FTRACE_WITH_ARGS`, x86-64's `ftrace_regs` wraps a
-/// `pt_regs` whose argument registers, stack pointer and instruction
-/// pointer are valid; writing `ip` makes the call continue there.
+/// A call caught at a hooked function's entry: its arguments, where it
+/// came from, and where it should go instead (if anywhere).
 pub(crate) struct Call<'a> {
-    regs: &'a mut bindings::pt_regs,
+    args: [usize; 6],
     parent_ip: usize,
+    target: usize,
+    _ctx: core::marker::PhantomData<&'a mut ()>,
 }
 
 impl Call<'_> {
+    /// A call with these first six integer arguments (System V x86-64
+    /// order), made from `parent_ip`.
+    ///
+    /// # Safety
+    ///
+    /// Only for a trampoline, which handles the call under ftrace's
+    /// recursion guard, with preemption disabled, while the `Call` lives.
+    pub(crate) unsafe fn new(args: [usize; 6], parent_ip: usize) -> Self {
+        Call {
+            args,
+            parent_ip,
+            target: 0,
+            _ctx: core::marker::PhantomData,
+        }
+    }
+
     /// The return address of the call: where in the caller it came from.
     pub(crate) fn parent_ip(&self) -> usize {
         self.parent_ip
@@ -38,14 +53,18 @@ impl Call<'_> {
 
     /// The first six integer arguments (System V x86-64 order).
     pub(crate) fn args(&self) -> [usize; 6] {
-        let r = &self.regs;
-        [r.di, r.si, r.dx, r.cx, r.r8, r.r9]
+        self.args
     }
 
     /// Makes the call continue at `addr`, a function with the hooked
     /// function's signature, instead of the hooked function's body.
     pub(crate) fn redirect(&mut self, addr: usize) {
-        self.regs.ip = addr as c_ulong;
+        self.target = addr;
+    }
+
+    /// Where the call goes instead of the body, if it was redirected.
+    pub(crate) fn target(&self) -> Option<usize> {
+        (self.target != 0).then_some(self.target)
     }
 }
 
@@ -173,8 +192,18 @@ unsafe extern "C" fn trampoline<H: Handler>(
     // `pt_regs` whose argument registers and `ip` are valid, owned by this
     // call of the trampoline.
     let regs = unsafe { &mut *fregs.cast::<bindings::pt_regs>() };
-    let mut call = Call { regs, parent_ip };
+    // SAFETY: Under the recursion guard taken above.
+    let mut call = unsafe {
+        Call::new(
+            [regs.di, regs.si, regs.dx, regs.cx, regs.r8, regs.r9],
+            parent_ip,
+        )
+    };
     hook.handler.on_call(&mut call);
+    if let Some(to) = call.target() {
+        // Writing `ip` makes the call continue there.
+        regs.ip = to as c_ulong;
+    }
     // SAFETY: `bit` came from the trylock above, in this call.
     unsafe { dynamos_recursion_unlock(bit) };
 }
@@ -184,7 +213,8 @@ extern "C" {
     fn dynamos_recursion_unlock(bit: c_int);
 }
 
-// SAFETY: A `Call` exists only during `Handler::on_call`, which the
-// trampoline runs under ftrace's recursion guard, with preemption disabled:
-// an RCU read-side critical section.
+// SAFETY: A `Call` is made only by the trampolines (this file's, and
+// `dynamos_tramp_dispatch()`), under ftrace's recursion guard, with
+// preemption disabled: an RCU read-side critical section, for as long as
+// the call is handled.
 unsafe impl crate::rcu::ReadSide for Call<'_> {}

@@ -343,7 +343,7 @@ fn prepare(core: &mut Core, addrs: &[usize]) -> Result<KVec<(usize, Prepared)>> 
     synchronizer::refresh_sites(core, addrs)?;
     let mut out = KVec::with_capacity(addrs.len(), GFP_KERNEL)?;
     for &a in addrs {
-        let site = &core.site(a).ok_or(ENODEV)?.site;
+        let site = &mut core.site(a).ok_or(ENODEV)?.site;
         out.push((a, site.prepare()?), GFP_KERNEL)?;
     }
     Ok(out)
@@ -1300,7 +1300,7 @@ fn settle(core: &mut Core, addrs: &[usize]) {
         let counting = in_leftover(core, a);
         if let Some(e) = core.site(a) {
             e.site.counting = counting;
-            match e.site.publish() {
+            match e.site.publish_lazy() {
                 Ok(s) => {
                     let _ = stale.push(s, GFP_KERNEL);
                 }
@@ -1310,6 +1310,29 @@ fn settle(core: &mut Core, addrs: &[usize]) {
         }
     }
     site::free_stale(stale);
+}
+
+/// Most pending jumps moved per run of the transition work: each is a text
+/// patch, made under the registry mutex.
+const PROMOTE_BATCH: usize = 16;
+
+/// Moves the pending jumps of some sites to their cheaper entries, once no
+/// transition runs; returns whether some are left.
+pub(crate) fn promote(core: &mut Core) -> bool {
+    if core.transition.is_some() {
+        return false;
+    }
+    let mut done = 0;
+    for e in core.sites.iter_mut() {
+        if e.site.promotable() {
+            if done == PROMOTE_BATCH {
+                return true;
+            }
+            e.site.promote();
+            done += 1;
+        }
+    }
+    false
 }
 
 /// What [`finish`] leaves for [`conclude`]: the states to publish once the

@@ -383,6 +383,9 @@ impl WorkItem for TransitionWork {
                 if !core.leftovers.is_empty() {
                     core.kick_later(LEFTOVER_PERIOD);
                 }
+                if patch::promote(core) {
+                    core.kick();
+                }
                 return Ok(None);
             };
             if t.transferring {
@@ -410,6 +413,8 @@ impl WorkItem for TransitionWork {
             if let Ok(Some(f)) = finished {
                 let _ = with_core(|core, _| {
                     patch::conclude(core, f);
+                    // Then the sites' jumps move to their cheaper entries.
+                    core.kick();
                     Ok(())
                 });
             }
@@ -664,7 +669,8 @@ fn show_policy(info: &SiteInfo, buf: &mut ShowBuf<'_>) -> Result {
         if let Some(name) = site.adapt_patch() {
             emit!(buf, "handler {}\n", name.to_str().unwrap_or("?"))?;
         }
-        emit!(buf, "counting {}\n", u8::from(counting || site.counting))
+        emit!(buf, "counting {}\n", u8::from(counting || site.counting))?;
+        emit!(buf, "calls {}\n", site.mode())
     })
 }
 
@@ -736,7 +742,7 @@ fn show_edition_inside(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
 fn show_edition_calls(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
     let n = with_site(info.site, |core, _| {
         let site = &core.site_ref(info.site).ok_or(ENODEV)?.site;
-        Ok(site.edition_any(info.id).ok_or(ENODEV)?.calls.sum())
+        Ok(site.edition_any(info.id).ok_or(ENODEV)?.calls())
     })?;
     emit!(buf, "{}\n", n)
 }

@@ -18,15 +18,22 @@
 //! it is being retired; threads that entered before are found on stacks.
 
 use crate::{
-    ftrace::{Call, Handler, Hook},
+    direct::{self, Direct, Target},
+    ftrace::{Call, Handler},
     modules::ModuleRef,
     rcu::{RcuBox, Stale},
 };
 use core::{
     ops::Range,
-    sync::atomic::{AtomicIsize, AtomicU64, Ordering},
+    sync::atomic::{AtomicIsize, AtomicPtr, AtomicU64, AtomicUsize, Ordering},
 };
-use kernel::{cpu::CpuId, prelude::*, str::CString, sync::Arc, task::Pid};
+use kernel::{
+    cpu::CpuId,
+    prelude::*,
+    str::CString,
+    sync::{global_lock, Arc},
+    task::Pid,
+};
 
 /// Identifies an edition within its site. 0 is the original; patch editions
 /// get 1, 2, ... in the order they are added, never reused.
@@ -75,6 +82,11 @@ pub(crate) struct Edition {
     pub(crate) patch: Option<CString>,
     /// Where calls go; 0 for the original (the call is let through).
     entry: usize,
+    /// The entry that counts its calls itself (in `fast_calls`), for a
+    /// patch edition; 0 for the original.
+    fast: usize,
+    /// Calls counted by the patch's own entries (`fast`, `counted`).
+    fast_calls: Option<&'static AtomicU64>,
     /// The counted entry (0 for the original: see [`Dispatch`]).
     counted: usize,
     /// Threads inside through the counted entry (patch editions).
@@ -82,8 +94,9 @@ pub(crate) struct Edition {
     /// Code that a thread inside this edition may be running: for stack
     /// checks.
     pub(crate) ranges: KVec<Range<usize>>,
-    /// Calls that entered this edition.
-    pub(crate) calls: CallCounter,
+    /// Calls that entered this edition through the handler (the patch's
+    /// entries count the others: see [`Edition::calls`]).
+    counter: CallCounter,
     /// The patch's adaptation handler for this target.
     adapt: Option<crate::abi::AdaptFn>,
     /// Within a subsystem, the generation this edition belongs to: its
@@ -110,7 +123,12 @@ pub(crate) struct Edition {
 pub(crate) struct EditionSpec {
     /// The edition's plain entry.
     pub(crate) entry: usize,
-    /// Its counted entry.
+    /// Its entry that counts calls in `calls` (for the original's
+    /// signature only; 0 for a new interface).
+    pub(crate) fast: usize,
+    /// The counter of `fast` and `counted`.
+    pub(crate) calls: &'static AtomicU64,
+    /// Its counted entry (counts calls in `calls` too).
     pub(crate) counted: usize,
     /// The patch's counted entry to the original.
     pub(crate) orig_counted: usize,
@@ -146,6 +164,11 @@ impl Edition {
     /// Where calls to this edition go (0 for the original).
     pub(crate) fn entry(&self) -> usize {
         self.entry
+    }
+
+    /// Calls that entered this edition.
+    pub(crate) fn calls(&self) -> u64 {
+        self.counter.sum() + self.fast_calls.map_or(0, |c| c.load(Ordering::Relaxed))
     }
 
     /// Whether `addr` lies in this edition's code.
@@ -287,8 +310,8 @@ pub(crate) fn fentry_returns(addr: usize) -> [usize; 2] {
     [addr + 5, addr + 9]
 }
 
-/// A snapshot ready to be installed.
-pub(crate) struct Prepared(KBox<Dispatch>);
+/// A snapshot ready to be installed, and where the site's calls go with it.
+pub(crate) struct Prepared(KBox<Dispatch>, Target, Option<EditionId>);
 
 /// The part of a site that its ftrace handler sees.
 pub(crate) struct Shared {
@@ -298,10 +321,18 @@ pub(crate) struct Shared {
 impl Handler for Arc<Shared> {
     #[inline(always)]
     fn on_call(&self, call: &mut Call<'_>) {
+        self.handle(call);
+    }
+}
+
+impl Shared {
+    /// Decides where `call` goes.
+    #[inline(always)]
+    fn handle(&self, call: &mut Call<'_>) {
         let d = self.dispatch.read(call);
         if d.passthrough {
             if let Some(ed) = d.editions.first() {
-                ed.calls.inc();
+                ed.counter.inc();
             }
             return;
         }
@@ -309,17 +340,18 @@ impl Handler for Arc<Shared> {
         if d.bypassed(from) {
             return;
         }
+        let native = d.iface.as_ref().is_some_and(|f| f.native.contains(&from));
         let idx = match &d.iface {
             // A call with the new interface: its edition, whatever the
             // policies say (no other edition could take its arguments).
-            Some(f) if f.native.contains(&from) => f.edition,
+            Some(f) if native => f.edition,
             // An old-interface call, with an adaptor: translated, from
             // every caller, old generations included.
             Some(f) if f.adaptor != 0 => {
                 let i = d.choose(call);
                 if i == f.edition {
                     if let Some(ed) = d.editions.get(i) {
-                        ed.calls.inc();
+                        ed.counter.inc();
                     }
                     call.redirect(f.adaptor);
                     return;
@@ -342,11 +374,23 @@ impl Handler for Arc<Shared> {
         let Some(ed) = d.editions.get(idx) else {
             return;
         };
-        ed.calls.inc();
+        // The patch's `fast` and `counted` entries count their calls
+        // themselves; the original and the plain entries are counted here.
         let target = match (d.counting, idx) {
-            (true, 0) => d.orig_counted,
+            (true, 0) => {
+                ed.counter.inc();
+                d.orig_counted
+            }
             (true, _) => ed.counted,
-            (false, _) => ed.entry,
+            (false, 0) => {
+                ed.counter.inc();
+                0
+            }
+            (false, _) if ed.fast != 0 && !native => ed.fast,
+            (false, _) => {
+                ed.counter.inc();
+                ed.entry
+            }
         };
         if target != 0 {
             call.redirect(target);
@@ -404,8 +448,19 @@ pub(crate) struct Site {
     /// generation, shared by the members (see [`Dispatch`]).
     pub(crate) inherit: Option<Arc<InheritTable>>,
     next_id: EditionId,
+    /// Where the target's body starts, past its `__fentry__` call: the
+    /// return address of that call, and where `prev()` enters the original.
+    pub(crate) body: usize,
+    /// The edition that calls jump to in [`Target::Jump`] mode.
+    jump_edition: Option<EditionId>,
+    /// A jump to the same edition's cheaper entry, left for later
+    /// ([`Site::promote`]): moving a jump costs a text patch.
+    pending: Option<Target>,
+    // Dropped first: the hook is unregistered (which waits for the CPUs in
+    // its trampoline), then the table forgets the site, then `shared` goes.
+    direct: Direct,
+    _entry: TableEntry,
     shared: Arc<Shared>,
-    _hook: Pin<KBox<Hook<Arc<Shared>>>>,
 }
 
 impl Site {
@@ -414,8 +469,9 @@ impl Site {
     ///
     /// # Errors
     ///
-    /// Those of [`Hook::new`]: `EINVAL` if not traceable, `EBUSY` if taken
-    /// by another `IPMODIFY` user; `ENOMEM`.
+    /// Those of [`Direct::new`]: `EINVAL` if not traceable, `EBUSY` if taken
+    /// by another `IPMODIFY` or direct user; `ENOSPC` if dynamos hooks too
+    /// many functions; `ENOMEM`.
     pub(crate) fn new(
         name: CString,
         object: Option<&'static kernel::str::CStr>,
@@ -431,10 +487,12 @@ impl Site {
                 site: addr,
                 patch: None,
                 entry: 0,
+                fast: 0,
+                fast_calls: None,
                 counted: 0,
                 inside: None,
                 ranges,
-                calls: CallCounter::new()?,
+                counter: CallCounter::new()?,
                 adapt: None,
                 gen: 0,
                 bypass: [0..0, 0..0],
@@ -468,7 +526,9 @@ impl Site {
             },
             GFP_KERNEL,
         )?;
-        let hook = Hook::new(addr, shared.clone())?;
+        let body = direct::body(addr).ok_or(EINVAL)?;
+        let entry = TableEntry::new(body, &shared)?;
+        let direct = Direct::new(addr, Target::Tramp)?;
         let object = match object {
             Some(o) => Some(CString::try_from(o)?),
             None => None,
@@ -487,8 +547,12 @@ impl Site {
             draining: KVec::new(),
             inherit: None,
             next_id: 1,
+            body,
+            jump_edition: None,
+            pending: None,
+            direct,
+            _entry: entry,
             shared,
-            _hook: hook,
         })
     }
 
@@ -508,6 +572,9 @@ impl Site {
         let mut ranges = KVec::new();
         ranges.push(extent(spec.entry), GFP_KERNEL)?;
         ranges.push(extent(spec.counted), GFP_KERNEL)?;
+        if spec.fast != 0 {
+            ranges.push(extent(spec.fast), GFP_KERNEL)?;
+        }
         if spec.adaptor != 0 {
             ranges.push(extent(spec.adaptor), GFP_KERNEL)?;
         }
@@ -518,10 +585,12 @@ impl Site {
                 site: self.addr,
                 patch: Some(CString::try_from(patch_name)?),
                 entry: spec.entry,
+                fast: spec.fast,
+                fast_calls: Some(spec.calls),
                 counted: spec.counted,
                 inside: Some(spec.inside),
                 ranges,
-                calls: CallCounter::new()?,
+                counter: CallCounter::new()?,
                 adapt: spec.adapt,
                 gen,
                 bypass: [extent(spec.prev_fn), extent(spec.orig_counted)],
@@ -592,7 +661,7 @@ impl Site {
 
     /// Builds the snapshot of the current state, for [`Site::install`].
     /// Allocation is the only way to fail; nothing is published yet.
-    pub(crate) fn prepare(&self) -> Result<Prepared> {
+    pub(crate) fn prepare(&mut self) -> Result<Prepared> {
         let n = self.stack.len() + self.draining.len() + 1;
         let mut editions = KVec::with_capacity(n, GFP_KERNEL)?;
         let mut bypass = KVec::with_capacity(2 * n, GFP_KERNEL)?;
@@ -668,6 +737,27 @@ impl Site {
                     },
                 })
             });
+        // Every call goes to the same entry: the top edition's, counting
+        // or not. Then the site jumps there, and the handler is not asked.
+        let same_for_all = direct::jumps_allowed()
+            && !self.kthread_loop
+            && pids.is_empty()
+            && adapt.is_none()
+            && inherit.is_empty()
+            && iface.is_none()
+            && top > 0
+            && default == top;
+        let jump = editions
+            .get(top)
+            .filter(|e| same_for_all && e.fast != 0)
+            .map(|e| {
+                let entry = if self.counting { e.counted } else { e.fast };
+                (Target::Jump(entry), e.id)
+            });
+        let (target, jump_edition) = match jump {
+            Some((t, id)) => (t, Some(id)),
+            None => (Target::Tramp, None),
+        };
         let dispatch = KBox::new(
             Dispatch {
                 editions,
@@ -683,7 +773,15 @@ impl Site {
             },
             GFP_KERNEL,
         )?;
-        Ok(Prepared(dispatch))
+        // A jump elsewhere than to the same edition is left for the
+        // handler now, which can fail: installing cannot.
+        if let Target::Jump(_) = self.direct.target() {
+            if self.jump_edition != jump_edition {
+                self.direct.retarget(Target::Tramp)?;
+                self.jump_edition = None;
+            }
+        }
+        Ok(Prepared(dispatch, target, jump_edition))
     }
 
     /// Publishes a snapshot made by [`Site::prepare`] from the current
@@ -692,24 +790,194 @@ impl Site {
     ///
     /// First points each layer's `prev` at the edition below it, so that an
     /// edition entered through the new snapshot finds it set.
-    pub(crate) fn install(&self, prepared: Prepared) -> Stale<Dispatch> {
+    pub(crate) fn install(&mut self, prepared: Prepared) -> Stale<Dispatch> {
         // Calls to the replaced edition: the plain entry of the layer below,
-        // or the original (reached through the bypass).
-        let mut below = self.addr;
+        // or the original's body, past its hook.
+        let mut below = self.body;
         for l in self.stack.iter() {
             l.prev.store(below, Ordering::Release);
             below = l.edition.entry;
         }
-        self.shared.dispatch.replace(prepared.0)
+        let Prepared(dispatch, target, jump_edition) = prepared;
+        let stale = self.shared.dispatch.replace(dispatch);
+        self.pending = None;
+        // From a jump to the same edition, or from the handler, which
+        // follows the snapshot just published: calls go where they should
+        // before, during and after the change, and on failure the handler
+        // keeps them there.
+        if self.direct.retarget(target).is_ok() {
+            self.jump_edition = jump_edition;
+        }
+        stale
+    }
+
+    /// [`Site::publish`], but a jump that only moves to another entry of
+    /// the same edition (from its counted entry to its fast one) is left
+    /// pending, for [`Site::promote`]: calls already go to the right
+    /// edition.
+    pub(crate) fn publish_lazy(&mut self) -> Result<Stale<Dispatch>> {
+        let Prepared(dispatch, target, jump_edition) = self.prepare()?;
+        let same = matches!(self.direct.target(), Target::Jump(_))
+            && matches!(target, Target::Jump(_))
+            && jump_edition == self.jump_edition;
+        if !same {
+            return Ok(self.install(Prepared(dispatch, target, jump_edition)));
+        }
+        let mut below = self.body;
+        for l in self.stack.iter() {
+            l.prev.store(below, Ordering::Release);
+            below = l.edition.entry;
+        }
+        let stale = self.shared.dispatch.replace(dispatch);
+        self.pending = (self.direct.target() != target).then_some(target);
+        Ok(stale)
+    }
+
+    /// Whether a cheaper jump is pending.
+    pub(crate) fn promotable(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Moves a pending jump to its cheaper entry. Process context.
+    pub(crate) fn promote(&mut self) {
+        if let Some(t) = self.pending.take() {
+            // On failure the calls keep the entry they have.
+            let _ = self.direct.retarget(t);
+        }
     }
 
     /// [`Site::prepare`] then [`Site::install`].
-    pub(crate) fn publish(&self) -> Result<Stale<Dispatch>> {
-        Ok(self.install(self.prepare()?))
+    pub(crate) fn publish(&mut self) -> Result<Stale<Dispatch>> {
+        let p = self.prepare()?;
+        Ok(self.install(p))
+    }
+
+    /// How calls reach their edition now: `"jump"` (straight to it),
+    /// `"jump counted"` (to its counted entry, during a transition or
+    /// until the move to the plain one), or `"handler"`.
+    pub(crate) fn mode(&self) -> &'static str {
+        match self.direct.target() {
+            Target::Jump(a) if self.stack.iter().any(|l| l.edition.counted == a) => "jump counted",
+            Target::Jump(_) => "jump",
+            Target::Tramp => "handler",
+        }
     }
 }
 
 /// Frees snapshots after one grace period for all of them.
 pub(crate) fn free_stale(stale: KVec<Stale<Dispatch>>) {
     Stale::free_all(stale);
+}
+
+/// Most functions hooked at once (half the table's slots).
+const TABLE_SLOTS: usize = 1 << 13;
+
+/// Marks a slot whose site went.
+const GONE: usize = usize::MAX;
+
+/// The sites by the return address of their `__fentry__` call, for
+/// `dynamos_tramp`: open addressing, read without locks under the
+/// trampoline's recursion guard (preemption disabled).
+struct TableSlot {
+    key: AtomicUsize,
+    site: AtomicPtr<Shared>,
+}
+
+static TABLE: [TableSlot; TABLE_SLOTS] = [const {
+    TableSlot {
+        key: AtomicUsize::new(0),
+        site: AtomicPtr::new(core::ptr::null_mut()),
+    }
+}; TABLE_SLOTS];
+
+/// Live entries in [`TABLE`].
+static TABLE_LEN: AtomicUsize = AtomicUsize::new(0);
+
+global_lock! {
+    // SAFETY: `init_table()` initializes it at module init, before any
+    // site exists.
+    unsafe(uninit) static TABLE_LOCK: SpinLock<()> = ();
+}
+
+/// Initializes the table's writers' lock. Called once, at module init.
+pub(crate) fn init_table() {
+    // SAFETY: Called once, before any use.
+    unsafe { TABLE_LOCK.init() };
+}
+
+fn table_start(key: usize) -> usize {
+    ((key as u64 >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - 13)) as usize
+}
+
+/// The sites' table, as `dynamos_tramp` sees it.
+pub(crate) struct Table;
+
+impl Table {
+    /// Handles `call` of the function whose body starts at `body` (its
+    /// site's handler decides); `false` if no site hooks it.
+    #[inline(always)]
+    pub(crate) fn dispatch(body: usize, call: &mut Call<'_>) -> bool {
+        let mut i = table_start(body);
+        for _ in 0..TABLE_SLOTS {
+            let slot = &TABLE[i];
+            let key = slot.key.load(Ordering::Acquire);
+            if key == 0 {
+                return false;
+            }
+            if key == body {
+                let p = slot.site.load(Ordering::Acquire);
+                if p.is_null() {
+                    return false;
+                }
+                // SAFETY: A site's entry is cleared before its `Shared` is
+                // freed, and after its hook is unregistered, which waits for
+                // the CPUs in the trampoline; `call` proves the caller is
+                // one of them (`Call` is made in the trampoline only).
+                let shared = unsafe { &*p };
+                shared.handle(call);
+                return true;
+            }
+            i = (i + 1) % TABLE_SLOTS;
+        }
+        false
+    }
+}
+
+/// A site's entry in [`TABLE`], removed on drop.
+struct TableEntry {
+    index: usize,
+}
+
+impl TableEntry {
+    fn new(body: usize, shared: &Arc<Shared>) -> Result<Self> {
+        let _guard = TABLE_LOCK.lock();
+        if TABLE_LEN.load(Ordering::Relaxed) >= TABLE_SLOTS / 2 {
+            return Err(ENOSPC);
+        }
+        let mut i = table_start(body);
+        loop {
+            let key = TABLE[i].key.load(Ordering::Relaxed);
+            if key == 0 || key == GONE {
+                break;
+            }
+            i = (i + 1) % TABLE_SLOTS;
+        }
+        let slot = &TABLE[i];
+        slot.site
+            .store(Arc::as_ptr(shared).cast_mut(), Ordering::Release);
+        // Pairs with the acquire load of `key` in `Table::dispatch`.
+        slot.key.store(body, Ordering::Release);
+        TABLE_LEN.fetch_add(1, Ordering::Relaxed);
+        Ok(TableEntry { index: i })
+    }
+}
+
+impl Drop for TableEntry {
+    fn drop(&mut self) {
+        let _guard = TABLE_LOCK.lock();
+        let slot = &TABLE[self.index];
+        slot.site.store(core::ptr::null_mut(), Ordering::Release);
+        slot.key.store(GONE, Ordering::Release);
+        TABLE_LEN.fetch_sub(1, Ordering::Relaxed);
+    }
 }

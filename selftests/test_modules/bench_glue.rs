@@ -5,7 +5,7 @@
 //! const-generic functions over up to `N` editions of `int f(int)`
 //! functions of module `dynamos_bench`, one instantiation per edition.
 //!
-//! `bench_glue!(N)` defines the counters, `counted::<I>`,
+//! `bench_glue!(N)` defines the counters, `counted::<I>`, `fast::<I>`,
 //! `orig_counted::<I>`, `prev::<I>` and `desc::<I>(name, adapt)`; the
 //! including module defines `edition::<I>`, the edition itself.
 
@@ -19,10 +19,19 @@ macro_rules! bench_glue {
             [const { ::core::sync::atomic::AtomicUsize::new(0) }; $n];
         static PREV: [::core::sync::atomic::AtomicUsize; $n] =
             [const { ::core::sync::atomic::AtomicUsize::new(0) }; $n];
+        static CALLS: [::core::sync::atomic::AtomicU64; $n] =
+            [const { ::core::sync::atomic::AtomicU64::new(0) }; $n];
 
         /// Edition `I`, counted.
         extern "C" fn counted<const I: usize>(x: ::kernel::ffi::c_int) -> ::kernel::ffi::c_int {
+            CALLS[I].fetch_add(1, ::core::sync::atomic::Ordering::Relaxed);
             let _inside = $crate::dynamos_patch::Inside::enter(&INSIDE[I]);
+            edition::<I>(x)
+        }
+
+        /// Edition `I`, its calls counted.
+        extern "C" fn fast<const I: usize>(x: ::kernel::ffi::c_int) -> ::kernel::ffi::c_int {
+            CALLS[I].fetch_add(1, ::core::sync::atomic::Ordering::Relaxed);
             edition::<I>(x)
         }
 
@@ -67,6 +76,7 @@ macro_rules! bench_glue {
             type F = extern "C" fn(::kernel::ffi::c_int) -> ::kernel::ffi::c_int;
             let entry: F = edition::<I>;
             let counted: F = counted::<I>;
+            let fast: F = fast::<I>;
             let orig_counted: F = orig_counted::<I>;
             let prev: fn(::kernel::ffi::c_int) -> ::kernel::ffi::c_int = prev::<I>;
             $crate::dynamos_patch::FuncDesc {
@@ -75,6 +85,8 @@ macro_rules! bench_glue {
                 sympos: 0,
                 nr_args: 1,
                 entry: entry as *const ::kernel::ffi::c_void,
+                fast: fast as *const ::kernel::ffi::c_void,
+                calls: &CALLS[I],
                 counted: counted as *const ::kernel::ffi::c_void,
                 orig_counted: orig_counted as *const ::kernel::ffi::c_void,
                 inside: &INSIDE[I],

@@ -143,9 +143,18 @@ extern "C" fn hold_v1() -> c_int {
 }
 
 extern "C" fn hold_counted() -> c_int {
+    HOLD_CALLS.fetch_add(1, Ordering::Relaxed);
     let _inside = Inside::enter(&HOLD_INSIDE);
     hold_v1()
 }
+
+extern "C" fn hold_fast() -> c_int {
+    HOLD_CALLS.fetch_add(1, Ordering::Relaxed);
+    hold_v1()
+}
+
+/// Calls of the hold edition through `hold_fast` and `hold_counted`.
+static HOLD_CALLS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
 extern "C" fn hold_orig_counted() -> c_int {
     let _inside = Inside::enter(&HOLD_ORIG_INSIDE);
@@ -155,6 +164,7 @@ extern "C" fn hold_orig_counted() -> c_int {
 fn hold_desc() -> FuncDesc {
     let entry: extern "C" fn() -> c_int = hold_v1;
     let counted: extern "C" fn() -> c_int = hold_counted;
+    let fast: extern "C" fn() -> c_int = hold_fast;
     let orig_counted: extern "C" fn() -> c_int = hold_orig_counted;
     let prev: fn() -> c_int = hold_prev;
     FuncDesc {
@@ -163,6 +173,8 @@ fn hold_desc() -> FuncDesc {
         sympos: 0,
         nr_args: 0,
         entry: entry as *const c_void,
+        fast: fast as *const c_void,
+        calls: &HOLD_CALLS,
         counted: counted as *const c_void,
         orig_counted: orig_counted as *const c_void,
         inside: &HOLD_INSIDE,
