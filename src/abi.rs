@@ -153,6 +153,18 @@ pub(crate) struct FuncDesc {
     pub(crate) prev: *const AtomicUsize,
     /// Optional adaptation handler.
     pub(crate) adapt: Option<AdaptFn>,
+    /// With a handler: an entry with the target's signature that asks the
+    /// handler and goes where it says (sites jump there when the handler is
+    /// the only policy); null otherwise.
+    pub(crate) adaptive: *const c_void,
+    /// Written by dynamos: where `adaptive` sends calls for the replaced
+    /// edition (its fast entry, or the original's body).
+    pub(crate) replaced: *const AtomicUsize,
+    /// Written by dynamos: the original's body (past its hook).
+    pub(crate) original: *const AtomicUsize,
+    /// Written by dynamos: the counter of calls `adaptive` sends to the
+    /// original.
+    pub(crate) orig_calls: *const AtomicPtr<AtomicU64>,
     /// The patch's function that calls the replaced edition (`prev()`):
     /// its calls to the original are let through, not sent back to an
     /// edition.

@@ -584,6 +584,15 @@ macro_rules! patch {
                 pub(crate) static ORIG: AtomicUsize = AtomicUsize::new(0);
                 /// Address of the replaced edition, written by dynamos.
                 pub(crate) static PREV: AtomicUsize = AtomicUsize::new(0);
+                /// Where the adaptive entry sends calls for the replaced
+                /// edition (an entry that counts them), written by dynamos.
+                pub(crate) static REPLACED: AtomicUsize = AtomicUsize::new(0);
+                /// The original's body, past its hook, written by dynamos.
+                pub(crate) static ORIGINAL: AtomicUsize = AtomicUsize::new(0);
+                /// The original's counter of calls, written by dynamos.
+                pub(crate) static ORIG_CALLS: ::core::sync::atomic::AtomicPtr<
+                    ::core::sync::atomic::AtomicU64,
+                > = ::core::sync::atomic::AtomicPtr::new(::core::ptr::null_mut());
 
                 $crate::dynamos_patch::edition_glue! {
                     ($($arg: $aty),*) -> $ret, $edition;
@@ -694,6 +703,10 @@ macro_rules! patch {
                         orig: &ORIG,
                         prev: &PREV,
                         adapt,
+                        adaptive: adaptive_entry(),
+                        replaced: &REPLACED,
+                        original: &ORIGINAL,
+                        orig_calls: &ORIG_CALLS,
                         prev_fn: prev_fn as *const ::kernel::ffi::c_void,
                         flags,
                         safepoint,
@@ -786,6 +799,58 @@ macro_rules! edition_glue {
             fast as *const ::kernel::ffi::c_void
         }
 
+        /// Asks the adaptation handler and goes where it says: sites jump
+        /// here when the handler is their only policy.
+        ///
+        /// # Safety
+        ///
+        /// The target's own contract.
+        pub(crate) unsafe extern "C" fn adaptive($($arg: $aty),*) -> $ret {
+            let Some(handler) = ADAPT else {
+                // SAFETY: As in `fast`.
+                return unsafe { fast($($arg),*) };
+            };
+            let to = match handler($($arg),*) {
+                $crate::dynamos_patch::Choice::Original => {
+                    let c = ORIG_CALLS.load(Ordering::Acquire);
+                    // SAFETY: dynamos points it at the original's counter,
+                    // which outlives this patch's editions.
+                    if let Some(c) = unsafe { c.as_ref() } {
+                        c.fetch_add(1, Ordering::Relaxed);
+                    }
+                    ORIGINAL.load(Ordering::Acquire)
+                }
+                $crate::dynamos_patch::Choice::Replaced => {
+                    let to = REPLACED.load(Ordering::Acquire);
+                    if to == ORIGINAL.load(Ordering::Acquire) {
+                        let c = ORIG_CALLS.load(Ordering::Acquire);
+                        // SAFETY: As above.
+                        if let Some(c) = unsafe { c.as_ref() } {
+                            c.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    to
+                }
+                // SAFETY: As in `fast`.
+                _ => return unsafe { fast($($arg),*) },
+            };
+            // SAFETY: dynamos writes the addresses of functions of type
+            // `Sig` before sites can jump here: the original's body, or an
+            // entry of the edition below.
+            let f: Sig = unsafe { ::core::mem::transmute::<usize, Sig>(to) };
+            // SAFETY: The caller upholds the target's contract.
+            unsafe { f($($arg),*) }
+        }
+
+        /// The adaptive entry, if the patch has a handler.
+        fn adaptive_entry() -> *const ::kernel::ffi::c_void {
+            if ADAPT.is_some() {
+                adaptive as *const ::kernel::ffi::c_void
+            } else {
+                ::core::ptr::null()
+            }
+        }
+
         $crate::dynamos_patch::edition_glue!(@entries ($($arg: $aty),*) -> $ret, $edition);
     };
     (($($arg:ident : $aty:ty),*) -> $ret:ty, $edition:path;
@@ -824,6 +889,12 @@ macro_rules! edition_glue {
         /// No fast entry: calls with the old interface never enter the
         /// edition.
         fn fast_entry() -> *const ::kernel::ffi::c_void {
+            ::core::ptr::null()
+        }
+
+        /// No adaptive entry: the handler sees old-interface calls only,
+        /// through dynamos.
+        fn adaptive_entry() -> *const ::kernel::ffi::c_void {
             ::core::ptr::null()
         }
 

@@ -172,6 +172,9 @@ unsafe fn func(f: &'static FuncDesc) -> Result<FuncSpec> {
     if f.entry.is_null()
         || f.counted.is_null()
         || f.calls.is_null()
+        || f.replaced.is_null()
+        || f.original.is_null()
+        || f.orig_calls.is_null()
         || f.orig_counted.is_null()
         || f.inside.is_null()
         || f.orig_inside.is_null()
@@ -226,6 +229,15 @@ unsafe fn func(f: &'static FuncDesc) -> Result<FuncSpec> {
     // as the descriptor.
     let (inside, orig_inside, orig, prev, calls) =
         unsafe { (&*f.inside, &*f.orig_inside, &*f.orig, &*f.prev, &*f.calls) };
+    // SAFETY: As above.
+    let (replaced, original, orig_calls) = unsafe { (&*f.replaced, &*f.original, &*f.orig_calls) };
+    if !f.adaptive.is_null() && f.adapt.is_none() {
+        pr_err!(
+            "register: function {} has an adaptive entry but no handler\n",
+            fname.to_str().unwrap_or("?")
+        );
+        return Err(EINVAL);
+    }
     if new_iface && !f.fast.is_null() {
         pr_err!(
             "register: function {} has a new interface and a fast entry\n",
@@ -248,6 +260,10 @@ unsafe fn func(f: &'static FuncDesc) -> Result<FuncSpec> {
             orig,
             prev,
             adapt: f.adapt,
+            adaptive: f.adaptive as usize,
+            replaced,
+            original,
+            orig_calls,
             prev_fn: f.prev_fn as usize,
             migrate: None,
             safepoint: f.safepoint as usize,

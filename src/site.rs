@@ -87,6 +87,10 @@ pub(crate) struct Edition {
     fast: usize,
     /// Calls counted by the patch's own entries (`fast`, `counted`).
     fast_calls: Option<&'static AtomicU64>,
+    /// The patch's entry that asks its handler itself (0: none).
+    adaptive: usize,
+    /// Calls sent here by patches' adaptive entries (the original only).
+    own_calls: AtomicU64,
     /// The counted entry (0 for the original: see [`Dispatch`]).
     counted: usize,
     /// Threads inside through the counted entry (patch editions).
@@ -142,6 +146,15 @@ pub(crate) struct EditionSpec {
     pub(crate) prev: &'static core::sync::atomic::AtomicUsize,
     /// The adaptation handler, if any.
     pub(crate) adapt: Option<crate::abi::AdaptFn>,
+    /// The patch's entry that asks the handler itself (0: none).
+    pub(crate) adaptive: usize,
+    /// Where dynamos writes the adaptive entry's way to the replaced
+    /// edition.
+    pub(crate) replaced: &'static core::sync::atomic::AtomicUsize,
+    /// Where dynamos writes the original's body.
+    pub(crate) original: &'static core::sync::atomic::AtomicUsize,
+    /// Where dynamos writes the original's counter of calls.
+    pub(crate) orig_calls: &'static AtomicPtr<AtomicU64>,
     /// The patch's function that calls the replaced edition.
     pub(crate) prev_fn: usize,
     /// The patch's kernel-thread state transfer, if any.
@@ -168,7 +181,9 @@ impl Edition {
 
     /// Calls that entered this edition.
     pub(crate) fn calls(&self) -> u64 {
-        self.counter.sum() + self.fast_calls.map_or(0, |c| c.load(Ordering::Relaxed))
+        self.counter.sum()
+            + self.fast_calls.map_or(0, |c| c.load(Ordering::Relaxed))
+            + self.own_calls.load(Ordering::Relaxed)
     }
 
     /// Whether `addr` lies in this edition's code.
@@ -311,7 +326,12 @@ pub(crate) fn fentry_returns(addr: usize) -> [usize; 2] {
 }
 
 /// A snapshot ready to be installed, and where the site's calls go with it.
-pub(crate) struct Prepared(KBox<Dispatch>, Target, Option<EditionId>);
+pub(crate) struct Prepared(KBox<Dispatch>, Target, Option<JumpTo>);
+
+/// What a jump goes to: an edition, and whether through its adaptive entry
+/// (which may send calls elsewhere) or one of its plain ones (fast or
+/// counted, which only differ in what they count).
+type JumpTo = (EditionId, bool);
 
 /// The part of a site that its ftrace handler sees.
 pub(crate) struct Shared {
@@ -407,6 +427,9 @@ pub(crate) struct Layer {
     orig_counted: usize,
     orig_inside: &'static AtomicIsize,
     prev: &'static core::sync::atomic::AtomicUsize,
+    replaced: &'static core::sync::atomic::AtomicUsize,
+    original: &'static core::sync::atomic::AtomicUsize,
+    orig_calls: &'static AtomicPtr<AtomicU64>,
 }
 
 impl Layer {
@@ -451,8 +474,8 @@ pub(crate) struct Site {
     /// Where the target's body starts, past its `__fentry__` call: the
     /// return address of that call, and where `prev()` enters the original.
     pub(crate) body: usize,
-    /// The edition that calls jump to in [`Target::Jump`] mode.
-    jump_edition: Option<EditionId>,
+    /// What calls jump to in [`Target::Jump`] mode.
+    jump_edition: Option<JumpTo>,
     /// A jump to the same edition's cheaper entry, left for later
     /// ([`Site::promote`]): moving a jump costs a text patch.
     pending: Option<Target>,
@@ -489,6 +512,8 @@ impl Site {
                 entry: 0,
                 fast: 0,
                 fast_calls: None,
+                adaptive: 0,
+                own_calls: AtomicU64::new(0),
                 counted: 0,
                 inside: None,
                 ranges,
@@ -575,6 +600,9 @@ impl Site {
         if spec.fast != 0 {
             ranges.push(extent(spec.fast), GFP_KERNEL)?;
         }
+        if spec.adaptive != 0 {
+            ranges.push(extent(spec.adaptive), GFP_KERNEL)?;
+        }
         if spec.adaptor != 0 {
             ranges.push(extent(spec.adaptor), GFP_KERNEL)?;
         }
@@ -587,6 +615,8 @@ impl Site {
                 entry: spec.entry,
                 fast: spec.fast,
                 fast_calls: Some(spec.calls),
+                adaptive: spec.adaptive,
+                own_calls: AtomicU64::new(0),
                 counted: spec.counted,
                 inside: Some(spec.inside),
                 ranges,
@@ -608,6 +638,9 @@ impl Site {
             orig_counted: spec.orig_counted,
             orig_inside: spec.orig_inside,
             prev: spec.prev,
+            replaced: spec.replaced,
+            original: spec.original,
+            orig_calls: spec.orig_calls,
         })
     }
 
@@ -739,21 +772,24 @@ impl Site {
             });
         // Every call goes to the same entry: the top edition's, counting
         // or not. Then the site jumps there, and the handler is not asked.
+        // Or every call goes to the top edition's adaptive entry, which
+        // asks the handler itself (outside transitions).
         let same_for_all = direct::jumps_allowed()
             && !self.kthread_loop
             && pids.is_empty()
-            && adapt.is_none()
             && inherit.is_empty()
             && iface.is_none()
             && top > 0
             && default == top;
-        let jump = editions
-            .get(top)
-            .filter(|e| same_for_all && e.fast != 0)
-            .map(|e| {
-                let entry = if self.counting { e.counted } else { e.fast };
-                (Target::Jump(entry), e.id)
-            });
+        let jump = editions.get(top).filter(|_| same_for_all).and_then(|e| {
+            let entry = match (adapt.is_some(), self.counting) {
+                (false, false) => e.fast,
+                (false, true) => e.counted,
+                (true, false) => e.adaptive,
+                (true, true) => 0,
+            };
+            (entry != 0).then_some((Target::Jump(entry), (e.id, adapt.is_some())))
+        });
         let (target, jump_edition) = match jump {
             Some((t, id)) => (t, Some(id)),
             None => (Target::Tramp, None),
@@ -791,13 +827,7 @@ impl Site {
     /// First points each layer's `prev` at the edition below it, so that an
     /// edition entered through the new snapshot finds it set.
     pub(crate) fn install(&mut self, prepared: Prepared) -> Stale<Dispatch> {
-        // Calls to the replaced edition: the plain entry of the layer below,
-        // or the original's body, past its hook.
-        let mut below = self.body;
-        for l in self.stack.iter() {
-            l.prev.store(below, Ordering::Release);
-            below = l.edition.entry;
-        }
+        self.link_layers();
         let Prepared(dispatch, target, jump_edition) = prepared;
         let stale = self.shared.dispatch.replace(dispatch);
         self.pending = None;
@@ -809,6 +839,22 @@ impl Site {
             self.jump_edition = jump_edition;
         }
         stale
+    }
+
+    /// Tells each layer where the edition below it is: `prev()` goes to its
+    /// plain entry, an adaptive entry to its counting one; the original is
+    /// entered at its body, past its hook.
+    fn link_layers(&self) {
+        let orig_calls = core::ptr::from_ref(&self.original.own_calls).cast_mut();
+        let mut below = (self.body, self.body);
+        for l in self.stack.iter() {
+            l.original.store(self.body, Ordering::Release);
+            l.orig_calls.store(orig_calls, Ordering::Release);
+            l.replaced.store(below.1, Ordering::Release);
+            l.prev.store(below.0, Ordering::Release);
+            let e = &l.edition;
+            below = (e.entry, if e.fast != 0 { e.fast } else { e.entry });
+        }
     }
 
     /// [`Site::publish`], but a jump that only moves to another entry of
@@ -823,11 +869,7 @@ impl Site {
         if !same {
             return Ok(self.install(Prepared(dispatch, target, jump_edition)));
         }
-        let mut below = self.body;
-        for l in self.stack.iter() {
-            l.prev.store(below, Ordering::Release);
-            below = l.edition.entry;
-        }
+        self.link_layers();
         let stale = self.shared.dispatch.replace(dispatch);
         self.pending = (self.direct.target() != target).then_some(target);
         Ok(stale)
@@ -858,6 +900,9 @@ impl Site {
     pub(crate) fn mode(&self) -> &'static str {
         match self.direct.target() {
             Target::Jump(a) if self.stack.iter().any(|l| l.edition.counted == a) => "jump counted",
+            Target::Jump(a) if self.stack.iter().any(|l| l.edition.adaptive == a) => {
+                "jump adaptive"
+            }
             Target::Jump(_) => "jump",
             Target::Tramp => "handler",
         }

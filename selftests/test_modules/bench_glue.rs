@@ -7,7 +7,8 @@
 //!
 //! `bench_glue!(N)` defines the counters, `counted::<I>`, `fast::<I>`,
 //! `orig_counted::<I>`, `prev::<I>` and `desc::<I>(name, adapt)`; the
-//! including module defines `edition::<I>`, the edition itself.
+//! including module defines `edition::<I>`, the edition itself, and
+//! `choose(x)`, the choice of its adaptation handler (if it has one).
 
 macro_rules! bench_glue {
     ($n:expr) => {
@@ -21,6 +22,30 @@ macro_rules! bench_glue {
             [const { ::core::sync::atomic::AtomicUsize::new(0) }; $n];
         static CALLS: [::core::sync::atomic::AtomicU64; $n] =
             [const { ::core::sync::atomic::AtomicU64::new(0) }; $n];
+        static REPLACED: [::core::sync::atomic::AtomicUsize; $n] =
+            [const { ::core::sync::atomic::AtomicUsize::new(0) }; $n];
+        static ORIGINAL: [::core::sync::atomic::AtomicUsize; $n] =
+            [const { ::core::sync::atomic::AtomicUsize::new(0) }; $n];
+        static ORIG_CALLS: [::core::sync::atomic::AtomicPtr<::core::sync::atomic::AtomicU64>; $n] =
+            [const { ::core::sync::atomic::AtomicPtr::new(::core::ptr::null_mut()) }; $n];
+
+        /// Edition `I` through the including module's `choose(x)` (an
+        /// adaptation handler's choice), as `patch!`'s adaptive entry does.
+        extern "C" fn adaptive<const I: usize>(x: ::kernel::ffi::c_int) -> ::kernel::ffi::c_int {
+            use ::core::sync::atomic::Ordering::{Acquire, Relaxed};
+            let to = match choose(x) {
+                $crate::dynamos_patch::Choice::Original => {
+                    // SAFETY: dynamos points it at the original's counter.
+                    if let Some(c) = unsafe { ORIG_CALLS[I].load(Acquire).as_ref() } {
+                        c.fetch_add(1, Relaxed);
+                    }
+                    &ORIGINAL[I]
+                }
+                $crate::dynamos_patch::Choice::Replaced => &REPLACED[I],
+                _ => return fast::<I>(x),
+            };
+            call_addr(to, x)
+        }
 
         /// Edition `I`, counted.
         extern "C" fn counted<const I: usize>(x: ::kernel::ffi::c_int) -> ::kernel::ffi::c_int {
@@ -77,6 +102,7 @@ macro_rules! bench_glue {
             let entry: F = edition::<I>;
             let counted: F = counted::<I>;
             let fast: F = fast::<I>;
+            let adaptive: F = adaptive::<I>;
             let orig_counted: F = orig_counted::<I>;
             let prev: fn(::kernel::ffi::c_int) -> ::kernel::ffi::c_int = prev::<I>;
             $crate::dynamos_patch::FuncDesc {
@@ -94,6 +120,14 @@ macro_rules! bench_glue {
                 orig: &ORIG[I],
                 prev: &PREV[I],
                 adapt,
+                adaptive: if adapt.is_some() {
+                    adaptive as *const ::kernel::ffi::c_void
+                } else {
+                    ::core::ptr::null()
+                },
+                replaced: &REPLACED[I],
+                original: &ORIGINAL[I],
+                orig_calls: &ORIG_CALLS[I],
                 prev_fn: prev as *const ::kernel::ffi::c_void,
                 flags: 0,
                 safepoint: ::core::ptr::null(),

@@ -61,8 +61,14 @@ bench_glue!(MAX);
 /// # Safety
 ///
 /// Called by dynamos only, with six readable registers (unused here).
-unsafe extern "C" fn adapt(_regs: *const usize) -> u32 {
-    Choice::This as u32
+unsafe extern "C" fn adapt(regs: *const usize) -> u32 {
+    // SAFETY: dynamos passes six readable registers.
+    choose(unsafe { *regs } as c_int) as u32
+}
+
+/// The choice of mode 1's handler, typed (for the adaptive entries too).
+fn choose(_x: c_int) -> Choice {
+    Choice::This
 }
 
 type DescFn = fn(*const c_char, Option<AdaptFn>) -> FuncDesc;
@@ -153,6 +159,12 @@ extern "C" fn hold_fast() -> c_int {
     hold_v1()
 }
 
+/// What dynamos writes for the hold edition's (absent) adaptive entry.
+static HOLD_REPLACED: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+static HOLD_ORIGINAL: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+static HOLD_ORIG_CALLS: core::sync::atomic::AtomicPtr<core::sync::atomic::AtomicU64> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
 /// Calls of the hold edition through `hold_fast` and `hold_counted`.
 static HOLD_CALLS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
@@ -182,6 +194,10 @@ fn hold_desc() -> FuncDesc {
         orig: &HOLD_ORIG,
         prev: &HOLD_PREV,
         adapt: None,
+        adaptive: core::ptr::null(),
+        replaced: &HOLD_REPLACED,
+        original: &HOLD_ORIGINAL,
+        orig_calls: &HOLD_ORIG_CALLS,
         prev_fn: prev as *const c_void,
         flags: 0,
         safepoint: core::ptr::null(),
