@@ -61,11 +61,14 @@ syscall_run() {
 	awk -v n="$4" -v i="$2" 'BEGIN { printf "%.3f\n", n / i }'
 }
 
-# After a switch, sites move their jumps from the editions' counted entries
-# to their plain ones in the background: wait for that before measuring a
-# steady state.
-no_counted_jumps() { ! grep -qx "calls jump counted" "$SYSFS"/functions/*/policy 2>/dev/null; }
-wait_jumps() { loop_until no_counted_jumps || die "jumps did not settle"; }
+# Sites make their jumps in the background, after a switch: wait for them
+# (no function left on the handler or on a counted entry) before measuring
+# a steady state.
+no_counted_jumps() { ! grep -qx -e "calls jump counted" -e "calls handler" "$SYSFS"/functions/*/policy 2>/dev/null; }
+wait_jumps() {
+	grep -qw ibt /proc/cpuinfo && return 0 # no jumps with IBT
+	loop_until no_counted_jumps || die "jumps did not settle"
+}
 
 # measure VARIANT FUNCS EDITIONS: both paths, REPS runs each.
 measure() {
@@ -123,6 +126,10 @@ load_mod "$PATCH_KO"
 start_holder
 echo 1 >"$SYSFS/patches/$PATCH/enabled" || die "enable failed"
 wait_state $PATCH enabling
+if ! grep -qw ibt /proc/cpuinfo; then
+	loop_until eval '[ "$(sed -n "s/^calls //p" $SYSFS/functions/dynamos_bench:dynamos_bench_f000/policy)" = "jump counted" ]' ||
+		die "calls do not jump to the counted entry"
+fi
 measure dynamos-counted 1 1
 release_holder
 wait_state $PATCH enabled

@@ -1300,7 +1300,7 @@ fn settle(core: &mut Core, addrs: &[usize]) {
         let counting = in_leftover(core, a);
         if let Some(e) = core.site(a) {
             e.site.counting = counting;
-            match e.site.publish_lazy() {
+            match e.site.publish() {
                 Ok(s) => {
                     let _ = stale.push(s, GFP_KERNEL);
                 }
@@ -1312,27 +1312,20 @@ fn settle(core: &mut Core, addrs: &[usize]) {
     site::free_stale(stale);
 }
 
-/// Most pending jumps moved per run of the transition work: each is a text
+/// Most pending jumps made per run of the transition work: each is a text
 /// patch, made under the registry mutex.
 const PROMOTE_BATCH: usize = 16;
 
-/// Moves the pending jumps of some sites to their cheaper entries, once no
-/// transition runs; returns whether some are left.
-pub(crate) fn promote(core: &mut Core) -> bool {
-    if core.transition.is_some() {
-        return false;
+/// Makes the pending jumps of some sites.
+pub(crate) fn promote(core: &mut Core) {
+    for e in core
+        .sites
+        .iter_mut()
+        .filter(|e| e.site.promotable())
+        .take(PROMOTE_BATCH)
+    {
+        e.site.promote();
     }
-    let mut done = 0;
-    for e in core.sites.iter_mut() {
-        if e.site.promotable() {
-            if done == PROMOTE_BATCH {
-                return true;
-            }
-            e.site.promote();
-            done += 1;
-        }
-    }
-    false
 }
 
 /// What [`finish`] leaves for [`conclude`]: the states to publish once the

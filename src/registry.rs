@@ -354,7 +354,14 @@ pub(crate) fn with_core<R>(f: impl FnOnce(&mut Core, &mut Trash) -> Result<R>) -
     let res = {
         let mut guard = CORE.lock();
         match guard.as_mut() {
-            Some(core) => f(core, &mut trash),
+            Some(core) => {
+                let res = f(core, &mut trash);
+                // Jumps are made in the background (see `Site::promote`).
+                if core.sites.iter().any(|e| e.site.promotable()) {
+                    core.kick();
+                }
+                res
+            }
             None => Err(ENODEV),
         }
     };
@@ -379,12 +386,12 @@ impl WorkItem for TransitionWork {
     fn run(_this: Arc<TransitionWork>) {
         let transfer = with_core(|core, trash| {
             patch::check_leftovers(core, trash);
+            // Some pending jumps at each run; `with_core` queues the work
+            // again while some are left.
+            patch::promote(core);
             let Some(t) = core.transition.as_mut() else {
                 if !core.leftovers.is_empty() {
                     core.kick_later(LEFTOVER_PERIOD);
-                }
-                if patch::promote(core) {
-                    core.kick();
                 }
                 return Ok(None);
             };

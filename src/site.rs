@@ -476,9 +476,9 @@ pub(crate) struct Site {
     pub(crate) body: usize,
     /// What calls jump to in [`Target::Jump`] mode.
     jump_edition: Option<JumpTo>,
-    /// A jump to the same edition's cheaper entry, left for later
-    /// ([`Site::promote`]): moving a jump costs a text patch.
-    pending: Option<Target>,
+    /// Where calls should jump, left for later ([`Site::promote`]): making
+    /// a jump costs a text patch, which the switches do not wait for.
+    pending: Option<(Target, Option<JumpTo>)>,
     // Dropped first: the hook is unregistered (which waits for the CPUs in
     // its trampoline), then the table forgets the site, then `shared` goes.
     direct: Direct,
@@ -828,16 +828,13 @@ impl Site {
     /// edition entered through the new snapshot finds it set.
     pub(crate) fn install(&mut self, prepared: Prepared) -> Stale<Dispatch> {
         self.link_layers();
-        let Prepared(dispatch, target, jump_edition) = prepared;
+        let Prepared(dispatch, target, jump_to) = prepared;
         let stale = self.shared.dispatch.replace(dispatch);
-        self.pending = None;
-        // From a jump to the same edition, or from the handler, which
-        // follows the snapshot just published: calls go where they should
-        // before, during and after the change, and on failure the handler
-        // keeps them there.
-        if self.direct.retarget(target).is_ok() {
-            self.jump_edition = jump_edition;
-        }
+        // Leaving a jump, or changing what it goes to, was done by
+        // `prepare()`: calls now jump to the same edition, or go through
+        // the handler, which follows the snapshot just published. Moving
+        // to the new jump costs a text patch: it is left for `promote()`.
+        self.pending = (self.direct.target() != target).then_some((target, jump_to));
         stale
     }
 
@@ -857,34 +854,18 @@ impl Site {
         }
     }
 
-    /// [`Site::publish`], but a jump that only moves to another entry of
-    /// the same edition (from its counted entry to its fast one) is left
-    /// pending, for [`Site::promote`]: calls already go to the right
-    /// edition.
-    pub(crate) fn publish_lazy(&mut self) -> Result<Stale<Dispatch>> {
-        let Prepared(dispatch, target, jump_edition) = self.prepare()?;
-        let same = matches!(self.direct.target(), Target::Jump(_))
-            && matches!(target, Target::Jump(_))
-            && jump_edition == self.jump_edition;
-        if !same {
-            return Ok(self.install(Prepared(dispatch, target, jump_edition)));
-        }
-        self.link_layers();
-        let stale = self.shared.dispatch.replace(dispatch);
-        self.pending = (self.direct.target() != target).then_some(target);
-        Ok(stale)
-    }
-
-    /// Whether a cheaper jump is pending.
+    /// Whether a jump is pending.
     pub(crate) fn promotable(&self) -> bool {
         self.pending.is_some()
     }
 
-    /// Moves a pending jump to its cheaper entry. Process context.
+    /// Makes a pending jump. Process context; a text patch.
     pub(crate) fn promote(&mut self) {
-        if let Some(t) = self.pending.take() {
-            // On failure the calls keep the entry they have.
-            let _ = self.direct.retarget(t);
+        if let Some((t, jump_to)) = self.pending.take() {
+            // On failure calls keep going where they go, which is right.
+            if self.direct.retarget(t).is_ok() {
+                self.jump_edition = jump_to;
+            }
         }
     }
 
