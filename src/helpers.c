@@ -11,6 +11,7 @@
 #include <linux/ftrace.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
+#include <linux/pgtable.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -121,4 +122,42 @@ void *dynamos_kthread_data(void)
 void dynamos_cond_resched(void)
 {
 	cond_resched();
+}
+
+/*
+ * Calls fn on each symbol of the loaded module modname, in the order
+ * /proc/kallsyms lists them, under rcu_read_lock(): fn must not sleep.
+ * Returns -ENOENT if no such module is loaded. find_module() and
+ * module_kallsyms_on_each_symbol() are not exported; the module list is
+ * walked from this module's own node, skipping the list head, which is not
+ * in module memory.
+ */
+int dynamos_module_symbols(const char *modname, dynamos_sym_fn fn, void *ctx)
+{
+	struct module *mod;
+	int ret = -ENOENT;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(mod, &THIS_MODULE->list, list) {
+		unsigned long a = (unsigned long)mod;
+		struct mod_kallsyms *ks;
+		unsigned int i;
+
+		if (a < MODULES_VADDR || a >= MODULES_END)
+			continue;
+		if (mod->state == MODULE_STATE_UNFORMED || strcmp(mod->name, modname))
+			continue;
+		ks = rcu_dereference(mod->kallsyms);
+		for (i = 0; i < ks->num_symtab; i++) {
+			const Elf_Sym *sym = &ks->symtab[i];
+
+			if (sym->st_shndx == SHN_UNDEF)
+				continue;
+			fn(ctx, ks->strtab + sym->st_name, sym->st_value, ks->typetab[i]);
+		}
+		ret = 0;
+		break;
+	}
+	rcu_read_unlock();
+	return ret;
 }

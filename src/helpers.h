@@ -33,4 +33,7 @@ int dynamos_recursion_trylock(unsigned long ip, unsigned long parent_ip);
 void dynamos_recursion_unlock(int bit);
 void dynamos_cond_resched(void);
 
+typedef void (*dynamos_sym_fn)(void *ctx, const char *name, unsigned long addr, char type);
+int dynamos_module_symbols(const char *modname, dynamos_sym_fn fn, void *ctx);
+
 #endif

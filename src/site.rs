@@ -839,13 +839,20 @@ impl Site {
     }
 
     /// Tells each layer where the edition below it is: `prev()` goes to its
-    /// plain entry, an adaptive entry to its counting one; the original is
-    /// entered at its body, past its hook.
+    /// plain entry, an adaptive entry to its counting one. The original is
+    /// entered at its body, past its hook, where sites may jump; where IBT
+    /// forbids that landing, at its entry, where the handler lets calls
+    /// from `prev()` through.
     fn link_layers(&self) {
         let orig_calls = core::ptr::from_ref(&self.original.own_calls).cast_mut();
-        let mut below = (self.body, self.body);
+        let orig = if direct::jumps_allowed() {
+            self.body
+        } else {
+            self.addr
+        };
+        let mut below = (orig, orig);
         for l in self.stack.iter() {
-            l.original.store(self.body, Ordering::Release);
+            l.original.store(orig, Ordering::Release);
             l.orig_calls.store(orig_calls, Ordering::Release);
             l.replaced.store(below.1, Ordering::Release);
             l.prev.store(below.0, Ordering::Release);
