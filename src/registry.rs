@@ -386,10 +386,11 @@ impl WorkItem for TransitionWork {
     fn run(_this: Arc<TransitionWork>) {
         let transfer = with_core(|core, trash| {
             patch::check_leftovers(core, trash);
-            // Some pending jumps at each run; `with_core` queues the work
-            // again while some are left.
-            patch::promote(core);
+            // Some pending jumps at each run, when no transition runs or
+            // while one waits (not before it ends: they cost a text patch
+            // each); `with_core` queues the work again while some are left.
             let Some(t) = core.transition.as_mut() else {
+                patch::promote(core);
                 if !core.leftovers.is_empty() {
                     core.kick_later(LEFTOVER_PERIOD);
                 }
@@ -401,6 +402,7 @@ impl WorkItem for TransitionWork {
             if t.forced || t.drain.check() {
                 return Ok(patch::start_transfer(core));
             }
+            patch::promote(core);
             synchronizer::check_timeout(core);
             // Check again in a jiffy.
             core.kick_later(1);
