@@ -95,7 +95,7 @@ impl Direct {
         match NonNull::new(raw) {
             // INVARIANT: Returned by `dynamos_direct_new()`.
             Some(raw) => Ok(Direct { raw, target }),
-            None => Err(Error::from_errno(if err < 0 { err } else { -22 })),
+            None => Err(if err < 0 { Error::from_errno(err) } else { EINVAL }),
         }
     }
 
