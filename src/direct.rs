@@ -95,7 +95,11 @@ impl Direct {
         match NonNull::new(raw) {
             // INVARIANT: Returned by `dynamos_direct_new()`.
             Some(raw) => Ok(Direct { raw, target }),
-            None => Err(if err < 0 { Error::from_errno(err) } else { EINVAL }),
+            None => Err(if err < 0 {
+                Error::from_errno(err)
+            } else {
+                EINVAL
+            }),
         }
     }
 
