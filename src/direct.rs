@@ -5,15 +5,23 @@
 //! A site's target has one [`Direct`] hook: its `__fentry__` call either
 //! jumps to a patch's entry ([`Target::Jump`]: every call goes there, for
 //! the cost of one jump), or calls `dynamos_tramp`, which asks
-//! the site where each call goes (`site::Table::dispatch`) ([`Target::Tramp`]).
+//! the hooked function's site where each call goes ([`Target::Tramp`]); a
+//! lock-free table finds the site from the call's return address.
 //! `modify_ftrace_direct()` moves a hook between targets without a moment
 //! where calls skip it.
 
-use crate::ftrace::Call;
-use core::ptr::NonNull;
+use crate::{
+    ftrace::{Call, Handler, RecursionGuard},
+    site::Shared,
+};
+use core::{
+    ptr::NonNull,
+    sync::atomic::{AtomicPtr, AtomicUsize, Ordering},
+};
 use kernel::{
     ffi::{c_int, c_ulong, c_void},
     prelude::*,
+    sync::{global_lock, Arc},
 };
 
 extern "C" {
@@ -23,8 +31,6 @@ extern "C" {
     fn dynamos_jmp_ok() -> bool;
     fn dynamos_tramp_addr() -> c_ulong;
     fn dynamos_body(addr: c_ulong) -> c_ulong;
-    fn dynamos_recursion_trylock(ip: c_ulong, parent_ip: c_ulong) -> c_int;
-    fn dynamos_recursion_unlock(bit: c_int);
 }
 
 /// Where a hooked function's calls go.
@@ -71,6 +77,9 @@ pub(crate) fn body(addr: usize) -> Option<usize> {
 pub(crate) struct Direct {
     raw: NonNull<c_void>,
     target: Target,
+    body: usize,
+    // Removed after `drop` has unregistered the hook.
+    _entry: TableEntry,
 }
 
 // SAFETY: The hook is only changed through `&mut self`; ftrace may run the
@@ -80,21 +89,31 @@ unsafe impl Send for Direct {}
 unsafe impl Sync for Direct {}
 
 impl Direct {
-    /// Hooks the function at `ip` with calls going to `target`.
+    /// Hooks the function at `ip` with calls going to `target`; in
+    /// [`Target::Tramp`] mode `site` decides where each goes. The caller
+    /// keeps `site` alive until this hook is dropped.
     ///
     /// # Errors
     ///
     /// `EINVAL` or `ENODEV` if ftrace cannot hook `ip`, `EBUSY` if another
     /// direct user or a user that changes the instruction pointer (a
-    /// livepatch) holds it, `ENOMEM`.
-    pub(crate) fn new(ip: usize, target: Target) -> Result<Self> {
+    /// livepatch) holds it, `ENOSPC` if dynamos hooks too many functions,
+    /// `ENOMEM`.
+    pub(crate) fn new(ip: usize, target: Target, site: &Arc<Shared>) -> Result<Self> {
+        let body = body(ip).ok_or(EINVAL)?;
+        let entry = TableEntry::new(body, site)?;
         let (addr, jmp) = target.raw();
         let mut err: c_int = 0;
         // SAFETY: `err` is writable; the C side checks `ip`.
         let raw = unsafe { dynamos_direct_new(ip as c_ulong, addr, jmp, &mut err) };
         match NonNull::new(raw) {
             // INVARIANT: Returned by `dynamos_direct_new()`.
-            Some(raw) => Ok(Direct { raw, target }),
+            Some(raw) => Ok(Direct {
+                raw,
+                target,
+                body,
+                _entry: entry,
+            }),
             None => Err(if err < 0 {
                 Error::from_errno(err)
             } else {
@@ -106,6 +125,12 @@ impl Direct {
     /// Where calls go now.
     pub(crate) fn target(&self) -> Target {
         self.target
+    }
+
+    /// Where the hooked function's body starts, past its `__fentry__`
+    /// call (see [`body`]).
+    pub(crate) fn body(&self) -> usize {
+        self.body
     }
 
     /// Sends the calls to `target`. Process context; may sleep.
@@ -157,24 +182,124 @@ struct Saved {
 unsafe extern "C" fn dynamos_tramp_dispatch(regs: *const Saved, slot: *mut usize) {
     // SAFETY: By the caller's guarantee.
     let (ret, parent) = unsafe { (slot.read(), slot.add(1).read()) };
-    // SAFETY: Takes ftrace's recursion guard; disables preemption until
-    // the unlock.
-    let bit = unsafe { dynamos_recursion_trylock(ret as c_ulong, parent as c_ulong) };
-    if bit < 0 {
+    let Some(guard) = RecursionGuard::take(ret, parent) else {
         return;
-    }
+    };
     // SAFETY: By the caller's guarantee.
     let r = unsafe { &*regs };
-    // SAFETY: Under the recursion guard taken above.
-    let mut call = unsafe { Call::new([r.rdi, r.rsi, r.rdx, r.rcx, r.r8, r.r9], parent) };
-    if crate::site::Table::dispatch(ret, &mut call) {
-        if let Some(to) = call.target() {
-            // SAFETY: The slot is the return address of this very call;
-            // returning there enters `to`, which has the hooked function's
-            // signature, with the caller's arguments and return address.
-            unsafe { slot.write(to) };
-        }
+    let mut call = Call::new(&guard, [r.rdi, r.rsi, r.rdx, r.rcx, r.r8, r.r9], parent);
+    let Some(site) = lookup(ret, &guard) else {
+        return;
+    };
+    site.on_call(&mut call);
+    if let Some(to) = call.target() {
+        // SAFETY: The slot is the return address of this very call;
+        // returning there enters `to`, which has the hooked function's
+        // signature, with the caller's arguments and return address.
+        unsafe { slot.write(to) };
     }
-    // SAFETY: `bit` came from the trylock above.
-    unsafe { dynamos_recursion_unlock(bit) };
+}
+
+/// Most functions hooked at once (half the table's slots).
+const TABLE_SLOTS: usize = 1 << 13;
+
+/// Marks a slot whose site went.
+const GONE: usize = usize::MAX;
+
+/// The sites by the return address of their `__fentry__` call, for
+/// `dynamos_tramp`: open addressing, read without locks under the
+/// trampoline's recursion guard (preemption disabled).
+struct TableSlot {
+    key: AtomicUsize,
+    site: AtomicPtr<Shared>,
+}
+
+static TABLE: [TableSlot; TABLE_SLOTS] = [const {
+    TableSlot {
+        key: AtomicUsize::new(0),
+        site: AtomicPtr::new(core::ptr::null_mut()),
+    }
+}; TABLE_SLOTS];
+
+/// Live entries in [`TABLE`].
+static TABLE_LEN: AtomicUsize = AtomicUsize::new(0);
+
+global_lock! {
+    // SAFETY: `init()` initializes it at module init, before any site
+    // exists.
+    unsafe(uninit) static TABLE_LOCK: SpinLock<()> = ();
+}
+
+/// Initializes the table's writers' lock. Called once, at module init.
+pub(crate) fn init() {
+    // SAFETY: Called once, before any use.
+    unsafe { TABLE_LOCK.init() };
+}
+
+fn table_start(key: usize) -> usize {
+    ((key as u64 >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - 13)) as usize
+}
+
+/// The site whose hooked function's body starts at `body`, if any, for as
+/// long as the trampoline's recursion guard is held.
+#[inline(always)]
+fn lookup(body: usize, _guard: &RecursionGuard) -> Option<&Shared> {
+    let mut i = table_start(body);
+    for _ in 0..TABLE_SLOTS {
+        let slot = &TABLE[i];
+        let key = slot.key.load(Ordering::Acquire);
+        if key == 0 {
+            return None;
+        }
+        if key == body {
+            let p = slot.site.load(Ordering::Acquire);
+            // SAFETY: A site's entry is cleared after its hook is
+            // unregistered, which waits for the CPUs in the trampoline,
+            // and before its `Shared` is freed (`Direct::new`'s contract);
+            // `_guard` proves the caller is such a CPU, with preemption
+            // disabled while the reference lives.
+            return unsafe { p.as_ref() };
+        }
+        i = (i + 1) % TABLE_SLOTS;
+    }
+    None
+}
+
+/// A site's entry in [`TABLE`], removed on drop.
+struct TableEntry {
+    index: usize,
+}
+
+impl TableEntry {
+    fn new(body: usize, shared: &Arc<Shared>) -> Result<Self> {
+        let _guard = TABLE_LOCK.lock();
+        if TABLE_LEN.load(Ordering::Relaxed) >= TABLE_SLOTS / 2 {
+            return Err(ENOSPC);
+        }
+        let mut i = table_start(body);
+        loop {
+            let key = TABLE[i].key.load(Ordering::Relaxed);
+            if key == 0 || key == GONE {
+                break;
+            }
+            i = (i + 1) % TABLE_SLOTS;
+        }
+        let slot = &TABLE[i];
+        slot.site
+            .store(Arc::as_ptr(shared).cast_mut(), Ordering::Release);
+        // Pairs with the acquire load of `key` in `lookup`.
+        slot.key.store(body, Ordering::Release);
+        TABLE_LEN.fetch_add(1, Ordering::Relaxed);
+        Ok(TableEntry { index: i })
+    }
+}
+
+impl Drop for TableEntry {
+    fn drop(&mut self) {
+        let _guard = TABLE_LOCK.lock();
+        let slot = &TABLE[self.index];
+        slot.site.store(core::ptr::null_mut(), Ordering::Release);
+        slot.key.store(GONE, Ordering::Release);
+        TABLE_LEN.fetch_sub(1, Ordering::Relaxed);
+    }
 }

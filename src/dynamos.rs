@@ -61,7 +61,7 @@ struct Dynamos;
 impl kernel::Module for Dynamos {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         shadow::init();
-        site::init_table();
+        direct::init();
         registry::init()?;
         pr_info!("dynamos {} loaded\n", VERSION);
         Ok(Dynamos)

@@ -29,15 +29,47 @@ pub(crate) struct Call<'a> {
     _ctx: core::marker::PhantomData<&'a mut ()>,
 }
 
-impl Call<'_> {
+/// ftrace's recursion guard, held by a trampoline while it handles a call;
+/// preemption is disabled while it lives.
+///
+/// # Invariants
+///
+/// `bit` came from a successful `dynamos_recursion_trylock()` on this CPU,
+/// and is unlocked on drop.
+pub(crate) struct RecursionGuard {
+    bit: c_int,
+    _not_send: core::marker::PhantomData<*mut ()>,
+}
+
+impl RecursionGuard {
+    /// Takes the guard for a call of `ip` from `parent_ip`; `None` if the
+    /// call is a recursion (let it through to the original).
+    #[inline(always)]
+    pub(crate) fn take(ip: usize, parent_ip: usize) -> Option<Self> {
+        // SAFETY: The guard may be taken in any context; it disables
+        // preemption until the unlock in `drop`.
+        let bit = unsafe { dynamos_recursion_trylock(ip as c_ulong, parent_ip as c_ulong) };
+        // INVARIANT: Locked above.
+        (bit >= 0).then_some(RecursionGuard {
+            bit,
+            _not_send: core::marker::PhantomData,
+        })
+    }
+}
+
+impl Drop for RecursionGuard {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // SAFETY: `bit` came from the trylock (type invariant), on this CPU
+        // (the guard is not `Send`).
+        unsafe { dynamos_recursion_unlock(self.bit) };
+    }
+}
+
+impl<'a> Call<'a> {
     /// A call with these first six integer arguments (System V x86-64
-    /// order), made from `parent_ip`.
-    ///
-    /// # Safety
-    ///
-    /// Only for a trampoline, which handles the call under ftrace's
-    /// recursion guard, with preemption disabled, while the `Call` lives.
-    pub(crate) unsafe fn new(args: [usize; 6], parent_ip: usize) -> Self {
+    /// order), made from `parent_ip`, handled under `guard`.
+    pub(crate) fn new(_guard: &'a RecursionGuard, args: [usize; 6], parent_ip: usize) -> Self {
         Call {
             args,
             parent_ip,
@@ -45,7 +77,9 @@ impl Call<'_> {
             _ctx: core::marker::PhantomData,
         }
     }
+}
 
+impl Call<'_> {
     /// The return address of the call: where in the caller it came from.
     pub(crate) fn parent_ip(&self) -> usize {
         self.parent_ip
@@ -178,13 +212,10 @@ unsafe extern "C" fn trampoline<H: Handler>(
     op: *mut bindings::ftrace_ops,
     fregs: *mut bindings::ftrace_regs,
 ) {
-    // SAFETY: Called from an ftrace handler, where the guard is meant to be
-    // taken; it disables preemption until the unlock below.
-    let bit = unsafe { dynamos_recursion_trylock(ip, parent_ip) };
-    if bit < 0 {
+    let Some(guard) = RecursionGuard::take(ip, parent_ip) else {
         // Recursion: let the call through to the original.
         return;
-    }
+    };
     // SAFETY: `ops` is the first field of the `#[repr(C)]` `Hook<H>`, and
     // the hook is registered, hence alive.
     let hook = unsafe { &*op.cast::<Hook<H>>() };
@@ -192,20 +223,16 @@ unsafe extern "C" fn trampoline<H: Handler>(
     // `pt_regs` whose argument registers and `ip` are valid, owned by this
     // call of the trampoline.
     let regs = unsafe { &mut *fregs.cast::<bindings::pt_regs>() };
-    // SAFETY: Under the recursion guard taken above.
-    let mut call = unsafe {
-        Call::new(
-            [regs.di, regs.si, regs.dx, regs.cx, regs.r8, regs.r9],
-            parent_ip,
-        )
-    };
+    let mut call = Call::new(
+        &guard,
+        [regs.di, regs.si, regs.dx, regs.cx, regs.r8, regs.r9],
+        parent_ip,
+    );
     hook.handler.on_call(&mut call);
     if let Some(to) = call.target() {
         // Writing `ip` makes the call continue there.
         regs.ip = to as c_ulong;
     }
-    // SAFETY: `bit` came from the trylock above, in this call.
-    unsafe { dynamos_recursion_unlock(bit) };
 }
 
 extern "C" {
@@ -213,8 +240,6 @@ extern "C" {
     fn dynamos_recursion_unlock(bit: c_int);
 }
 
-// SAFETY: A `Call` is made only by the trampolines (this file's, and
-// `dynamos_tramp_dispatch()`), under ftrace's recursion guard, with
-// preemption disabled: an RCU read-side critical section, for as long as
-// the call is handled.
+// SAFETY: A `Call` borrows a `RecursionGuard` for its whole life, and the
+// guard keeps preemption disabled: an RCU read-side critical section.
 unsafe impl crate::rcu::ReadSide for Call<'_> {}

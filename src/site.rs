@@ -25,15 +25,9 @@ use crate::{
 };
 use core::{
     ops::Range,
-    sync::atomic::{AtomicIsize, AtomicPtr, AtomicU64, AtomicUsize, Ordering},
+    sync::atomic::{AtomicIsize, AtomicPtr, AtomicU64, Ordering},
 };
-use kernel::{
-    cpu::CpuId,
-    prelude::*,
-    str::CString,
-    sync::{global_lock, Arc},
-    task::Pid,
-};
+use kernel::{cpu::CpuId, prelude::*, str::CString, sync::Arc, task::Pid};
 
 /// Identifies an edition within its site. 0 is the original; patch editions
 /// get 1, 2, ... in the order they are added, never reused.
@@ -338,7 +332,7 @@ pub(crate) struct Shared {
     dispatch: RcuBox<Dispatch>,
 }
 
-impl Handler for Arc<Shared> {
+impl Handler for Shared {
     #[inline(always)]
     fn on_call(&self, call: &mut Call<'_>) {
         self.handle(call);
@@ -471,18 +465,14 @@ pub(crate) struct Site {
     /// generation, shared by the members (see [`Dispatch`]).
     pub(crate) inherit: Option<Arc<InheritTable>>,
     next_id: EditionId,
-    /// Where the target's body starts, past its `__fentry__` call: the
-    /// return address of that call, and where `prev()` enters the original.
-    pub(crate) body: usize,
     /// What calls jump to in [`Target::Jump`] mode.
     jump_edition: Option<JumpTo>,
     /// Where calls should jump, left for later ([`Site::promote`]): making
     /// a jump costs a text patch, which the switches do not wait for.
     pending: Option<(Target, Option<JumpTo>)>,
-    // Dropped first: the hook is unregistered (which waits for the CPUs in
-    // its trampoline), then the table forgets the site, then `shared` goes.
+    // Dropped before `shared`: the hook is unregistered, which waits for
+    // the CPUs in its trampoline, and the trampoline forgets the site.
     direct: Direct,
-    _entry: TableEntry,
     shared: Arc<Shared>,
 }
 
@@ -551,9 +541,7 @@ impl Site {
             },
             GFP_KERNEL,
         )?;
-        let body = direct::body(addr).ok_or(EINVAL)?;
-        let entry = TableEntry::new(body, &shared)?;
-        let direct = Direct::new(addr, Target::Tramp)?;
+        let direct = Direct::new(addr, Target::Tramp, &shared)?;
         let object = match object {
             Some(o) => Some(CString::try_from(o)?),
             None => None,
@@ -572,11 +560,9 @@ impl Site {
             draining: KVec::new(),
             inherit: None,
             next_id: 1,
-            body,
             jump_edition: None,
             pending: None,
             direct,
-            _entry: entry,
             shared,
         })
     }
@@ -846,7 +832,7 @@ impl Site {
     fn link_layers(&self) {
         let orig_calls = core::ptr::from_ref(&self.original.own_calls).cast_mut();
         let orig = if direct::jumps_allowed() {
-            self.body
+            self.direct.body()
         } else {
             self.addr
         };
@@ -900,117 +886,4 @@ impl Site {
 /// Frees snapshots after one grace period for all of them.
 pub(crate) fn free_stale(stale: KVec<Stale<Dispatch>>) {
     Stale::free_all(stale);
-}
-
-/// Most functions hooked at once (half the table's slots).
-const TABLE_SLOTS: usize = 1 << 13;
-
-/// Marks a slot whose site went.
-const GONE: usize = usize::MAX;
-
-/// The sites by the return address of their `__fentry__` call, for
-/// `dynamos_tramp`: open addressing, read without locks under the
-/// trampoline's recursion guard (preemption disabled).
-struct TableSlot {
-    key: AtomicUsize,
-    site: AtomicPtr<Shared>,
-}
-
-static TABLE: [TableSlot; TABLE_SLOTS] = [const {
-    TableSlot {
-        key: AtomicUsize::new(0),
-        site: AtomicPtr::new(core::ptr::null_mut()),
-    }
-}; TABLE_SLOTS];
-
-/// Live entries in [`TABLE`].
-static TABLE_LEN: AtomicUsize = AtomicUsize::new(0);
-
-global_lock! {
-    // SAFETY: `init_table()` initializes it at module init, before any
-    // site exists.
-    unsafe(uninit) static TABLE_LOCK: SpinLock<()> = ();
-}
-
-/// Initializes the table's writers' lock. Called once, at module init.
-pub(crate) fn init_table() {
-    // SAFETY: Called once, before any use.
-    unsafe { TABLE_LOCK.init() };
-}
-
-fn table_start(key: usize) -> usize {
-    ((key as u64 >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - 13)) as usize
-}
-
-/// The sites' table, as `dynamos_tramp` sees it.
-pub(crate) struct Table;
-
-impl Table {
-    /// Handles `call` of the function whose body starts at `body` (its
-    /// site's handler decides); `false` if no site hooks it.
-    #[inline(always)]
-    pub(crate) fn dispatch(body: usize, call: &mut Call<'_>) -> bool {
-        let mut i = table_start(body);
-        for _ in 0..TABLE_SLOTS {
-            let slot = &TABLE[i];
-            let key = slot.key.load(Ordering::Acquire);
-            if key == 0 {
-                return false;
-            }
-            if key == body {
-                let p = slot.site.load(Ordering::Acquire);
-                if p.is_null() {
-                    return false;
-                }
-                // SAFETY: A site's entry is cleared before its `Shared` is
-                // freed, and after its hook is unregistered, which waits for
-                // the CPUs in the trampoline; `call` proves the caller is
-                // one of them (`Call` is made in the trampoline only).
-                let shared = unsafe { &*p };
-                shared.handle(call);
-                return true;
-            }
-            i = (i + 1) % TABLE_SLOTS;
-        }
-        false
-    }
-}
-
-/// A site's entry in [`TABLE`], removed on drop.
-struct TableEntry {
-    index: usize,
-}
-
-impl TableEntry {
-    fn new(body: usize, shared: &Arc<Shared>) -> Result<Self> {
-        let _guard = TABLE_LOCK.lock();
-        if TABLE_LEN.load(Ordering::Relaxed) >= TABLE_SLOTS / 2 {
-            return Err(ENOSPC);
-        }
-        let mut i = table_start(body);
-        loop {
-            let key = TABLE[i].key.load(Ordering::Relaxed);
-            if key == 0 || key == GONE {
-                break;
-            }
-            i = (i + 1) % TABLE_SLOTS;
-        }
-        let slot = &TABLE[i];
-        slot.site
-            .store(Arc::as_ptr(shared).cast_mut(), Ordering::Release);
-        // Pairs with the acquire load of `key` in `Table::dispatch`.
-        slot.key.store(body, Ordering::Release);
-        TABLE_LEN.fetch_add(1, Ordering::Relaxed);
-        Ok(TableEntry { index: i })
-    }
-}
-
-impl Drop for TableEntry {
-    fn drop(&mut self) {
-        let _guard = TABLE_LOCK.lock();
-        let slot = &TABLE[self.index];
-        slot.site.store(core::ptr::null_mut(), Ordering::Release);
-        slot.key.store(GONE, Ordering::Release);
-        TABLE_LEN.fetch_sub(1, Ordering::Relaxed);
-    }
 }
