@@ -78,9 +78,9 @@ impl Matches {
     }
 }
 
-/// What [`module_symbol`] works on: one module's queries.
+/// What [`module_symbol`] works on: one module's queries, by index.
 struct ModuleWalk<'a, 'q> {
-    object: &'a CStr,
+    mine: KVec<usize>,
     queries: &'a [Query<'q>],
     found: &'a mut KVec<Matches>,
 }
@@ -100,10 +100,8 @@ unsafe extern "C" fn module_symbol(
     let walk = unsafe { &mut *ctx.cast::<ModuleWalk<'_, '_>>() };
     // SAFETY: By the caller's guarantee.
     let name = unsafe { CStr::from_char_ptr(name) }.to_bytes();
-    for (q, m) in walk.queries.iter().zip(walk.found.iter_mut()) {
-        if q.object == Some(walk.object) {
-            m.record(q, kind, name, addr);
-        }
+    for &i in walk.mine.iter() {
+        walk.found[i].record(&walk.queries[i], kind, name, addr);
     }
 }
 
@@ -157,8 +155,14 @@ pub(crate) fn resolve(
         if found[i].object_seen || queries[..i].iter().any(|q| q.object == Some(object)) {
             continue;
         }
+        let mut mine = KVec::new();
+        for (j, q) in queries.iter().enumerate().skip(i) {
+            if q.object == Some(object) {
+                mine.push(j, GFP_KERNEL)?;
+            }
+        }
         let mut walk = ModuleWalk {
-            object,
+            mine,
             queries,
             found: &mut found,
         };
@@ -168,10 +172,8 @@ pub(crate) fn resolve(
             dynamos_module_symbols(object.as_char_ptr(), module_symbol, (&raw mut walk).cast())
         };
         if r == 0 {
-            for (q, m) in queries.iter().zip(found.iter_mut()) {
-                if q.object == Some(object) {
-                    m.object_seen = true;
-                }
+            for &j in walk.mine.iter() {
+                walk.found[j].object_seen = true;
             }
         }
     }
