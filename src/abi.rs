@@ -3,7 +3,7 @@
 //! The C ABI between `dynamos.ko` and patch modules.
 //!
 //! Rust modules cannot link against each other, so the core exports plain C
-//! entry points (see `src/exports.c`) that take these `#[repr(C)]`
+//! entry points (see `src/api/exports.c`) that take these `#[repr(C)]`
 //! descriptors. This file is compiled into the core and, through
 //! `src/dynamos_patch.rs`, into every patch module, so both sides always
 //! agree on the layout of the version they were built from; `abi_version`
@@ -33,7 +33,7 @@ pub(crate) const PATCH_NO_AUTO_ENABLE: u32 = 1 << 1;
 /// that never return. Calls of it always enter the original; a thread moves
 /// to the current edition, and back, at its safe point: its calls to
 /// `kthread_should_stop()`, or to [`FuncDesc::safepoint`] (see
-/// `src/safepoint.rs`).
+/// `src/mech/safepoint.rs`).
 pub(crate) const FUNC_KTHREAD_LOOP: u32 = 1 << 0;
 /// [`FuncDesc::flags`]: the edition has a new interface (another signature
 /// than the target's). Only calls from the patch's own code use it; every

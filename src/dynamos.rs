@@ -2,48 +2,35 @@
 
 //! dynamos: live updates of a running kernel, function by function.
 //!
-//! This is the crate root of `dynamos.ko`. One file per concern:
+//! This is the crate root of `dynamos.ko`. The code is built in layers; each
+//! uses only the layers below it (`scripts/layers.py` checks it in `make
+//! check`, and `Documentation/design.rst`, "Source files", explains it):
 //!
-//! - `registry.rs`: the registry of patches and sites, and the sysfs tree;
-//! - `patch.rs`: a patch's lifecycle (enable, disable, reversal);
-//! - `site.rs`: the trampoline at a target, its editions and policies;
-//! - `transition.rs`: when a draining edition is quiescent;
-//! - `synchronizer.rs`: subsystems, switched as one unit;
-//! - `safepoint.rs`: kernel threads that never return, moved at their safe
-//!   point;
-//! - `entry.rs`: the C entry points that patch modules call;
-//! - `abi.rs`: the `#[repr(C)]` descriptors those entry points take;
-//! - `parse.rs`: parsers of what users write to sysfs (also host-tested).
+//! 1. [`logic`]: pure decisions (parsers, the patch lifecycle, symbol
+//!    text, dispatch and snapshot planning, descriptor and subsystem
+//!    rules), with no kernel calls and no allocation, tested on the host.
+//! 2. [`raw`]: every `unsafe` call into C, one file per facility, each
+//!    behind a safe API (sysfs, ftrace, direct calls, RCU, tasks and
+//!    stacks, modules, workqueues, kallsyms, kernel threads, the shadow
+//!    table, patch callbacks, the C helpers).
+//! 3. [`mech`]: the mechanism, with no registry: editions and sites (the
+//!    call path and its snapshots), draining, lazy state, safe points.
+//! 4. [`registry`]: the model: patches and their lifecycle, the transition,
+//!    subsystems, modules coming and going.
+//! 5. [`api`]: the boundaries: the C entry points patch modules call and
+//!    every sysfs file under `/sys/kernel/dynamos/`.
 //!
-//! The raw layer, where the `unsafe` calls into C live, one file per
-//! facility: `sysfs.rs` (kobjects, attributes), `ftrace.rs` (the hook at a
-//! function's entry), `rcu.rs` (RCU-published values), `kallsyms.rs`
-//! (symbol lookup), `tasks.rs` (threads and their stacks), `kthread.rs`
-//! (moving a kernel thread between editions), `modules.rs`
-//! (patch module text and references) and `wq.rs` (an owned workqueue).
+//! Below them all, [`abi`] is the C contract with patch modules (compiled
+//! into them too, through `dynamos_patch.rs`).
 
 use kernel::prelude::*;
 
 mod abi;
-mod direct;
-mod entry;
-mod ftrace;
-mod kallsyms;
-mod kthread;
-mod modules;
-mod parse;
-mod patch;
-mod rcu;
+mod api;
+mod logic;
+mod mech;
+mod raw;
 mod registry;
-mod safepoint;
-mod shadow;
-mod site;
-mod state;
-mod synchronizer;
-mod sysfs;
-mod tasks;
-mod transition;
-mod wq;
 
 /// The dynamos version shown in `/sys/kernel/dynamos/version`.
 pub(crate) const VERSION: &str = "0.1.0";
@@ -56,13 +43,23 @@ module! {
     license: "GPL",
 }
 
+// The one entry `src/raw/direct.c`'s trampoline calls, made for the sites'
+// handler type.
+raw::direct::tramp_dispatch!(mech::site::Shared);
+
+// The entry points patch modules register with (`src/api/exports.c`).
+raw::desc::patch_entry_points!(api::entry::register, api::entry::unregister);
+
+// The entry through which patches reach their objects' new records.
+raw::callbacks::state_entry_point!(mech::state::LazyState);
+
 struct Dynamos;
 
 impl kernel::Module for Dynamos {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        shadow::init();
-        direct::init();
-        registry::init()?;
+        raw::shadow::init();
+        raw::direct::init();
+        api::init()?;
         pr_info!("dynamos {} loaded\n", VERSION);
         Ok(Dynamos)
     }
@@ -70,8 +67,8 @@ impl kernel::Module for Dynamos {
 
 impl Drop for Dynamos {
     fn drop(&mut self) {
-        registry::exit();
-        shadow::exit();
+        api::exit();
+        raw::shadow::exit();
         pr_info!("dynamos unloaded\n");
     }
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* C helpers of dynamos (src/helpers.c), called from Rust. */
+/* C helpers of dynamos (src/raw/helpers.c), called from Rust. */
 #ifndef DYNAMOS_HELPERS_H
 #define DYNAMOS_HELPERS_H
 

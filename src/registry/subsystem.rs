@@ -18,13 +18,13 @@
 //! no path mixes generations. The stack is searched only during a switch;
 //! in the steady state a member site costs what any site costs.
 //!
-//! Switch: `patch.rs` pushes (or pops) the editions of every member in one
+//! Switch: `registry/patch.rs` pushes (or pops) the editions of every member in one
 //! step, under the registry mutex, with no stop_machine. Old-generation
 //! threads are forwarded to their own generation (above); new ones take the
 //! new one at once: nobody waits for a sleeper. Generation g retires when
-//! no thread is inside it (`transition.rs`: use counters, and stack checks
+//! no thread is inside it (`mech/drain.rs`: use counters, and stack checks
 //! of the threads that were inside before). Kernel threads that never
-//! return move at their safe point (`safepoint.rs`). Then the patch's
+//! return move at their safe point (`mech/safepoint.rs`). Then the patch's
 //! `transfer` callback moves the state (old to new), and its post hook runs.
 //!
 //! A switch that has not drained within the subsystem's `timeout_ms` is
@@ -39,15 +39,19 @@
 //! calls (not tail calls), so that the caller's return address is on the
 //! stack.
 
+use super::model::{fail, Core, SubsysInfo, Subsystem, Trash};
 use crate::{
-    emit, parse,
-    patch::{self, State},
-    registry::{display, parse_errno, with_core, Core, Trash},
-    site::{Edition, InheritTable},
-    sysfs::{Attr, Dir, Mode, Parent, ShowBuf},
+    logic::{
+        lifecycle::{switch_generations, timeout_due},
+        rules::{self, SubsysClash},
+    },
+    mech::site::InheritTable,
+    raw::{
+        display, kallsyms,
+        sysfs::{Dir, Parent},
+    },
 };
 use kernel::{
-    c_str,
     prelude::*,
     str::{CStr, CString},
     sync::Arc,
@@ -55,21 +59,6 @@ use kernel::{
 
 /// Default switch timeout, in milliseconds.
 pub(crate) const DEFAULT_TIMEOUT_MS: u32 = 30_000;
-
-/// Context of a subsystem's sysfs directory: its name.
-pub(crate) struct SubsysInfo {
-    name: CString,
-}
-
-/// A subsystem known to dynamos: some registered patch declares it.
-pub(crate) struct Subsystem {
-    /// Its name.
-    pub(crate) name: CString,
-    /// How long a switch may take to drain before it is reported, in
-    /// milliseconds; 0: never reported.
-    pub(crate) timeout_ms: u32,
-    dir: Dir<SubsysInfo>,
-}
 
 /// Creates the subsystem `name` (and its sysfs directory) unless it exists.
 pub(crate) fn declare(core: &mut Core, name: &CStr) -> Result {
@@ -86,7 +75,7 @@ pub(crate) fn declare(core: &mut Core, name: &CStr) -> Result {
             },
             GFP_KERNEL,
         )?,
-        &SUBSYS_ATTRS,
+        core.tables.subsys,
     )?;
     // PANIC: cannot fail, reserved above.
     let _ = core.subsystems.push(
@@ -127,10 +116,8 @@ pub(crate) fn switching(core: &Core) -> Option<(&'static CStr, u32, u32)> {
     let p = &core.patches[core.patch_index(t.patch)?];
     let name = p.spec.subsystem?;
     let g = generation(core, name);
-    Some(match p.state {
-        State::Enabling => (name, g.saturating_sub(1), g),
-        _ => (name, g + 1, g),
-    })
+    let (from, to) = switch_generations(p.state, g);
+    Some((name, from, to))
 }
 
 /// Checks that patch `idx`, about to change the functions at `addrs`, keeps
@@ -144,29 +131,24 @@ pub(crate) fn check_enable(core: &mut Core, idx: usize, addrs: &[usize]) -> Resu
     for &a in addrs {
         let Some(e) = core.site_ref(a) else { continue };
         let theirs = e.site.subsystem.as_deref();
-        if e.site.stack.is_empty() || theirs == mine {
+        let Some(clash) = rules::subsys_clash(theirs, mine, !e.site.stack.is_empty()) else {
             continue;
-        }
+        };
         let func = CString::try_from(&*e.site.name)?;
-        let why = match (theirs, mine) {
-            (Some(s), _) => CString::try_from_fmt(fmt!(
+        let why = match (clash, theirs, mine) {
+            (SubsysClash::Member, Some(s), _) => CString::try_from_fmt(fmt!(
                 "{} belongs to subsystem '{}': only its patches may change it",
                 display(&func),
                 display(s)
             ))?,
-            (None, Some(s)) => CString::try_from_fmt(fmt!(
+            (SubsysClash::Outsider, _, Some(s)) => CString::try_from_fmt(fmt!(
                 "{} is changed by a patch outside subsystem '{}'",
                 display(&func),
                 display(s)
             ))?,
-            (None, None) => continue,
+            _ => continue,
         };
-        return Err(patch::fail(
-            core,
-            idx,
-            EINVAL,
-            format_args!("{}", display(&why)),
-        ));
+        return Err(fail(core, idx, EINVAL, format_args!("{}", display(&why))));
     }
     let Some(name) = mine else {
         return Ok(());
@@ -179,11 +161,10 @@ pub(crate) fn check_enable(core: &mut Core, idx: usize, addrs: &[usize]) -> Resu
         .enumerate()
         .find(|(i, p)| *i != idx && p.spec.subsystem == Some(name) && p.state.target_enabled());
     if let Some((_, p)) = other {
-        let same = p.sites.len() == addrs.len() && addrs.iter().all(|a| p.sites.contains(a));
-        if !same {
+        if !rules::same_members(&p.sites, addrs) {
             let n = p.sites.len();
             let pname = CString::try_from(p.spec.name)?;
-            return Err(patch::fail(
+            return Err(fail(
                 core,
                 idx,
                 EINVAL,
@@ -266,8 +247,7 @@ pub(crate) fn check_timeout(core: &mut Core) {
     let Some(t) = core.transition.as_mut() else {
         return;
     };
-    let waited = t.started.elapsed().as_millis();
-    if limit == 0 || t.timed_out || waited < i64::from(limit) {
+    if !timeout_due(limit, t.started.elapsed().as_millis(), t.timed_out) {
         return;
     }
     t.timed_out = true;
@@ -286,216 +266,7 @@ pub(crate) fn check_timeout(core: &mut Core) {
             display(name),
             h.pid,
             h.comm_str(),
-            crate::kallsyms::symbol(h.addr, &mut sym)
+            kallsyms::symbol(h.addr, &mut sym)
         );
     }
 }
-
-/// The editions that stay draining after a forced switch, until their last
-/// holder leaves.
-pub(crate) struct Leftover {
-    /// What still drains.
-    pub(crate) drain: crate::transition::Drain,
-    /// Old editions of callers that an interface change's adaptor covers
-    /// (not a forced switch).
-    pub(crate) adapted: bool,
-}
-
-impl Leftover {
-    /// The editions it holds.
-    pub(crate) fn editions(&self) -> impl Iterator<Item = &Arc<Edition>> {
-        self.drain.editions()
-    }
-}
-
-fn with_subsys<R>(
-    info: &SubsysInfo,
-    f: impl FnOnce(&mut Core, &mut Trash) -> Result<R>,
-) -> Result<R> {
-    with_core(|core, trash| {
-        if !core.subsystems.iter().any(|s| *s.name == *info.name) {
-            return Err(ENODEV);
-        }
-        f(core, trash)
-    })
-}
-
-fn show_generation(info: &SubsysInfo, buf: &mut ShowBuf<'_>) -> Result {
-    let g = with_subsys(info, |core, _| Ok(generation(core, &info.name)))?;
-    emit!(buf, "{}\n", g)
-}
-
-fn show_state(info: &SubsysInfo, buf: &mut ShowBuf<'_>) -> Result {
-    with_subsys(info, |core, _| {
-        let Some((_, from, to)) = switching(core).filter(|s| s.0 == &*info.name) else {
-            return emit!(buf, "idle\n");
-        };
-        let Some(t) = core.transition.as_ref() else {
-            return emit!(buf, "idle\n");
-        };
-        if t.transferring {
-            emit!(buf, "transferring {}->{}\n", from, to)
-        } else if t.timed_out {
-            emit!(
-                buf,
-                "failed {}->{}: not drained after {} ms, {} holding\n",
-                from,
-                to,
-                t.started.elapsed().as_millis(),
-                t.drain.pending().unwrap_or(0)
-            )
-        } else if let Some(n) = t.drain.pending() {
-            emit!(buf, "draining {}->{} {}\n", from, to, n)
-        } else {
-            emit!(buf, "switching {}->{}\n", from, to)
-        }
-    })
-}
-
-fn show_holders(info: &SubsysInfo, buf: &mut ShowBuf<'_>) -> Result {
-    with_subsys(info, |core, _| {
-        if switching(core).is_none_or(|s| s.0 != &*info.name) {
-            return Ok(());
-        }
-        let Some(t) = core.transition.as_ref() else {
-            return Ok(());
-        };
-        for h in t.drain.holders.iter() {
-            let mut sym = [0u8; 512];
-            emit!(
-                buf,
-                "{} {} {}\n",
-                h.pid,
-                h.comm_str(),
-                crate::kallsyms::symbol(h.addr, &mut sym)
-            )?;
-        }
-        Ok(())
-    })
-}
-
-fn show_members(info: &SubsysInfo, buf: &mut ShowBuf<'_>) -> Result {
-    with_subsys(info, |core, _| {
-        for e in core
-            .sites
-            .iter()
-            .filter(|e| e.site.subsystem.as_deref() == Some(&*info.name))
-        {
-            emit!(buf, "{}\n", display(&e.site.name))?;
-        }
-        Ok(())
-    })
-}
-
-fn show_timeout(info: &SubsysInfo, buf: &mut ShowBuf<'_>) -> Result {
-    let ms = with_subsys(info, |core, _| {
-        Ok(core
-            .subsystems
-            .iter()
-            .find(|s| *s.name == *info.name)
-            .map_or(0, |s| s.timeout_ms))
-    })?;
-    emit!(buf, "{}\n", ms)
-}
-
-fn store_timeout(info: &SubsysInfo, input: &[u8]) -> Result {
-    let ms = parse::parse_timeout_ms(input).map_err(parse_errno)?;
-    with_subsys(info, |core, _| {
-        if let Some(s) = core.subsystems.iter_mut().find(|s| *s.name == *info.name) {
-            s.timeout_ms = ms;
-        }
-        Ok(())
-    })
-}
-
-/// The index of the patch switching subsystem `name`, if one is and its
-/// switch can still be cancelled or forced.
-fn switch_of(core: &Core, name: &CStr) -> Result<usize> {
-    let t = core.transition.as_ref().ok_or(EINVAL)?;
-    if switching(core).is_none_or(|s| s.0 != name) {
-        return Err(EINVAL);
-    }
-    if t.transferring {
-        return Err(EBUSY);
-    }
-    core.patch_index(t.patch).ok_or(EINVAL)
-}
-
-fn store_cancel(info: &SubsysInfo, input: &[u8]) -> Result {
-    parse::parse_trigger(input).map_err(parse_errno)?;
-    with_subsys(info, |core, trash| {
-        let idx = switch_of(core, &info.name)?;
-        pr_info!(
-            "subsystem '{}': switch cancelled by the admin\n",
-            display(&info.name)
-        );
-        if core.patches[idx].state == State::Enabling {
-            patch::disable(core, idx, trash)
-        } else {
-            patch::reverse_disable(core, idx)
-        }
-    })
-}
-
-fn store_force(info: &SubsysInfo, input: &[u8]) -> Result {
-    parse::parse_trigger(input).map_err(parse_errno)?;
-    with_subsys(info, |core, _| {
-        switch_of(core, &info.name)?;
-        // Room for the leftover, so that finishing cannot fail.
-        core.leftovers.reserve(1, GFP_KERNEL)?;
-        if let Some(t) = core.transition.as_mut() {
-            t.forced = true;
-        }
-        pr_warn!(
-            "subsystem '{}': switch forced by the admin\n",
-            display(&info.name)
-        );
-        core.kick();
-        Ok(())
-    })
-}
-
-static SUBSYS_ATTRS: [Attr<SubsysInfo>; 7] = [
-    Attr {
-        name: c_str!("generation"),
-        mode: Mode::READ_ONLY,
-        show: Some(show_generation),
-        store: None,
-    },
-    Attr {
-        name: c_str!("state"),
-        mode: Mode::READ_ONLY,
-        show: Some(show_state),
-        store: None,
-    },
-    Attr {
-        name: c_str!("holders"),
-        mode: Mode::READ_ONLY,
-        show: Some(show_holders),
-        store: None,
-    },
-    Attr {
-        name: c_str!("members"),
-        mode: Mode::READ_ONLY,
-        show: Some(show_members),
-        store: None,
-    },
-    Attr {
-        name: c_str!("timeout_ms"),
-        mode: Mode::READ_WRITE,
-        show: Some(show_timeout),
-        store: Some(store_timeout),
-    },
-    Attr {
-        name: c_str!("cancel"),
-        mode: Mode::WRITE_ONLY,
-        show: None,
-        store: Some(store_cancel),
-    },
-    Attr {
-        name: c_str!("force"),
-        mode: Mode::WRITE_ONLY,
-        show: None,
-        store: Some(store_force),
-    },
-];

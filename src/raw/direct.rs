@@ -1,19 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A safe layer over the direct ftrace calls and jumps of `src/direct.c`.
+//! A safe layer over the direct ftrace calls and jumps of `raw/direct.c`.
 //!
 //! A site's target has one [`Direct`] hook: its `__fentry__` call either
-//! jumps to a patch's entry ([`Target::Jump`]: every call goes there, for
-//! the cost of one jump), or calls `dynamos_tramp`, which asks
-//! the hooked function's site where each call goes ([`Target::Tramp`]); a
-//! lock-free table finds the site from the call's return address.
-//! `modify_ftrace_direct()` moves a hook between targets without a moment
+//! jumps to a patch's entry ([`Route::Jump`]: every call goes there, for
+//! the cost of one jump), or calls `dynamos_tramp`, which asks the hooked
+//! function's handler where each call goes ([`Route::Tramp`]); a lock-free
+//! table finds the handler from the call's return address.
+//! `modify_ftrace_direct()` moves a hook between routes without a moment
 //! where calls skip it.
+//!
+//! The hook is generic over its handler, as [`super::ftrace::Hook`] is;
+//! the crate root makes the one entry the C trampoline calls for the
+//! handler type of the sites, with [`tramp_dispatch!`].
 
-use crate::{
-    ftrace::{Call, Handler, RecursionGuard},
-    site::Shared,
-};
+use super::ftrace::{Call, Handler, RecursionGuard};
 use core::{
     ptr::NonNull,
     sync::atomic::{AtomicPtr, AtomicUsize, Ordering},
@@ -35,19 +36,19 @@ extern "C" {
 
 /// Where a hooked function's calls go.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Target {
+pub(crate) enum Route {
     /// To `dynamos_tramp`, which asks the site.
     Tramp,
     /// A jump to this entry, which has the target's signature.
     Jump(usize),
 }
 
-impl Target {
+impl Route {
     fn raw(self) -> (c_ulong, bool) {
         match self {
             // SAFETY: Returns an address; no side effect.
-            Target::Tramp => (unsafe { dynamos_tramp_addr() }, false),
-            Target::Jump(a) => (a as c_ulong, true),
+            Route::Tramp => (unsafe { dynamos_tramp_addr() }, false),
+            Route::Jump(a) => (a as c_ulong, true),
         }
     }
 }
@@ -69,29 +70,33 @@ pub(crate) fn body(addr: usize) -> Option<usize> {
     (b != 0).then_some(b)
 }
 
-/// A direct ftrace hook on one function.
+/// A direct ftrace hook on one function, whose trampoline calls ask an
+/// `H`.
 ///
 /// # Invariants
 ///
 /// `raw` was returned by `dynamos_direct_new()` and is freed only in drop.
-pub(crate) struct Direct {
+pub(crate) struct Direct<H: Handler> {
     raw: NonNull<c_void>,
-    target: Target,
+    route: Route,
     body: usize,
     // Removed after `drop` has unregistered the hook.
     _entry: TableEntry,
+    // Keeps the handler alive while the table may lead to it.
+    _handler: Arc<H>,
 }
 
 // SAFETY: The hook is only changed through `&mut self`; ftrace may run the
-// trampoline on any CPU, which does not touch this value.
-unsafe impl Send for Direct {}
-// SAFETY: `&Direct` gives read access to `target` only.
-unsafe impl Sync for Direct {}
+// trampoline on any CPU, which does not touch this value; `H` is `Send +
+// Sync`.
+unsafe impl<H: Handler> Send for Direct<H> {}
+// SAFETY: `&Direct` gives read access to `route` only.
+unsafe impl<H: Handler> Sync for Direct<H> {}
 
-impl Direct {
-    /// Hooks the function at `ip` with calls going to `target`; in
-    /// [`Target::Tramp`] mode `site` decides where each goes. The caller
-    /// keeps `site` alive until this hook is dropped.
+impl<H: Handler> Direct<H> {
+    /// Hooks the function at `ip` with calls going to `route`; in
+    /// [`Route::Tramp`] mode `handler` decides where each goes. The hook
+    /// holds `handler` until it is dropped.
     ///
     /// # Errors
     ///
@@ -99,10 +104,10 @@ impl Direct {
     /// direct user or a user that changes the instruction pointer (a
     /// livepatch) holds it, `ENOSPC` if dynamos hooks too many functions,
     /// `ENOMEM`.
-    pub(crate) fn new(ip: usize, target: Target, site: &Arc<Shared>) -> Result<Self> {
+    pub(crate) fn new(ip: usize, route: Route, handler: Arc<H>) -> Result<Self> {
         let body = body(ip).ok_or(EINVAL)?;
-        let entry = TableEntry::new(body, site)?;
-        let (addr, jmp) = target.raw();
+        let entry = TableEntry::new(body, Arc::as_ptr(&handler).cast())?;
+        let (addr, jmp) = route.raw();
         let mut err: c_int = 0;
         // SAFETY: `err` is writable; the C side checks `ip`.
         let raw = unsafe { dynamos_direct_new(ip as c_ulong, addr, jmp, &mut err) };
@@ -110,9 +115,10 @@ impl Direct {
             // INVARIANT: Returned by `dynamos_direct_new()`.
             Some(raw) => Ok(Direct {
                 raw,
-                target,
+                route,
                 body,
                 _entry: entry,
+                _handler: handler,
             }),
             None => Err(if err < 0 {
                 Error::from_errno(err)
@@ -123,8 +129,8 @@ impl Direct {
     }
 
     /// Where calls go now.
-    pub(crate) fn target(&self) -> Target {
-        self.target
+    pub(crate) fn route(&self) -> Route {
+        self.route
     }
 
     /// Where the hooked function's body starts, past its `__fentry__`
@@ -133,24 +139,24 @@ impl Direct {
         self.body
     }
 
-    /// Sends the calls to `target`. Process context; may sleep.
+    /// Sends the calls to `route`. Process context; may sleep.
     ///
     /// # Errors
     ///
     /// `ENOMEM`: calls go where they went.
-    pub(crate) fn retarget(&mut self, target: Target) -> Result {
-        if target == self.target {
+    pub(crate) fn retarget(&mut self, route: Route) -> Result {
+        if route == self.route {
             return Ok(());
         }
-        let (addr, jmp) = target.raw();
+        let (addr, jmp) = route.raw();
         // SAFETY: `raw` is live (type invariant).
         kernel::error::to_result(unsafe { dynamos_direct_retarget(self.raw.as_ptr(), addr, jmp) })?;
-        self.target = target;
+        self.route = route;
         Ok(())
     }
 }
 
-impl Drop for Direct {
+impl<H: Handler> Drop for Direct<H> {
     fn drop(&mut self) {
         // SAFETY: `raw` is live and not used after this.
         unsafe { dynamos_direct_free(self.raw.as_ptr()) };
@@ -159,7 +165,7 @@ impl Drop for Direct {
 
 /// The saved registers `dynamos_tramp` hands over, lowest address first.
 #[repr(C)]
-struct Saved {
+pub(crate) struct TrampRegs {
     r9: usize,
     r8: usize,
     rcx: usize,
@@ -170,16 +176,42 @@ struct Saved {
     _rax: usize,
 }
 
-/// Called by `dynamos_tramp` at each call of a function in
-/// [`Target::Tramp`] mode.
+/// Defines `dynamos_tramp_dispatch()`, which `dynamos_tramp` calls at each
+/// call of a function in [`Route::Tramp`] mode, for hooks whose handler
+/// type is `$handler`. Used once, in the crate root: every [`Direct`] of
+/// the crate must have that handler type.
+macro_rules! tramp_dispatch {
+    ($handler:ty) => {
+        /// Called by `dynamos_tramp` (`raw/direct.c`) at each call of a
+        /// function in trampoline mode.
+        ///
+        /// # Safety
+        ///
+        /// `regs` points to the registers `dynamos_tramp` saved; `slot` to
+        /// the return address of the `__fentry__` call, followed by the
+        /// caller's return address.
+        #[unsafe(no_mangle)]
+        unsafe extern "C" fn dynamos_tramp_dispatch(
+            regs: *const $crate::raw::direct::TrampRegs,
+            slot: *mut usize,
+        ) {
+            // SAFETY: By the caller's guarantee; every hook of the crate
+            // has this handler type (the macro's contract).
+            unsafe { $crate::raw::direct::dispatch::<$handler>(regs, slot) }
+        }
+    };
+}
+pub(crate) use tramp_dispatch;
+
+/// The body of `dynamos_tramp_dispatch()` (see [`tramp_dispatch!`]).
 ///
 /// # Safety
 ///
 /// `regs` points to the registers `dynamos_tramp` saved; `slot` to the
 /// return address of the `__fentry__` call, followed by the caller's return
-/// address.
-#[unsafe(no_mangle)]
-unsafe extern "C" fn dynamos_tramp_dispatch(regs: *const Saved, slot: *mut usize) {
+/// address; every [`Direct`] hook has handler type `H`.
+#[inline(always)]
+pub(crate) unsafe fn dispatch<H: Handler>(regs: *const TrampRegs, slot: *mut usize) {
     // SAFETY: By the caller's guarantee.
     let (ret, parent) = unsafe { (slot.read(), slot.add(1).read()) };
     let Some(guard) = RecursionGuard::take(ret, parent) else {
@@ -188,7 +220,8 @@ unsafe extern "C" fn dynamos_tramp_dispatch(regs: *const Saved, slot: *mut usize
     // SAFETY: By the caller's guarantee.
     let r = unsafe { &*regs };
     let mut call = Call::new(&guard, [r.rdi, r.rsi, r.rdx, r.rcx, r.r8, r.r9], parent);
-    let Some(site) = lookup(ret, &guard) else {
+    // SAFETY: Every hook's handler is an `H` (the caller's guarantee).
+    let Some(site) = (unsafe { lookup::<H>(ret, &guard) }) else {
         return;
     };
     site.on_call(&mut call);
@@ -206,12 +239,12 @@ const TABLE_SLOTS: usize = 1 << 13;
 /// Marks a slot whose site went.
 const GONE: usize = usize::MAX;
 
-/// The sites by the return address of their `__fentry__` call, for
-/// `dynamos_tramp`: open addressing, read without locks under the
+/// The handlers by the return address of their hook's `__fentry__` call,
+/// for `dynamos_tramp`: open addressing, read without locks under the
 /// trampoline's recursion guard (preemption disabled).
 struct TableSlot {
     key: AtomicUsize,
-    site: AtomicPtr<Shared>,
+    site: AtomicPtr<()>,
 }
 
 static TABLE: [TableSlot; TABLE_SLOTS] = [const {
@@ -240,10 +273,14 @@ fn table_start(key: usize) -> usize {
     ((key as u64 >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - 13)) as usize
 }
 
-/// The site whose hooked function's body starts at `body`, if any, for as
-/// long as the trampoline's recursion guard is held.
+/// The handler of the hook whose function's body starts at `body`, if
+/// any, for as long as the trampoline's recursion guard is held.
+///
+/// # Safety
+///
+/// Every handler in the table is an `H`.
 #[inline(always)]
-fn lookup(body: usize, _guard: &RecursionGuard) -> Option<&Shared> {
+unsafe fn lookup<H>(body: usize, _guard: &RecursionGuard) -> Option<&H> {
     let mut i = table_start(body);
     for _ in 0..TABLE_SLOTS {
         let slot = &TABLE[i];
@@ -253,25 +290,25 @@ fn lookup(body: usize, _guard: &RecursionGuard) -> Option<&Shared> {
         }
         if key == body {
             let p = slot.site.load(Ordering::Acquire);
-            // SAFETY: A site's entry is cleared after its hook is
-            // unregistered, which waits for the CPUs in the trampoline,
-            // and before its `Shared` is freed (`Direct::new`'s contract);
-            // `_guard` proves the caller is such a CPU, with preemption
-            // disabled while the reference lives.
-            return unsafe { p.as_ref() };
+            // SAFETY: A hook's entry is cleared after it is unregistered,
+            // which waits for the CPUs in the trampoline, and before its
+            // handler is freed (`Direct` holds it); `_guard` proves the
+            // caller is such a CPU, with preemption disabled while the
+            // reference lives; the handler is an `H` (caller's guarantee).
+            return unsafe { p.cast::<H>().as_ref() };
         }
         i = (i + 1) % TABLE_SLOTS;
     }
     None
 }
 
-/// A site's entry in [`TABLE`], removed on drop.
+/// A hook's entry in [`TABLE`], removed on drop.
 struct TableEntry {
     index: usize,
 }
 
 impl TableEntry {
-    fn new(body: usize, shared: &Arc<Shared>) -> Result<Self> {
+    fn new(body: usize, handler: *const ()) -> Result<Self> {
         let _guard = TABLE_LOCK.lock();
         if TABLE_LEN.load(Ordering::Relaxed) >= TABLE_SLOTS / 2 {
             return Err(ENOSPC);
@@ -285,8 +322,7 @@ impl TableEntry {
             i = (i + 1) % TABLE_SLOTS;
         }
         let slot = &TABLE[i];
-        slot.site
-            .store(Arc::as_ptr(shared).cast_mut(), Ordering::Release);
+        slot.site.store(handler.cast_mut(), Ordering::Release);
         // Pairs with the acquire load of `key` in `lookup`.
         slot.key.store(body, Ordering::Release);
         TABLE_LEN.fetch_add(1, Ordering::Relaxed);

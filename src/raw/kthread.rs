@@ -1,18 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Kernel threads: the calls that move a thread between editions of its
-//! main function (see `safepoint.rs`), wrapped for safe use.
+//! main function (see `mech/safepoint.rs`), wrapped for safe use.
 //!
-//! The C side (`src/helpers.c`) holds `dynamos_safepoint0..3()`, where a
+//! The C side (`raw/helpers.c`) holds `dynamos_safepoint0..3()`, where a
 //! redirected safe point call lands, and `dynamos_call_loop()`,
 //! which runs another edition of the thread's main function. Frames below
 //! `dynamos_call_loop()` are dormant: they resume only when the edition it
 //! runs returns.
 
-use crate::site::{Edition, MigrateFn};
+use super::callbacks::Migrate;
 use core::{
     ops::Range,
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::atomic::{AtomicPtr, AtomicUsize, Ordering},
 };
 use kernel::{
     bindings,
@@ -72,13 +72,23 @@ pub(crate) struct Args(*const isize);
 /// Start and end of `dynamos_call_loop()`, found at init.
 static CALL_LOOP: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
 
-/// Finds the extent of `dynamos_call_loop()`. Called once, at init.
-pub(crate) fn init() {
+/// What a thread at a redirected safe point runs: given the slot, the
+/// return address of the loop's call and its arguments, it answers whether
+/// the loop must end.
+pub(crate) type SafepointFn = fn(slot: usize, ret: usize, args: &Args) -> bool;
+
+/// The [`SafepointFn`] set by [`init`]; null before.
+static AT_SAFEPOINT: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Finds the extent of `dynamos_call_loop()` and sets what redirected safe
+/// point calls run. Called once, at init, before any safe point is hooked.
+pub(crate) fn init(at_safepoint: SafepointFn) {
     let start = dynamos_call_loop as *const () as usize;
     // Without kallsyms' size, a conservative guess: the helper is tiny.
-    let size = crate::kallsyms::function_size(start).unwrap_or(64);
+    let size = super::kallsyms::function_size(start).unwrap_or(64);
     CALL_LOOP[0].store(start, Ordering::Relaxed);
     CALL_LOOP[1].store(start + size, Ordering::Relaxed);
+    AT_SAFEPOINT.store(at_safepoint as *mut (), Ordering::Release);
 }
 
 /// The code of `dynamos_call_loop()`.
@@ -131,7 +141,7 @@ fn data() -> *mut c_void {
     unsafe { dynamos_kthread_data() }
 }
 
-/// Called by the safe point stubs (`src/helpers.c`) in a kernel thread, in
+/// Called by the safe point stubs (`raw/helpers.c`) in a kernel thread, in
 /// place of its loop's call, from `ret`, of the safe point hooked in
 /// `slot`, with the call's argument registers. Returns what that call
 /// returns: whether the loop must end.
@@ -140,28 +150,52 @@ extern "C" fn dynamos_safepoint_rs(slot: u32, ret: usize, args: *const isize) ->
     // INVARIANT: `args` is the stub's array of six registers, alive until
     // the stub returns, after this call.
     let args = Args(args);
-    isize::from(crate::safepoint::at_safepoint(slot as usize, ret, &args))
-}
-
-/// Calls a patch's state transfer on the calling thread's data.
-pub(crate) fn migrate(f: MigrateFn, dir: u32, _edition: &Edition) {
-    // SAFETY: `f` belongs to the patch of `_edition`, which keeps the
-    // patch module loaded; the patch receives the thread's own data, as
-    // its contract (`abi::Callbacks::migrate`) says.
-    unsafe { f(data(), dir) };
-}
-
-/// Runs `edition` as the calling thread's main function, on top of the
-/// current frame, until it returns.
-pub(crate) fn run_loop(edition: &Edition) -> c_int {
-    // SAFETY: A `FUNC_KTHREAD_LOOP` edition has the thread function type
-    // (checked at compile time by the patch macro against the target's
-    // signature, which is `int (*)(void *)`); `edition` keeps its module
-    // loaded for the call; the thread's own data is its argument.
-    unsafe {
-        let f = core::mem::transmute::<usize, unsafe extern "C" fn(*mut c_void) -> c_int>(
-            edition.entry(),
-        );
-        dynamos_call_loop(f, data())
+    let f = AT_SAFEPOINT.load(Ordering::Acquire);
+    if f.is_null() {
+        return 0;
     }
+    // SAFETY: Only `init` stores here, a `SafepointFn`.
+    let f = unsafe { core::mem::transmute::<*mut (), SafepointFn>(f) };
+    isize::from(f(slot as usize, ret, &args))
+}
+
+/// Calls a patch's state transfer on the calling thread's data. Only in a
+/// kernel thread at its safe point.
+pub(crate) fn migrate(f: &Migrate, dir: u32) {
+    f.call(data(), dir);
+}
+
+/// The main function of kernel threads of a patched loop: an edition with
+/// the thread function type.
+///
+/// # Invariants
+///
+/// `0` is an `int (*)(void *)` function that may be called in a kernel
+/// thread on its data for as long as this value exists.
+#[derive(Clone, Copy)]
+pub(crate) struct LoopFn(unsafe extern "C" fn(*mut c_void) -> c_int);
+
+impl LoopFn {
+    /// Wraps the entry at `addr`.
+    ///
+    /// # Safety
+    ///
+    /// `addr` is an `int (*)(void *)` function (a `FUNC_KTHREAD_LOOP`
+    /// edition, checked at compile time by the patch macro against the
+    /// target's signature), callable for as long as the value exists.
+    pub(crate) unsafe fn new(addr: usize) -> Self {
+        // SAFETY: By the caller's guarantee, `addr` is such a function.
+        // INVARIANT: Likewise.
+        LoopFn(unsafe {
+            core::mem::transmute::<usize, unsafe extern "C" fn(*mut c_void) -> c_int>(addr)
+        })
+    }
+}
+
+/// Runs `f` as the calling thread's main function, on top of the current
+/// frame, until it returns. Only in a kernel thread at its safe point.
+pub(crate) fn run_loop(f: LoopFn) -> c_int {
+    // SAFETY: `f` is a thread function (type invariant); the thread's own
+    // data is its argument.
+    unsafe { dynamos_call_loop(f.0, data()) }
 }

@@ -11,7 +11,7 @@
 //! unwinder, goes through interrupt and exception frames, so a task
 //! preempted inside a function shows that function.
 //!
-//! Task fields are read by C helpers (`src/helpers.c`): bindgen's layout of
+//! Task fields are read by C helpers (`raw/helpers.c`): bindgen's layout of
 //! `struct task_struct` does not match this GCC-built kernel's.
 
 use kernel::{
@@ -23,7 +23,7 @@ use kernel::{
 /// Maximum stack depth examined per task.
 pub(crate) const MAX_DEPTH: usize = 64;
 
-/// `struct dynamos_thread` of `src/helpers.c`.
+/// `struct dynamos_thread` of `raw/helpers.c`.
 #[repr(C)]
 struct RawThread {
     task: *mut bindings::task_struct,

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Makes the C entry points of dynamos (Rust functions with C linkage, defined
- * in src/exports.rs) visible to patch modules. Rust modules cannot export
- * symbols to other modules yet; this is the nova-core pattern.
+ * Makes the C entry points of dynamos (Rust functions with C linkage,
+ * defined in src/raw/desc.rs, src/raw/shadow.rs and src/mech/state.rs)
+ * visible to patch modules. Rust modules cannot export symbols to other
+ * modules yet; this is the nova-core pattern.
  */
 #include <linux/export.h>
 #include <linux/gfp_types.h>
@@ -16,7 +17,7 @@ void dynamos_unregister_patch(const struct dynamos_patch_desc *desc);
 EXPORT_SYMBOL_GPL(dynamos_register_patch);
 EXPORT_SYMBOL_GPL(dynamos_unregister_patch);
 
-/* Shadow data (src/shadow.rs), with livepatch's klp_shadow_*() contracts. */
+/* Shadow data (src/raw/shadow.rs), with livepatch's klp_shadow_*() contracts. */
 typedef int (*dynamos_shadow_ctor_t)(void *obj, void *data, void *ctor_data);
 typedef void (*dynamos_shadow_dtor_t)(void *obj, void *data);
 
@@ -34,7 +35,7 @@ EXPORT_SYMBOL_GPL(dynamos_shadow_get_or_alloc);
 EXPORT_SYMBOL_GPL(dynamos_shadow_free);
 EXPORT_SYMBOL_GPL(dynamos_shadow_free_all);
 
-/* Lazy state conversion (src/state.rs). */
+/* Lazy state conversion (src/mech/state.rs). */
 struct dynamos_state_desc;
 
 void *dynamos_state_get(const struct dynamos_state_desc *state, void *obj, gfp_t gfp);

@@ -29,22 +29,16 @@
 //! leaves a draining edition (a loop that never returns, a long sleep)
 //! keeps the transition going; the synchronizer deals with those.
 
+use super::site::{self, Edition};
 use crate::{
-    kthread,
-    site::Edition,
-    tasks::{self, MAX_DEPTH},
+    logic::symtext,
+    raw::{
+        kthread,
+        tasks::{self, MAX_DEPTH},
+    },
 };
 use core::ops::Range;
 use kernel::{prelude::*, sync::Arc, task::Pid};
-
-/// Where a transition goes.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Target {
-    /// The patch's editions become the defaults.
-    Enable,
-    /// The patch's editions are removed.
-    Disable,
-}
 
 /// A thread found inside a draining edition, for reports.
 #[derive(Clone, Copy)]
@@ -60,12 +54,7 @@ pub(crate) struct Holder {
 impl Holder {
     /// The command name as text.
     pub(crate) fn comm_str(&self) -> &str {
-        let len = self
-            .comm
-            .iter()
-            .position(|&c| c == 0)
-            .unwrap_or(self.comm.len());
-        core::str::from_utf8(&self.comm[..len]).unwrap_or("?")
+        symtext::c_text(&self.comm)
     }
 }
 
@@ -108,7 +97,7 @@ impl Drain {
             }
         }
         for &a in originals {
-            for r in crate::site::fentry_returns(a) {
+            for r in site::fentry_returns(a) {
                 ranges.push(r..r + 1, GFP_KERNEL)?;
             }
         }

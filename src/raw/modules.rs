@@ -52,7 +52,7 @@ impl PatchModule {
     pub(crate) fn text(&self) -> Range<usize> {
         let (mut base, mut size) = (0usize, 0usize);
         // SAFETY: The module is live (type invariant); `mem[MOD_TEXT]` is
-        // fixed once the module is loaded. Read in C: see `src/helpers.c`.
+        // fixed once the module is loaded. Read in C: see `raw/helpers.c`.
         unsafe { dynamos_module_text(self.module.cast(), &mut base, &mut size) };
         base..base + size
     }

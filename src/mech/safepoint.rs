@@ -10,7 +10,7 @@
 //! `bool` function with the same contract), where the loop holds nothing
 //! and its state is consistent. dynamos hooks those functions while loop
 //! sites exist; a call made from an edition of a loop that is not the one
-//! its site now wants goes to a safe point stub (`src/helpers.c`) instead,
+//! its site now wants goes to a safe point stub (`raw/helpers.c`) instead,
 //! which, in the thread, first asks the real function (a real request to
 //! end the loop wins), then:
 //!
@@ -32,13 +32,14 @@
 //! is never freed while its module is loaded, and its module stops the
 //! thread before it goes.
 
+use super::site::{Edition, Site};
 use crate::{
     abi,
-    ftrace::{Call, Handler, Hook},
-    kthread,
-    rcu::RcuBox,
-    registry::{self, Core},
-    site::Edition,
+    raw::{
+        ftrace::{Call, Handler, Hook},
+        kthread,
+        rcu::RcuBox,
+    },
 };
 use core::ops::Range;
 use kernel::{prelude::*, sync::Arc};
@@ -110,7 +111,7 @@ impl Safepoints {
     }
 
     /// The function hooked in `slot`.
-    fn addr(&self, slot: usize) -> Option<usize> {
+    pub(crate) fn addr(&self, slot: usize) -> Option<usize> {
         self.slots.get(slot)?.as_ref().map(|s| s.addr)
     }
 
@@ -144,11 +145,11 @@ impl Safepoints {
 ///
 /// As for hooking: `ENOSPC` (too many declared safe points), `EBUSY`,
 /// `EINVAL`, `ENOMEM`.
-pub(crate) fn prepare(core: &mut Core, safepoint: usize) -> Result {
-    if core.safepoints.is_none() {
-        core.safepoints = Some(Safepoints::new()?);
+pub(crate) fn prepare(safepoints: &mut Option<Safepoints>, safepoint: usize) -> Result {
+    if safepoints.is_none() {
+        *safepoints = Some(Safepoints::new()?);
     }
-    let Some(sp) = core.safepoints.as_mut() else {
+    let Some(sp) = safepoints.as_mut() else {
         return Err(ENOMEM);
     };
     sp.hook(kthread::should_stop_addr())?;
@@ -159,18 +160,23 @@ pub(crate) fn prepare(core: &mut Core, safepoint: usize) -> Result {
 }
 
 /// Publishes which loop editions threads must leave, after a change of the
-/// loop sites, and unhooks the safe points no loop edition uses anymore.
+/// sites (`sites`: every site; only kernel thread loops matter), and
+/// unhooks the safe points no loop edition uses anymore.
 ///
 /// On allocation failure the old set stays: threads move later, at the
 /// next change, and a transition waiting for them reports them.
-pub(crate) fn refresh(core: &mut Core) {
+pub(crate) fn refresh<'a>(
+    safepoints: &mut Option<Safepoints>,
+    sites: impl Iterator<Item = &'a Site> + Clone,
+) {
+    let loops = sites.filter(|s| s.kthread_loop);
     let mut needed = [0usize; kthread::SLOTS];
-    if let Some(sp) = core.safepoints.as_ref() {
+    if let Some(sp) = safepoints.as_ref() {
         for (i, s) in sp.slots.iter().enumerate() {
             let Some(s) = s else { continue };
-            let used = core.sites.iter().filter(|e| e.site.kthread_loop).any(|e| {
+            let used = loops.clone().any(|site| {
                 s.addr == kthread::should_stop_addr()
-                    || e.site.all_editions().any(|ed| ed.safepoint == s.addr)
+                    || site.all_editions().any(|ed| ed.safepoint == s.addr)
             });
             if used {
                 needed[i] = s.addr;
@@ -178,10 +184,10 @@ pub(crate) fn refresh(core: &mut Core) {
         }
     }
     if needed.iter().all(|&a| a == 0) {
-        core.safepoints = None;
+        *safepoints = None;
         return;
     }
-    let Some(sp) = core.safepoints.as_mut() else {
+    let Some(sp) = safepoints.as_mut() else {
         return;
     };
     for (slot, &n) in sp.slots.iter_mut().zip(needed.iter()) {
@@ -190,9 +196,9 @@ pub(crate) fn refresh(core: &mut Core) {
         }
     }
     let mut ranges = KVec::new();
-    for e in core.sites.iter().filter(|e| e.site.kthread_loop) {
-        let wanted = e.site.default_id();
-        for ed in e.site.all_editions().filter(|ed| ed.id != wanted) {
+    for site in loops {
+        let wanted = site.default_id();
+        for ed in site.all_editions().filter(|ed| ed.id != wanted) {
             for r in ed.ranges.iter() {
                 if ranges.push(r.clone(), GFP_KERNEL).is_err() {
                     pr_err!("out of memory: kernel threads move later\n");
@@ -208,7 +214,7 @@ pub(crate) fn refresh(core: &mut Core) {
 }
 
 /// What a thread at its safe point does next.
-enum Action {
+pub(crate) enum Action {
     /// Go on in the edition it runs.
     Stay,
     /// Leave this edition (not the original): answer "stop" to it, after
@@ -219,10 +225,9 @@ enum Action {
 }
 
 /// Decides for a thread whose loop called `kthread_should_stop()` from
-/// `ret`.
-fn action(core: &Core, ret: usize) -> Action {
-    for e in core.sites.iter().filter(|e| e.site.kthread_loop) {
-        let site = &e.site;
+/// `ret`, given every site (only kernel thread loops matter).
+pub(crate) fn action<'a>(sites: impl Iterator<Item = &'a Site>, ret: usize) -> Action {
+    for site in sites.filter(|s| s.kthread_loop) {
         let Some(ed) = site.all_editions().find(|ed| ed.contains(ret)) else {
             continue;
         };
@@ -244,14 +249,16 @@ fn action(core: &Core, ret: usize) -> Action {
 /// A kernel thread's loop called the safe point hooked in `slot` from
 /// `ret`, and was sent here (see `kthread::dynamos_safepoint_rs`). Returns
 /// what that call returns: whether the loop must end.
-pub(crate) fn at_safepoint(slot: usize, ret: usize, args: &kthread::Args) -> bool {
+///
+/// `look` takes one look at the registry: the function hooked in the slot
+/// and what to do (from [`Safepoints::addr`] and [`action`]); `None` once
+/// the slot is unhooked.
+pub(crate) fn at_safepoint(
+    args: &kthread::Args,
+    look: impl Fn() -> Option<(usize, Action)>,
+) -> bool {
     loop {
-        // The hooked function and what to do, in one look at the registry.
-        let looked = registry::with_core(|core, _| {
-            let real = core.safepoints.as_ref().and_then(|sp| sp.addr(slot));
-            Ok(real.map(|r| (r, action(core, ret))))
-        });
-        let Ok(Some((real, action))) = looked else {
+        let Some((real, action)) = look() else {
             // Unhooked meanwhile: nothing moves; answer "go on".
             return false;
         };
@@ -261,18 +268,24 @@ pub(crate) fn at_safepoint(slot: usize, ret: usize, args: &kthread::Args) -> boo
         }
         match action {
             Action::Stay => return false,
+            // `ed` keeps its patch module loaded while its callback or
+            // its loop runs.
             Action::Unwind(ed) => {
-                if let Some(m) = ed.migrate {
-                    kthread::migrate(m, abi::BACKWARD, &ed);
+                if let Some(m) = &ed.migrate {
+                    kthread::migrate(m, abi::BACKWARD);
                 }
                 return true;
             }
             Action::Nest(ed) => {
-                if let Some(m) = ed.migrate {
-                    kthread::migrate(m, abi::FORWARD, &ed);
+                if let Some(m) = &ed.migrate {
+                    kthread::migrate(m, abi::FORWARD);
                 }
-                // Holds `ed`, and so its patch module, while it runs.
-                let _ = kthread::run_loop(&ed);
+                // Every loop edition has its thread function; without one
+                // the thread stays where it is.
+                let Some(f) = ed.loop_fn else {
+                    return false;
+                };
+                let _ = kthread::run_loop(f);
             }
         }
     }

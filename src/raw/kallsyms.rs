@@ -18,6 +18,8 @@
 //!
 //! The size of a function comes from `sprint_symbol()` ("name+off/size").
 
+pub(crate) use crate::logic::symtext::LookupError;
+use crate::logic::symtext::{self, Matches};
 use kernel::{
     bindings, c_str,
     ffi::{c_char, c_int, c_ulong, c_void},
@@ -44,40 +46,6 @@ pub(crate) struct Query<'a> {
     pub(crate) sympos: u32,
 }
 
-/// Why a query failed.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum LookupError {
-    /// The module named as the symbol's object is not loaded.
-    NoObject,
-    /// No symbol of that name (or not that many).
-    NotFound,
-    /// Several symbols of that name and `sympos` was 0.
-    Ambiguous(u32),
-}
-
-/// The matches seen so far for one query.
-#[derive(Clone, Copy, Default)]
-struct Matches {
-    count: u32,
-    addr: usize,
-    object_seen: bool,
-}
-
-impl Matches {
-    /// Counts a symbol of `kind`, `name` at `addr` if it matches `q`, and
-    /// keeps its address if it is the wanted one.
-    fn record(&mut self, q: &Query<'_>, kind: u8, name: &[u8], addr: usize) {
-        let text = kind == b't' || kind == b'T';
-        if !text || q.name.to_bytes() != name {
-            return;
-        }
-        self.count += 1;
-        if q.sympos == 0 && self.count == 1 || q.sympos == self.count {
-            self.addr = addr;
-        }
-    }
-}
-
 /// What [`module_symbol`] works on: one module's queries, by index.
 struct ModuleWalk<'a, 'q> {
     mine: KVec<usize>,
@@ -101,30 +69,9 @@ unsafe extern "C" fn module_symbol(
     // SAFETY: By the caller's guarantee.
     let name = unsafe { CStr::from_char_ptr(name) }.to_bytes();
     for &i in walk.mine.iter() {
-        walk.found[i].record(&walk.queries[i], kind, name, addr);
+        let q = &walk.queries[i];
+        walk.found[i].record(q.name.to_bytes(), q.sympos, kind, name, addr);
     }
-}
-
-/// One `/proc/kallsyms` line: address, type letter, name, module.
-type Line<'a> = (usize, u8, &'a [u8], Option<&'a [u8]>);
-
-/// Parses one `/proc/kallsyms` line: "ADDR TYPE NAME[\t[MODULE]]".
-fn parse_line(line: &[u8]) -> Option<Line<'_>> {
-    let mut fields = line
-        .split(|&b| b == b' ' || b == b'\t')
-        .filter(|f| !f.is_empty());
-    let addr = fields.next()?;
-    let kind = *fields.next()?.first()?;
-    let name = fields.next()?;
-    let module = fields
-        .next()
-        .and_then(|m| m.strip_prefix(b"[").and_then(|m| m.strip_suffix(b"]")));
-    let mut value = 0usize;
-    for &c in addr {
-        let digit = (c as char).to_digit(16)? as usize;
-        value = value.checked_mul(16)?.checked_add(digit)?;
-    }
-    Some((value, kind, name, module))
 }
 
 /// Resolves every query in one pass over `/proc/kallsyms`. Only text
@@ -181,7 +128,7 @@ pub(crate) fn resolve(
     if queries.iter().any(|q| q.object.is_none()) {
         let mut hidden = true;
         each_line(|line| {
-            let Some((addr, kind, name, module)) = parse_line(line) else {
+            let Some((addr, kind, name, module)) = symtext::parse_line(line) else {
                 return;
             };
             if addr != 0 {
@@ -192,7 +139,7 @@ pub(crate) fn resolve(
             }
             for (q, m) in queries.iter().zip(found.iter_mut()) {
                 if q.object.is_none() {
-                    m.record(q, kind, name, addr);
+                    m.record(q.name.to_bytes(), q.sympos, kind, name, addr);
                 }
             }
         })?;
@@ -203,16 +150,7 @@ pub(crate) fn resolve(
     }
     let mut out = KVec::with_capacity(queries.len(), GFP_KERNEL)?;
     for (q, m) in queries.iter().zip(found.iter()) {
-        let res = if q.object.is_some() && !m.object_seen {
-            Err(LookupError::NoObject)
-        } else if m.count == 0 || q.sympos > m.count {
-            Err(LookupError::NotFound)
-        } else if q.sympos == 0 && m.count > 1 {
-            Err(LookupError::Ambiguous(m.count))
-        } else {
-            Ok(m.addr)
-        };
-        out.push(res, GFP_KERNEL)?;
+        out.push(m.outcome(q.object.is_some(), q.sympos), GFP_KERNEL)?;
     }
     Ok(out)
 }
@@ -289,26 +227,12 @@ pub(crate) fn function_size(addr: usize) -> Option<usize> {
     // SAFETY: `buf` is at least KSYM_SYMBOL_LEN bytes long.
     unsafe { bindings::sprint_symbol(buf.as_mut_ptr().cast(), addr) };
     let len = buf.iter().position(|&b| b == 0)?;
-    // "name+0x0/0x80 [module]": the size follows the last '/' before a space.
-    let text = &buf[..len];
-    let text = text.split(|&b| b == b' ').next()?;
-    let slash = text.iter().rposition(|&b| b == b'/')?;
-    let hex = text[slash + 1..].strip_prefix(b"0x")?;
-    let mut size = 0usize;
-    for &c in hex {
-        size = size
-            .checked_mul(16)?
-            .checked_add((c as char).to_digit(16)? as usize)?;
-    }
-    // The offset must be 0: `addr` is the start of a function.
-    let plus = text.iter().rposition(|&b| b == b'+')?;
-    (&text[plus + 1..slash] == b"0x0").then_some(size)
+    symtext::function_size(&buf[..len])
 }
 
 /// `addr` as `name+off/size [module]`, in `buf`.
 pub(crate) fn symbol(addr: usize, buf: &mut [u8; 512]) -> &str {
     // SAFETY: `buf` is at least KSYM_SYMBOL_LEN bytes long.
     unsafe { bindings::sprint_symbol(buf.as_mut_ptr().cast(), addr) };
-    let len = buf.iter().position(|&b| b == 0).unwrap_or(0);
-    core::str::from_utf8(&buf[..len]).unwrap_or("?")
+    symtext::c_text(&buf[..])
 }

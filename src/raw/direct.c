@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Direct ftrace calls and jumps for dynamos' sites (src/direct.rs wraps
- * this file; src/site.rs decides where each call goes).
+ * Direct ftrace calls and jumps for dynamos' sites (src/raw/direct.rs wraps
+ * this file; src/mech/site.rs decides where each call goes).
  *
  * Each site owns one direct ftrace_ops on its target. Its __fentry__ call
  * becomes either

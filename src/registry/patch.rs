@@ -1,40 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A patch's lifecycle: enabling, disabling, reversal midway, and the end of
-//! a transition.
-//!
-//! ```text
-//! registered --enable--> enabling --drained--> enabled
-//!                          |   ^                  |
-//!                 reverse  v   | reverse       disable
-//!                          disabling <------------'
-//!                              | drained
-//!                              v
-//!                          disabled --enable--> enabling ...
-//! ```
+//! A patch's lifecycle: enabling, disabling, and reversal midway (the
+//! states and their legal moves are in `logic/lifecycle.rs`).
 //!
 //! Enabling pushes the patch's editions on top of each target's stack: new
 //! calls enter them at once, and the editions they replaced drain. Disabling
 //! pops them (the patch must be on top of every stack, as in livepatch):
 //! new calls enter the edition below at once, and the patch's editions
-//! drain. A transition ends when what drains is quiescent (`transition.rs`).
-//! Only one transition runs at a time; writing the opposite value to
-//! `enabled` during a transition reverses it.
+//! drain. A transition ends when what drains is quiescent (`mech/drain.rs`),
+//! in `registry/transition.rs`. Only one transition runs at a time; writing
+//! the opposite value to `enabled` during a transition reverses it.
 //!
 //! Every failure before the switch undoes what was done and leaves the
 //! reason in dmesg and in the patch's `error` file: nothing stays patched.
 
+use super::{
+    model::{fail, Core, Leftover, Saved, SavedStacks, SiteEntry, Transition, Trash},
+    spec::FuncSpec,
+    subsystem,
+};
 use crate::{
-    entry::{Callbacks, FuncSpec, PatchSpec},
-    kallsyms::{self, LookupError, Query},
-    modules::ModuleRef,
-    registry::{display, Core, PatchInfo, PatchKey, SiteEntry, Transition, Trash},
-    safepoint,
-    site::{self, Edition, Layer, Prepared},
-    state::{LazyState, StateDirs},
-    synchronizer,
-    sysfs::Dir,
-    transition::{Drain, Target},
+    logic::{
+        lifecycle::{Goal, Move, PatchKey, PatchState},
+        rules,
+    },
+    mech::{
+        drain::Drain,
+        site::{free_stale, Edition, Layer, Prepared},
+    },
+    raw::{
+        display,
+        kallsyms::{self, LookupError, Query},
+    },
 };
 use core::fmt;
 use kernel::{
@@ -44,121 +41,6 @@ use kernel::{
     sync::Arc,
     time::{Instant, Monotonic},
 };
-
-/// Where a patch is in its lifecycle.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum State {
-    /// Known, never enabled.
-    Registered,
-    /// Its editions are the defaults; the ones they replaced drain.
-    Enabling,
-    /// Its editions are the defaults; nothing drains.
-    Enabled,
-    /// Its editions are off the stacks and drain.
-    Disabling,
-    /// Its editions are gone.
-    Disabled,
-}
-
-impl State {
-    /// The name shown in sysfs.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            State::Registered => "registered",
-            State::Enabling => "enabling",
-            State::Enabled => "enabled",
-            State::Disabling => "disabling",
-            State::Disabled => "disabled",
-        }
-    }
-
-    /// Whether the patch is, or is going to be, enabled.
-    pub(crate) fn target_enabled(self) -> bool {
-        matches!(self, State::Enabling | State::Enabled)
-    }
-}
-
-/// A registered patch.
-pub(crate) struct Patch {
-    /// Its key.
-    pub(crate) key: PatchKey,
-    /// What it brings.
-    pub(crate) spec: PatchSpec,
-    /// Lifecycle state.
-    pub(crate) state: State,
-    /// Why the last enable or disable failed.
-    pub(crate) error: Option<CString>,
-    /// One layer per applied function while the patch has editions.
-    layers: KVec<Layer>,
-    /// The site of each applied function, in the same order.
-    pub(crate) sites: KVec<usize>,
-    /// The index in `spec.funcs` of each applied function, same order.
-    /// Functions of modules that are not loaded are not applied: they are
-    /// applied when their module comes, and dropped when it goes.
-    applied: KVec<usize>,
-    /// Its states, converted lazily (`state.rs`).
-    pub(crate) states: KVec<Arc<LazyState>>,
-    state_dirs: Option<StateDirs>,
-    dir: Dir<PatchInfo>,
-}
-
-impl Patch {
-    /// A registered patch with its sysfs directory.
-    pub(crate) fn new(
-        key: PatchKey,
-        spec: PatchSpec,
-        dir: Dir<PatchInfo>,
-        states: KVec<Arc<LazyState>>,
-        state_dirs: Option<StateDirs>,
-    ) -> Self {
-        Patch {
-            key,
-            spec,
-            state: State::Registered,
-            error: None,
-            layers: KVec::new(),
-            sites: KVec::new(),
-            applied: KVec::new(),
-            states,
-            state_dirs,
-            dir,
-        }
-    }
-
-    /// Drops the patch, its directories going to the trash.
-    pub(crate) fn discard(self, trash: &mut Trash) {
-        for st in self.states.iter() {
-            st.detach();
-        }
-        if let Some(d) = self.state_dirs {
-            trash.push_state_dirs(d);
-        }
-        trash.push_patch_dir(self.dir);
-    }
-
-    /// Frees what the patch left in shadow data: records of its states
-    /// (converted back where it can be) and its shadow variables. For a
-    /// patch whose code no longer runs.
-    pub(crate) fn free_data(&self) {
-        for st in self.states.iter() {
-            st.stop_pass();
-            st.wait_pass();
-            st.roll_back();
-        }
-        free_shadows(&self.spec.shadows);
-    }
-}
-
-/// Frees every shadow variable of the kinds in `shadows`, with their
-/// destructors.
-fn free_shadows(shadows: &[&'static crate::abi::ShadowDesc]) {
-    for sh in shadows {
-        let n = crate::shadow::free_all_with(sh.id, sh.dtor);
-        if n > 0 {
-            pr_info!("freed {} shadow variables of id {}\n", n, sh.id);
-        }
-    }
-}
 
 /// Refuses to take patch `idx` off if converting its states back would lose
 /// information the admin did not agree to lose.
@@ -182,26 +64,23 @@ fn check_rollback(core: &mut Core, idx: usize) -> Result {
     Ok(())
 }
 
-/// Records and reports why an operation on patch `idx` failed.
-pub(crate) fn fail(core: &mut Core, idx: usize, err: Error, args: fmt::Arguments<'_>) -> Error {
-    let p = &mut core.patches[idx];
-    pr_err!("patch '{}': {}\n", display(p.spec.name), args);
-    p.error = CString::try_from_fmt(args).ok();
-    err
-}
+/// A function's sysfs name, `[module:]symbol[,pos]`, for formatting.
+struct SiteName<'a>(&'a FuncSpec);
 
-/// The sysfs name of a function's site: `[module:]symbol[,pos]`.
-fn site_name(f: &FuncSpec) -> Result<CString> {
-    match (f.object, f.sympos) {
-        (None, 0) => CString::try_from_fmt(fmt!("{}", display(f.name))),
-        (None, pos) => CString::try_from_fmt(fmt!("{},{}", display(f.name), pos)),
-        (Some(m), 0) => CString::try_from_fmt(fmt!("{}:{}", display(m), display(f.name))),
-        (Some(m), pos) => CString::try_from_fmt(fmt!("{}:{},{}", display(m), display(f.name), pos)),
+impl kernel::fmt::Display for SiteName<'_> {
+    fn fmt(&self, w: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let f = self.0;
+        rules::site_name(w, display(f.name), f.object.map(display), f.sympos)
     }
 }
 
+/// The sysfs name of a function's site: `[module:]symbol[,pos]`.
+pub(crate) fn site_name(f: &FuncSpec) -> Result<CString> {
+    CString::try_from_fmt(fmt!("{}", SiteName(f)))
+}
+
 /// Where a function is, for messages.
-fn where_is(f: &FuncSpec) -> &str {
+pub(crate) fn where_is(f: &FuncSpec) -> &str {
     f.object.map_or("vmlinux", display)
 }
 
@@ -340,7 +219,7 @@ fn orig_counters(
 /// Prepares the snapshots of the sites at `addrs`, with fresh subsystem
 /// tables.
 fn prepare(core: &mut Core, addrs: &[usize]) -> Result<KVec<(usize, Prepared)>> {
-    synchronizer::refresh_sites(core, addrs)?;
+    subsystem::refresh_sites(core, addrs)?;
     let mut out = KVec::with_capacity(addrs.len(), GFP_KERNEL)?;
     for &a in addrs {
         let site = &mut core.site(a).ok_or(ENODEV)?.site;
@@ -361,8 +240,8 @@ fn install(core: &mut Core, prepared: KVec<(usize, Prepared)>) {
             let _ = stale.push(old, GFP_KERNEL);
         }
     }
-    site::free_stale(stale);
-    safepoint::refresh(core);
+    free_stale(stale);
+    core.refresh_safepoints();
 }
 
 /// Each site's list of draining editions that are off its stack, for
@@ -441,7 +320,7 @@ fn drain_and_prepare(
 /// A new transition record.
 fn transition(
     key: PatchKey,
-    target: Target,
+    goal: Goal,
     drain: Drain,
     sites: KVec<usize>,
     replaced: KVec<PatchKey>,
@@ -449,7 +328,7 @@ fn transition(
 ) -> Transition {
     Transition {
         patch: key,
-        target,
+        goal,
         drain,
         sites,
         replaced,
@@ -495,10 +374,10 @@ pub(crate) fn enable(
     found: Option<Resolved>,
 ) -> Result {
     check_not_transferring(core)?;
-    match core.patches[idx].state {
-        State::Registered | State::Disabled => {}
-        State::Enabling | State::Enabled => return Err(EINVAL),
-        State::Disabling => return reverse(core, idx, Target::Enable),
+    match core.patches[idx].state.request(Goal::Enable) {
+        Move::Start => {}
+        Move::Refuse => return Err(EINVAL),
+        Move::Reverse => return reverse(core, idx, Goal::Enable),
     }
     if let Some(t) = &core.transition {
         let other = core
@@ -530,7 +409,7 @@ pub(crate) fn enable(
         funcs.push(all[i], GFP_KERNEL)?;
     }
     drop(all);
-    synchronizer::check_enable(core, idx, &addrs)?;
+    subsystem::check_enable(core, idx, &addrs)?;
 
     let replace = core.patches[idx].spec.flags & crate::abi::PATCH_REPLACE != 0;
 
@@ -542,7 +421,7 @@ pub(crate) fn enable(
     let mut layers: KVec<Layer> = KVec::with_capacity(funcs.len(), GFP_KERNEL)?;
     let res: Result = (|| {
         for f in funcs.iter().filter(|f| f.kthread_loop) {
-            safepoint::prepare(core, f.edition.safepoint).map_err(|e| {
+            core.prepare_safepoints(f.edition.safepoint).map_err(|e| {
                 fail(
                     core,
                     idx,
@@ -598,9 +477,12 @@ pub(crate) fn enable(
                 ));
             };
             let entry = entry_mut(&mut core.sites, &mut new_sites, addr).ok_or(ENODEV)?;
-            let clash = !replace
-                && !entry.site.stack.is_empty()
-                && (f.edition.new_iface || entry.site.stack.iter().any(|l| l.edition.new_iface()));
+            let clash = rules::iface_stack_clash(
+                replace,
+                !entry.site.stack.is_empty(),
+                f.edition.new_iface,
+                entry.site.stack.iter().any(|l| l.edition.new_iface()),
+            );
             if clash {
                 return Err(fail(
                     core,
@@ -651,7 +533,7 @@ pub(crate) fn enable(
         let mut saved = KVec::new();
         if replace {
             for p in core.patches.iter() {
-                if p.key != key && p.state == State::Enabled {
+                if p.key != key && p.state == PatchState::Enabled {
                     replaced.push(p.key, GFP_KERNEL)?;
                 }
             }
@@ -690,7 +572,7 @@ pub(crate) fn enable(
     };
     // The patch's pre hook, last before anything changes for any call.
     let callbacks = core.patches[idx].spec.callbacks;
-    if let Err(e) = callbacks.pre(Target::Enable) {
+    if let Err(e) = callbacks.pre(Goal::Enable) {
         undo_phase1(core, &addrs, &layers, KVec::new(), trash);
         return Err(fail(
             core,
@@ -741,7 +623,7 @@ pub(crate) fn enable(
             let drain = Drain::new(spare, counters, &spare_sites)?;
             core.leftovers.reserve(1, GFP_KERNEL)?;
             // PANIC: cannot fail, reserved above.
-            let _ = core.leftovers.push_within_capacity(synchronizer::Leftover {
+            let _ = core.leftovers.push_within_capacity(Leftover {
                 drain,
                 adapted: true,
             });
@@ -760,7 +642,7 @@ pub(crate) fn enable(
             restore_stacks(core, saved, saved_policies);
             undo_phase1(core, &addrs, &layers, KVec::new(), trash);
             // What the pre hook did is undone as livepatch does it.
-            callbacks.post(Target::Disable);
+            callbacks.post(Goal::Disable);
             return Err(fail(
                 core,
                 idx,
@@ -776,15 +658,15 @@ pub(crate) fn enable(
     p.layers = layers;
     p.sites = addrs;
     p.applied = applied;
-    p.state = State::Enabling;
+    p.state = Goal::Enable.moving();
     for &k in replaced.iter() {
         if let Some(i) = core.patch_index(k) {
-            core.patches[i].state = State::Disabling;
+            core.patches[i].state = PatchState::Disabling;
         }
     }
     core.transition = Some(transition(
         key,
-        Target::Enable,
+        Goal::Enable,
         drain,
         sites,
         replaced,
@@ -841,7 +723,7 @@ fn undo_phase1(
 }
 
 /// Moves sites without patch editions to the trash (unhooking them).
-fn remove_empty_sites(core: &mut Core, trash: &mut Trash) {
+pub(crate) fn remove_empty_sites(core: &mut Core, trash: &mut Trash) {
     while let Some(pos) = core
         .sites
         .iter()
@@ -851,7 +733,7 @@ fn remove_empty_sites(core: &mut Core, trash: &mut Trash) {
             trash.push_site(s);
         }
     }
-    safepoint::refresh(core);
+    core.refresh_safepoints();
 }
 
 /// Pushes `layers` on their sites, which count from now on and follow their
@@ -897,17 +779,17 @@ fn pop_layers(core: &mut Core, addrs: &[usize], layers: &[Layer]) {
 /// this one is below another on some function.
 pub(crate) fn disable(core: &mut Core, idx: usize, _trash: &mut Trash) -> Result {
     check_not_transferring(core)?;
-    match core.patches[idx].state {
-        State::Enabled => {}
-        State::Enabling => return reverse(core, idx, Target::Disable),
-        _ => return Err(EINVAL),
+    match core.patches[idx].state.request(Goal::Disable) {
+        Move::Start => {}
+        Move::Refuse => return Err(EINVAL),
+        Move::Reverse => return reverse(core, idx, Goal::Disable),
     }
     if core.transition.is_some() {
         return Err(EBUSY);
     }
     core.patches[idx].error = None;
     check_rollback(core, idx)?;
-    if let Err(e) = core.patches[idx].spec.callbacks.pre(Target::Disable) {
+    if let Err(e) = core.patches[idx].spec.callbacks.pre(Goal::Disable) {
         return Err(fail(
             core,
             idx,
@@ -925,7 +807,7 @@ pub(crate) fn disable(core: &mut Core, idx: usize, _trash: &mut Trash) -> Result
 /// As for [`enable`].
 pub(crate) fn reverse_disable(core: &mut Core, idx: usize) -> Result {
     check_not_transferring(core)?;
-    reverse(core, idx, Target::Enable)
+    reverse(core, idx, Goal::Enable)
 }
 
 /// Takes the editions of patch `idx` off their sites and starts draining
@@ -985,14 +867,14 @@ fn start_disable(core: &mut Core, idx: usize) -> Result {
             let p = &mut core.patches[idx];
             p.layers = layers;
             p.sites = addrs;
-            p.state = State::Disabling;
+            p.state = PatchState::Disabling;
             // Eager passes stop; the transfer waits for them.
             for st in p.states.iter() {
                 st.stop_pass();
             }
             core.transition = Some(transition(
                 key,
-                Target::Disable,
+                Goal::Disable,
                 drain,
                 sites,
                 KVec::new(),
@@ -1010,17 +892,6 @@ fn start_disable(core: &mut Core, idx: usize) -> Result {
         }
     }
 }
-
-/// Site stacks saved before a cumulative patch cleared them.
-pub(crate) type SavedStacks = KVec<(usize, KVec<Layer>)>;
-
-/// Site policies saved before a change, to restore on failure.
-pub(crate) type Saved = KVec<(
-    usize,
-    Option<site::EditionId>,
-    KVec<(kernel::task::Pid, site::EditionId)>,
-    bool,
-)>;
 
 fn save_policies(core: &mut Core, sites: &[usize]) -> Result<Saved> {
     let mut saved = KVec::with_capacity(sites.len(), GFP_KERNEL)?;
@@ -1046,8 +917,8 @@ fn restore_policies(core: &mut Core, addrs: &[usize], layers: &[Layer], saved: S
     put_policies(core, saved);
 }
 
-/// Reverses the transition of patch `idx` midway, towards `target`.
-fn reverse(core: &mut Core, idx: usize, target: Target) -> Result {
+/// Reverses the transition of patch `idx` midway, towards `goal`.
+fn reverse(core: &mut Core, idx: usize, goal: Goal) -> Result {
     check_not_transferring(core)?;
     let key = core.patches[idx].key;
     if core.transition.as_ref().map(|t| t.patch) != Some(key) {
@@ -1059,8 +930,8 @@ fn reverse(core: &mut Core, idx: usize, target: Target) -> Result {
         // back as they were.
         return reverse_replace(core, idx);
     }
-    match target {
-        Target::Disable => {
+    match goal {
+        Goal::Disable => {
             check_rollback(core, idx)?;
             // The editions are on top: take them off, as a disable would.
             let old = core.transition.take();
@@ -1069,7 +940,7 @@ fn reverse(core: &mut Core, idx: usize, target: Target) -> Result {
                 return Err(e);
             }
         }
-        Target::Enable => {
+        Goal::Enable => {
             let layers = core::mem::take(&mut core.patches[idx].layers);
             let addrs = core::mem::take(&mut core.patches[idx].sites);
             let res = (|| {
@@ -1101,10 +972,10 @@ fn reverse(core: &mut Core, idx: usize, target: Target) -> Result {
             p.layers = layers;
             p.sites = addrs;
             let (sites, drain) = res?;
-            p.state = State::Enabling;
+            p.state = PatchState::Enabling;
             core.transition = Some(transition(
                 key,
-                Target::Enable,
+                Goal::Enable,
                 drain,
                 sites,
                 KVec::new(),
@@ -1118,7 +989,7 @@ fn reverse(core: &mut Core, idx: usize, target: Target) -> Result {
 }
 
 /// A copy of `v`.
-fn copy<T: Copy>(v: &[T]) -> Result<KVec<T>> {
+pub(crate) fn copy<T: Copy>(v: &[T]) -> Result<KVec<T>> {
     let mut out = KVec::with_capacity(v.len(), GFP_KERNEL)?;
     for &x in v {
         out.push(x, GFP_KERNEL)?;
@@ -1194,13 +1065,13 @@ fn reverse_replace(core: &mut Core, idx: usize) -> Result {
     install(core, prepared);
     for &k in replaced.iter() {
         if let Some(i) = core.patch_index(k) {
-            core.patches[i].state = State::Enabled;
+            core.patches[i].state = PatchState::Enabled;
         }
     }
-    core.patches[idx].state = State::Disabling;
+    core.patches[idx].state = PatchState::Disabling;
     core.transition = Some(transition(
         key,
-        Target::Disable,
+        Goal::Disable,
         drain,
         sites,
         KVec::new(),
@@ -1209,467 +1080,4 @@ fn reverse_replace(core: &mut Core, idx: usize) -> Result {
     pr_info!("reversing the transition of patch '{}'\n", display(name));
     core.kick();
     Ok(())
-}
-
-/// The callbacks that end a transition, run by the transition work
-/// without the registry mutex (they are the patch's code and may take any
-/// lock, or sleep).
-pub(crate) struct Transfer {
-    callbacks: Callbacks,
-    target: Target,
-    /// The patch's states, converted back when it is disabled.
-    states: KVec<Arc<LazyState>>,
-    /// The kinds of shadow variables it uses, freed when it is disabled.
-    shadows: KVec<&'static crate::abi::ShadowDesc>,
-    /// Whether its code may still run afterwards (a forced switch): then
-    /// its data stays until it unregisters.
-    forced: bool,
-    /// Keeps the patch module loaded while its callbacks run.
-    module: Option<ModuleRef>,
-}
-
-impl Transfer {
-    /// Runs the state transfer, then the post hook. After a disable, the
-    /// patch's states are converted back first and its shadow variables
-    /// freed last: nothing of the patch runs any more.
-    pub(crate) fn run(self) {
-        if self.module.is_none() {
-            return;
-        }
-        let cleanup = self.target == Target::Disable && !self.forced;
-        if cleanup {
-            for st in self.states.iter() {
-                st.wait_pass();
-            }
-        }
-        self.callbacks.transfer(self.target);
-        if cleanup {
-            for st in self.states.iter() {
-                st.roll_back();
-            }
-        }
-        self.callbacks.post(self.target);
-        if cleanup {
-            free_shadows(&self.shadows);
-        }
-    }
-}
-
-/// The transition has drained (or was forced): marks it transferring and
-/// returns its callbacks. [`finish`] must follow.
-pub(crate) fn start_transfer(core: &mut Core) -> Option<Transfer> {
-    let (key, target, forced) = {
-        let t = core.transition.as_ref()?;
-        (t.patch, t.target, t.forced)
-    };
-    let p = &core.patches[core.patch_index(key)?];
-    // On allocation failure the transition stays as it is and is checked
-    // again later.
-    let mut states = KVec::with_capacity(p.states.len(), GFP_KERNEL).ok()?;
-    for st in p.states.iter() {
-        states.push(st.clone(), GFP_KERNEL).ok()?;
-    }
-    let shadows = copy(&p.spec.shadows).ok()?;
-    if let Some(t) = core.transition.as_mut() {
-        t.transferring = true;
-    }
-    Some(Transfer {
-        callbacks: p.spec.callbacks,
-        target,
-        states,
-        shadows,
-        forced,
-        module: p.spec.module.get(),
-    })
-}
-
-/// Sites that a leftover drain still counts on.
-fn in_leftover(core: &Core, addr: usize) -> bool {
-    core.leftovers
-        .iter()
-        .any(|l| l.editions().any(|e| e.site == addr))
-}
-
-/// Republishes the sites at `addrs`: fresh subsystem tables, counting only
-/// where a leftover still drains.
-fn settle(core: &mut Core, addrs: &[usize]) {
-    // On allocation failure the old tables stay: they only list more code.
-    let _ = synchronizer::refresh_sites(core, addrs);
-    let mut stale = KVec::with_capacity(addrs.len(), GFP_KERNEL).unwrap_or_default();
-    for &a in addrs {
-        let counting = in_leftover(core, a);
-        if let Some(e) = core.site(a) {
-            e.site.counting = counting;
-            match e.site.publish() {
-                Ok(s) => {
-                    let _ = stale.push(s, GFP_KERNEL);
-                }
-                // Counting stays on: slower, never wrong.
-                Err(_) => e.site.counting = true,
-            }
-        }
-    }
-    site::free_stale(stale);
-}
-
-/// Most pending jumps made per run of the transition work: each is a text
-/// patch, made under the registry mutex.
-const PROMOTE_BATCH: usize = 16;
-
-/// Makes the pending jumps of some sites.
-pub(crate) fn promote(core: &mut Core) {
-    for e in core
-        .sites
-        .iter_mut()
-        .filter(|e| e.site.promotable())
-        .take(PROMOTE_BATCH)
-    {
-        e.site.promote();
-    }
-}
-
-/// What [`finish`] leaves for [`conclude`]: the states to publish once the
-/// trash is emptied.
-pub(crate) struct Finished {
-    key: PatchKey,
-    target: Target,
-    replaced: KVec<PatchKey>,
-    switch: Option<(&'static kernel::str::CStr, u32)>,
-}
-
-/// Ends the transition: what drained is quiescent, or the admin forced it
-/// and what has not drained goes on draining as a leftover. The patch keeps
-/// its `enabling`/`disabling` state until [`conclude`], which the caller
-/// runs after emptying the trash: a patch reads `disabled` only once its
-/// functions are unhooked and their sysfs directories gone, so that a
-/// livepatch or a new enable can take them at once.
-pub(crate) fn finish(core: &mut Core, trash: &mut Trash) -> Option<Finished> {
-    let switch = synchronizer::switching(core);
-    let t = core.transition.take()?;
-    let Transition {
-        patch: key,
-        target,
-        mut drain,
-        sites,
-        replaced,
-        forced,
-        ..
-    } = t;
-    if forced && !drain.check() {
-        // PANIC: cannot fail, `force` reserved the room.
-        if let Err(e) = core.leftovers.push_within_capacity(synchronizer::Leftover {
-            drain,
-            adapted: false,
-        }) {
-            // Never free what a thread may run: leak it.
-            core::mem::forget(e.0);
-        }
-        if let Some((s, from, _)) = switch {
-            pr_warn!(
-                "subsystem '{}': forced; generation {} stays loaded until its last task leaves\n",
-                display(s),
-                from
-            );
-        }
-        drain = Drain::empty();
-    }
-    // Editions off the stacks that drained are dropped from the sites.
-    for e in core.sites.iter_mut() {
-        e.site.draining.retain(|ed| !drain.contains(ed));
-    }
-    settle(core, &sites);
-    let idx = core.patch_index(key)?;
-    match target {
-        Target::Enable => {
-            for &k in replaced.iter() {
-                let Some(i) = core.patch_index(k) else {
-                    continue;
-                };
-                let layers = core::mem::take(&mut core.patches[i].layers);
-                let addrs = core::mem::take(&mut core.patches[i].sites);
-                core.patches[i].applied.clear();
-                for (l, &a) in layers.iter().zip(addrs.iter()) {
-                    if let Some(e) = core.site(a) {
-                        e.remove_edition_dir(l.edition.id, trash);
-                    }
-                }
-            }
-        }
-        Target::Disable => {
-            let layers = core::mem::take(&mut core.patches[idx].layers);
-            let addrs = core::mem::take(&mut core.patches[idx].sites);
-            core.patches[idx].applied.clear();
-            for (l, &a) in layers.iter().zip(addrs.iter()) {
-                if let Some(e) = core.site(a) {
-                    e.remove_edition_dir(l.edition.id, trash);
-                }
-            }
-        }
-    }
-    remove_empty_sites(core, trash);
-    // The draining editions go now, with their references on the patch
-    // module.
-    drop(drain);
-    Some(Finished {
-        key,
-        target,
-        replaced,
-        switch: switch.map(|(s, _, to)| (s, to)),
-    })
-}
-
-/// Publishes the end of a transition that [`finish`] ended.
-pub(crate) fn conclude(core: &mut Core, f: Finished) {
-    if let Some((s, to)) = f.switch {
-        pr_info!("subsystem '{}': now at generation {}\n", display(s), to);
-    }
-    let Some(idx) = core.patch_index(f.key) else {
-        return;
-    };
-    let name = core.patches[idx].spec.name;
-    match f.target {
-        Target::Enable => {
-            core.patches[idx].state = State::Enabled;
-            pr_info!("patch '{}' enabled\n", display(name));
-            for st in core.patches[idx].states.iter() {
-                if st.eager_at_enable() && st.claim_pass() {
-                    core.queue_eager(st.clone());
-                }
-            }
-            for &k in f.replaced.iter() {
-                if let Some(i) = core.patch_index(k) {
-                    core.patches[i].state = State::Disabled;
-                    pr_info!(
-                        "patch '{}' disabled: replaced by '{}'\n",
-                        display(core.patches[i].spec.name),
-                        display(name)
-                    );
-                }
-            }
-        }
-        Target::Disable => {
-            core.patches[idx].state = State::Disabled;
-            pr_info!("patch '{}' disabled\n", display(name));
-        }
-    }
-}
-
-/// Drops the leftovers (of forced switches, or of callers an adaptor
-/// covers) that have drained since.
-pub(crate) fn check_leftovers(core: &mut Core, trash: &mut Trash) {
-    let mut done = KVec::new();
-    let mut i = 0;
-    while i < core.leftovers.len() {
-        // Without room to take it, it is checked again next time.
-        if done.reserve(1, GFP_KERNEL).is_ok() && core.leftovers[i].drain.check() {
-            if let Ok(l) = core.leftovers.remove(i) {
-                // PANIC: cannot fail, reserved above.
-                let _ = done.push(l, GFP_NOWAIT);
-            }
-        } else {
-            i += 1;
-        }
-    }
-    if done.is_empty() {
-        return;
-    }
-    let mut addrs = KVec::new();
-    for l in done.iter() {
-        for s in core.sites.iter_mut() {
-            s.site.draining.retain(|ed| !l.drain.contains(ed));
-            if !addrs.contains(&s.site.addr) {
-                let _ = addrs.push(s.site.addr, GFP_KERNEL);
-            }
-        }
-    }
-    settle(core, &addrs);
-    for l in done.iter() {
-        if l.adapted {
-            pr_info!("the last task left the old callers that an adaptor covers\n");
-        } else {
-            pr_info!("the last task left the editions of a forced switch\n");
-        }
-    }
-    remove_empty_sites(core, trash);
-    drop(done);
-}
-
-/// What a coming module needs: for each enabled patch, the functions of
-/// its that live in the module. Made under the registry mutex; resolved
-/// without it (see [`Resolved`]).
-pub(crate) fn coming_queries(
-    core: &Core,
-    module: &kernel::str::CStr,
-) -> Result<KVec<(PatchKey, usize, Query<'static>)>> {
-    let mut out = KVec::new();
-    for p in core.patches.iter() {
-        if !p.state.target_enabled() {
-            continue;
-        }
-        for (i, f) in p.spec.funcs.iter().enumerate() {
-            if f.object == Some(module) && !p.applied.contains(&i) {
-                let q = Query {
-                    name: f.name,
-                    object: f.object,
-                    sympos: f.sympos,
-                };
-                out.push((p.key, i, q), GFP_KERNEL)?;
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Applies function `fidx` of patch `key`, found at `addr` in a module that
-/// is coming: no thread can be inside it yet (its init has not run), so the
-/// edition goes live at once, with no transition.
-///
-/// # Errors
-///
-/// As for enabling; the module load then fails.
-pub(crate) fn apply_coming(
-    core: &mut Core,
-    key: PatchKey,
-    fidx: usize,
-    addr: usize,
-    trash: &mut Trash,
-) -> Result {
-    let Some(idx) = core.patch_index(key) else {
-        return Ok(());
-    };
-    if !core.patches[idx].state.target_enabled() || core.patches[idx].applied.contains(&fidx) {
-        return Ok(());
-    }
-    let f = core.patches[idx].spec.funcs[fidx];
-    let name = core.patches[idx].spec.name;
-    let text = core.patches[idx].spec.module.text();
-    if core.site_ref(addr).is_none() {
-        let Some(size) = kallsyms::function_size(addr) else {
-            return Err(EINVAL);
-        };
-        // Reserved first: a failed push would drop the site's directories
-        // under the registry mutex.
-        core.sites.reserve(1, GFP_KERNEL)?;
-        if f.kthread_loop {
-            safepoint::prepare(core, f.edition.safepoint)?;
-        }
-        let sub = match core.patches[idx].spec.subsystem {
-            Some(s) => Some(CString::try_from(s)?),
-            None => None,
-        };
-        let mut entry = SiteEntry::new(core, site_name(&f)?, f.object, addr, size, f.kthread_loop)
-            .map_err(|e| {
-                fail(
-                    core,
-                    idx,
-                    e,
-                    format_args!(
-                        "cannot patch {} in module {} ({})",
-                        display(f.name),
-                        where_is(&f),
-                        e.to_errno()
-                    ),
-                )
-            })?;
-        entry.site.subsystem = sub;
-        // PANIC: cannot fail, reserved above.
-        let _ = core.sites.push(entry, GFP_NOWAIT);
-    }
-    let res = (|| {
-        let module = core.patches[idx].spec.module.get().ok_or(EBUSY)?;
-        let p = &mut core.patches[idx];
-        p.layers.reserve(1, GFP_KERNEL)?;
-        p.sites.reserve(1, GFP_KERNEL)?;
-        p.applied.reserve(1, GFP_KERNEL)?;
-        let entry = core.site(addr).ok_or(ENODEV)?;
-        let layer = entry
-            .site
-            .new_edition(name, &f.edition, module, text.clone())?;
-        entry.add_edition_dir(layer.edition.id)?;
-        entry.site.stack.push(layer.clone(), GFP_KERNEL)?;
-        entry.site.default = None;
-        let published = synchronizer::refresh_sites(core, &[addr])
-            .and_then(|()| core.site(addr).ok_or(ENODEV)?.site.publish());
-        let entry = core.site(addr).ok_or(ENODEV)?;
-        match published {
-            Ok(stale) => drop(stale),
-            Err(e) => {
-                let _ = entry.site.stack.pop();
-                entry.remove_edition_dir(layer.edition.id, trash);
-                return Err(e);
-            }
-        }
-        let p = &mut core.patches[idx];
-        // PANIC: cannot fail, reserved above.
-        let _ = p.layers.push(layer, GFP_NOWAIT);
-        let _ = p.sites.push(addr, GFP_NOWAIT);
-        let _ = p.applied.push(fidx, GFP_NOWAIT);
-        Ok(())
-    })();
-    if let Err(e) = res {
-        remove_empty_sites(core, trash);
-        return Err(e);
-    }
-    safepoint::refresh(core);
-    pr_info!(
-        "patch '{}': applied to {} in module {}\n",
-        display(name),
-        display(f.name),
-        where_is(&f)
-    );
-    Ok(())
-}
-
-/// A module is going: its functions lose their sites, and the patches
-/// that changed them wait for it again.
-pub(crate) fn module_going(core: &mut Core, module: &kernel::str::CStr, trash: &mut Trash) {
-    let in_module = |core: &Core, a: usize| {
-        core.site_ref(a)
-            .is_some_and(|s| s.site.object.as_deref() == Some(module))
-    };
-    for idx in 0..core.patches.len() {
-        let mut i = 0;
-        while i < core.patches[idx].sites.len() {
-            if in_module(core, core.patches[idx].sites[i]) {
-                let p = &mut core.patches[idx];
-                let _ = p.layers.remove(i);
-                let _ = p.sites.remove(i);
-                let _ = p.applied.remove(i);
-                pr_info!(
-                    "patch '{}': module {} is going\n",
-                    display(p.spec.name),
-                    display(module)
-                );
-            } else {
-                i += 1;
-            }
-        }
-    }
-    while let Some(pos) = core
-        .sites
-        .iter()
-        .position(|s| s.site.object.as_deref() == Some(module))
-    {
-        if let Ok(s) = core.sites.remove(pos) {
-            trash.push_site(s);
-        }
-    }
-    if let Some(t) = core.transition.as_mut() {
-        let sites = &core.sites;
-        t.sites.retain(|a| sites.iter().any(|s| s.site.addr == *a));
-    }
-    // Subsystem members elsewhere forget the module's code.
-    let mut members = KVec::new();
-    for e in core.sites.iter().filter(|e| e.site.subsystem.is_some()) {
-        let _ = members.push(e.site.addr, GFP_KERNEL);
-    }
-    if synchronizer::refresh_sites(core, &members).is_ok() {
-        for &a in members.iter() {
-            if let Some(e) = core.site(a) {
-                // On failure the old snapshot stays: it only lists more code.
-                let _ = e.site.publish();
-            }
-        }
-    }
-    safepoint::refresh(core);
 }

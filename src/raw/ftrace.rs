@@ -242,4 +242,4 @@ extern "C" {
 
 // SAFETY: A `Call` borrows a `RecursionGuard` for its whole life, and the
 // guard keeps preemption disabled: an RCU read-side critical section.
-unsafe impl crate::rcu::ReadSide for Call<'_> {}
+unsafe impl super::rcu::ReadSide for Call<'_> {}

@@ -6,7 +6,7 @@
 //! The API follows livepatch's `klp_shadow_*()` (`kernel/livepatch/shadow.c`):
 //! `get`, `alloc`, `get_or_alloc` with a constructor, `free` and `free_all`
 //! with a destructor. Patch modules reach it through the C entry points at
-//! the end of this file (exported by `src/exports.c`).
+//! the end of this file (exported by `api/exports.c`).
 //!
 //! # Concurrency
 //!
@@ -38,7 +38,7 @@ use core::{
 };
 use kernel::{
     bindings,
-    ffi::{c_uint, c_void},
+    ffi::{c_int, c_uint, c_void},
     prelude::*,
     sync::{global_lock, rcu},
 };
@@ -317,7 +317,7 @@ pub(crate) fn free_all(id: u64, f: &mut dyn FnMut(usize, NonNull<u8>)) -> usize 
         };
         count += retire_list(list, f);
         if i % 1024 == 0 {
-            crate::tasks::cond_resched();
+            super::tasks::cond_resched();
         }
     }
     count
@@ -434,4 +434,45 @@ pub(crate) unsafe extern "C" fn dynamos_shadow_free(
 #[unsafe(no_mangle)]
 pub(crate) unsafe extern "C" fn dynamos_shadow_free_all(id: u64, dtor: Option<ShadowDtor>) {
     free_all_with(id, dtor);
+}
+
+/// Gets the variable `(obj, id)`, creating it first if there is none: its
+/// `size` bytes are zeroed, then `ctor` fills them, once, under the shadow
+/// lock (it must not sleep), before the variable is visible; of racing
+/// callers exactly one constructs. `None` if the allocation fails.
+pub(crate) fn get_or_alloc_with(
+    obj: usize,
+    id: u64,
+    size: usize,
+    gfp: c_uint,
+    ctor: &mut dyn FnMut(usize, NonNull<u8>),
+) -> Option<NonNull<u8>> {
+    /// Runs the closure `ctx` points to.
+    ///
+    /// # Safety
+    ///
+    /// `ctx` is the `&mut &mut dyn FnMut` below, alive for the call; `data`
+    /// is the variable's data, not null.
+    unsafe extern "C" fn run(obj: *mut c_void, data: *mut c_void, ctx: *mut c_void) -> c_int {
+        // SAFETY: By the function's contract.
+        let f = unsafe { &mut *ctx.cast::<&mut dyn FnMut(usize, NonNull<u8>)>() };
+        if let Some(d) = NonNull::new(data.cast::<u8>()) {
+            f(obj as usize, d);
+        }
+        0
+    }
+    let mut ctor = ctor;
+    // SAFETY: `run` may be called under the lock with this context, which
+    // outlives the call; it does not sleep if `ctor` does not.
+    unsafe {
+        alloc(
+            obj,
+            id,
+            size,
+            gfp,
+            Some(run),
+            (&raw mut ctor).cast(),
+            IfExists::Get,
+        )
+    }
 }

@@ -16,12 +16,22 @@
 //! patch's `orig_counted` wrapper. The handler sends calls to the counted
 //! entries only while the site is counting, which is while some edition of
 //! it is being retired; threads that entered before are found on stacks.
+//!
+//! The decisions (when calls may jump, when they inherit a generation,
+//! where old-interface calls go) are made in `logic/dispatch.rs`.
 
 use crate::{
-    direct::{self, Direct, Target},
-    ftrace::{Call, Handler},
-    modules::ModuleRef,
-    rcu::{RcuBox, Stale},
+    logic::dispatch::{self, JumpPlan, TopEntries},
+    raw::{
+        callbacks::{Adapt as AdaptHandler, Migrate},
+        direct::{self, Direct, Route},
+        ftrace::{Call, Handler},
+        kallsyms,
+        kthread::LoopFn,
+        modules::ModuleRef,
+        rcu::{RcuBox, Stale},
+        tasks,
+    },
 };
 use core::{
     ops::Range,
@@ -96,7 +106,7 @@ pub(crate) struct Edition {
     /// entries count the others: see [`Edition::calls`]).
     counter: CallCounter,
     /// The patch's adaptation handler for this target.
-    adapt: Option<crate::abi::AdaptFn>,
+    adapt: Option<AdaptHandler>,
     /// Within a subsystem, the generation this edition belongs to: its
     /// position on the stack (0 for the original).
     pub(crate) gen: u32,
@@ -104,7 +114,9 @@ pub(crate) struct Edition {
     /// `prev()` and `orig_counted` functions.
     bypass: [Range<usize>; 2],
     /// The patch's kernel-thread state transfer.
-    pub(crate) migrate: Option<MigrateFn>,
+    pub(crate) migrate: Option<Migrate>,
+    /// For a kthread loop edition: its entry as a thread function.
+    pub(crate) loop_fn: Option<LoopFn>,
     /// For a kthread loop: the function its safe point calls, besides
     /// `kthread_should_stop()` (0: none).
     pub(crate) safepoint: usize,
@@ -116,7 +128,7 @@ pub(crate) struct Edition {
     _module: Option<ModuleRef>,
 }
 
-/// What a patch brings for one target, checked by `entry.rs`.
+/// What a patch brings for one target, checked by `api/entry.rs`.
 #[derive(Clone, Copy)]
 pub(crate) struct EditionSpec {
     /// The edition's plain entry.
@@ -139,7 +151,7 @@ pub(crate) struct EditionSpec {
     /// Where dynamos writes the replaced edition's address.
     pub(crate) prev: &'static core::sync::atomic::AtomicUsize,
     /// The adaptation handler, if any.
-    pub(crate) adapt: Option<crate::abi::AdaptFn>,
+    pub(crate) adapt: Option<AdaptHandler>,
     /// The patch's entry that asks the handler itself (0: none).
     pub(crate) adaptive: usize,
     /// Where dynamos writes the adaptive entry's way to the replaced
@@ -152,7 +164,9 @@ pub(crate) struct EditionSpec {
     /// The patch's function that calls the replaced edition.
     pub(crate) prev_fn: usize,
     /// The patch's kernel-thread state transfer, if any.
-    pub(crate) migrate: Option<MigrateFn>,
+    pub(crate) migrate: Option<Migrate>,
+    /// For a kthread loop: the edition's entry as a thread function.
+    pub(crate) loop_fn: Option<LoopFn>,
     /// For a kthread loop: the declared safe point (0: the default).
     pub(crate) safepoint: usize,
     /// The edition has a new interface (`abi::FUNC_NEW_INTERFACE`).
@@ -164,15 +178,7 @@ pub(crate) struct EditionSpec {
 /// Code of a subsystem's member editions, each range with its generation.
 pub(crate) type InheritTable = KVec<(Range<usize>, u32)>;
 
-/// A patch's kernel-thread state transfer (`abi::Callbacks::migrate`).
-pub(crate) type MigrateFn = unsafe extern "C" fn(data: *mut kernel::ffi::c_void, dir: u32);
-
 impl Edition {
-    /// Where calls to this edition go (0 for the original).
-    pub(crate) fn entry(&self) -> usize {
-        self.entry
-    }
-
     /// Calls that entered this edition.
     pub(crate) fn calls(&self) -> u64 {
         self.counter.sum()
@@ -199,7 +205,7 @@ impl Edition {
 /// Where an adaptation handler's choices lead, as indexes in
 /// [`Dispatch::editions`].
 struct Adapt {
-    handler: crate::abi::AdaptFn,
+    handler: AdaptHandler,
     this: usize,
     replaced: usize,
 }
@@ -255,17 +261,15 @@ impl Dispatch {
     #[inline(always)]
     fn choose(&self, call: &Call<'_>) -> usize {
         if !self.pids.is_empty() {
-            let tgid = crate::tasks::current_tgid();
+            let tgid = tasks::current_tgid();
             if let Some(&(_, idx)) = self.pids.iter().find(|(p, _)| *p == tgid) {
                 return idx;
             }
         }
         if let Some(a) = &self.adapt {
-            let args = call.args();
-            // SAFETY: The handler comes from a registered patch whose module
-            // is kept loaded by its edition (`Edition::_module`), which this
-            // snapshot holds; it reads six registers from `args`.
-            let choice = unsafe { (a.handler)(args.as_ptr()) };
+            // The handler's patch module is kept loaded by its edition
+            // (`Edition::_module`), which this snapshot holds.
+            let choice = a.handler.choose(&call.args());
             return match choice {
                 crate::abi::choice::ORIGINAL => 0,
                 crate::abi::choice::THIS => a.this,
@@ -279,8 +283,7 @@ impl Dispatch {
     /// Whether a call from `from` is let through to the original.
     #[inline(always)]
     fn bypassed(&self, from: usize) -> bool {
-        let n = self.bypass.partition_point(|r| r.start <= from);
-        n > 0 && self.bypass[n - 1].contains(&from)
+        dispatch::in_sorted(&self.bypass, from)
     }
 
     /// The edition a call from `from` inherits, if it comes from a member
@@ -297,7 +300,7 @@ impl Dispatch {
             return Some(i);
         }
         let mut trace = [0usize; INHERIT_DEPTH];
-        let n = crate::tasks::current_stack(&mut trace);
+        let n = tasks::current_stack(&mut trace);
         // The trace starts in this handler and goes through the hooked
         // function's own `__fentry__` call, whose return address lies in
         // the original: not a caller. Callers are further up.
@@ -320,7 +323,7 @@ pub(crate) fn fentry_returns(addr: usize) -> [usize; 2] {
 }
 
 /// A snapshot ready to be installed, and where the site's calls go with it.
-pub(crate) struct Prepared(KBox<Dispatch>, Target, Option<JumpTo>);
+pub(crate) struct Prepared(KBox<Dispatch>, Route, Option<JumpTo>);
 
 /// What a jump goes to: an edition, and whether through its adaptive entry
 /// (which may send calls elsewhere) or one of its plain ones (fast or
@@ -465,14 +468,14 @@ pub(crate) struct Site {
     /// generation, shared by the members (see [`Dispatch`]).
     pub(crate) inherit: Option<Arc<InheritTable>>,
     next_id: EditionId,
-    /// What calls jump to in [`Target::Jump`] mode.
+    /// What calls jump to in [`Route::Jump`] mode.
     jump_edition: Option<JumpTo>,
     /// Where calls should jump, left for later ([`Site::promote`]): making
     /// a jump costs a text patch, which the switches do not wait for.
-    pending: Option<(Target, Option<JumpTo>)>,
+    pending: Option<(Route, Option<JumpTo>)>,
     // Dropped before `shared`: the hook is unregistered, which waits for
     // the CPUs in its trampoline, and the trampoline forgets the site.
-    direct: Direct,
+    direct: Direct<Shared>,
     shared: Arc<Shared>,
 }
 
@@ -512,6 +515,7 @@ impl Site {
                 gen: 0,
                 bypass: [0..0, 0..0],
                 migrate: None,
+                loop_fn: None,
                 safepoint: 0,
                 iface: None,
                 _module: None,
@@ -541,7 +545,7 @@ impl Site {
             },
             GFP_KERNEL,
         )?;
-        let direct = Direct::new(addr, Target::Tramp, &shared)?;
+        let direct = Direct::new(addr, Route::Tramp, shared.clone())?;
         let object = match object {
             Some(o) => Some(CString::try_from(o)?),
             None => None,
@@ -577,9 +581,8 @@ impl Site {
     ) -> Result<Layer> {
         // An entry whose extent kallsyms does not know is taken to span the
         // rest of the patch module's text: conservative.
-        let extent = |a: usize| {
-            a..a + crate::kallsyms::function_size(a).unwrap_or(text.end.saturating_sub(a))
-        };
+        let extent =
+            |a: usize| a..a + kallsyms::function_size(a).unwrap_or(text.end.saturating_sub(a));
         let mut ranges = KVec::new();
         ranges.push(extent(spec.entry), GFP_KERNEL)?;
         ranges.push(extent(spec.counted), GFP_KERNEL)?;
@@ -611,6 +614,7 @@ impl Site {
                 gen,
                 bypass: [extent(spec.prev_fn), extent(spec.orig_counted)],
                 migrate: spec.migrate,
+                loop_fn: spec.loop_fn,
                 safepoint: spec.safepoint,
                 iface: spec.new_iface.then(|| (text.clone(), spec.adaptor)),
                 _module: Some(module),
@@ -696,15 +700,8 @@ impl Site {
             }
         }
         // Sorted and merged: `Dispatch::bypassed` searches them.
-        bypass.sort_unstable_by_key(|r| r.start);
-        let mut merged: KVec<Range<usize>> = KVec::with_capacity(bypass.len(), GFP_KERNEL)?;
-        for r in bypass {
-            match merged.last_mut() {
-                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-                _ => merged.push(r, GFP_KERNEL)?,
-            }
-        }
-        let bypass = merged;
+        let n = dispatch::merge_ranges(&mut bypass);
+        bypass.truncate(n);
         // Stack editions come right after the original, in order; draining
         // ones after them can only be entered by inheritance.
         let live = self.stack.len() + 1;
@@ -726,11 +723,13 @@ impl Site {
         });
         let orig_counted = self.stack.last().map_or(0, |l| l.orig_counted);
         let mut inherit = KVec::new();
-        let several = self.counting
-            || !self.pids.is_empty()
-            || self.default.is_some()
-            || adapt.is_some()
-            || !self.draining.is_empty();
+        let several = dispatch::several_generations(
+            self.counting,
+            !self.pids.is_empty(),
+            self.default.is_some(),
+            adapt.is_some(),
+            !self.draining.is_empty(),
+        );
         if let (Some(table), true) = (&self.inherit, several) {
             inherit.reserve(table.len(), GFP_KERNEL)?;
             for (r, gen) in table.iter() {
@@ -744,41 +743,39 @@ impl Site {
             .position(|e| e.iface.is_some())
             .and_then(|i| {
                 let (native, adaptor) = editions[i].iface.clone()?;
-                let on_stack = i < live;
+                let (adaptor, replaced) = dispatch::iface_routes(i, live, adaptor, default);
                 Some(Iface {
                     native,
                     edition: i,
-                    adaptor: if on_stack { adaptor } else { 0 },
-                    replaced: if on_stack {
-                        i.saturating_sub(1)
-                    } else {
-                        default
-                    },
+                    adaptor,
+                    replaced,
                 })
             });
         // Every call goes to the same entry: the top edition's, counting
-        // or not. Then the site jumps there, and the handler is not asked.
-        // Or every call goes to the top edition's adaptive entry, which
-        // asks the handler itself (outside transitions).
-        let same_for_all = direct::jumps_allowed()
-            && !self.kthread_loop
-            && pids.is_empty()
-            && inherit.is_empty()
-            && iface.is_none()
-            && top > 0
-            && default == top;
-        let jump = editions.get(top).filter(|_| same_for_all).and_then(|e| {
-            let entry = match (adapt.is_some(), self.counting) {
-                (false, false) => e.fast,
-                (false, true) => e.counted,
-                (true, false) => e.adaptive,
-                (true, true) => 0,
+        // or not, or its adaptive entry. Then the site jumps there, and
+        // the handler is not asked.
+        let plan = JumpPlan {
+            allowed: direct::jumps_allowed(),
+            kthread_loop: self.kthread_loop,
+            pids: !pids.is_empty(),
+            inherit: !inherit.is_empty(),
+            iface: iface.is_some(),
+            top,
+            default,
+            adapt: adapt.is_some(),
+            counting: self.counting,
+        };
+        let jump = editions.get(top).and_then(|e| {
+            let entries = TopEntries {
+                fast: e.fast,
+                counted: e.counted,
+                adaptive: e.adaptive,
             };
-            (entry != 0).then_some((Target::Jump(entry), (e.id, adapt.is_some())))
+            dispatch::jump_entry(&plan, &entries).map(|(a, adaptive)| (a, (e.id, adaptive)))
         });
         let (target, jump_edition) = match jump {
-            Some((t, id)) => (t, Some(id)),
-            None => (Target::Tramp, None),
+            Some((a, id)) => (Route::Jump(a), Some(id)),
+            None => (Route::Tramp, None),
         };
         let dispatch = KBox::new(
             Dispatch {
@@ -797,9 +794,9 @@ impl Site {
         )?;
         // A jump elsewhere than to the same edition is left for the
         // handler now, which can fail: installing cannot.
-        if let Target::Jump(_) = self.direct.target() {
+        if let Route::Jump(_) = self.direct.route() {
             if self.jump_edition != jump_edition {
-                self.direct.retarget(Target::Tramp)?;
+                self.direct.retarget(Route::Tramp)?;
                 self.jump_edition = None;
             }
         }
@@ -820,7 +817,7 @@ impl Site {
         // `prepare()`: calls now jump to the same edition, or go through
         // the handler, which follows the snapshot just published. Moving
         // to the new jump costs a text patch: it is left for `promote()`.
-        self.pending = (self.direct.target() != target).then_some((target, jump_to));
+        self.pending = (self.direct.route() != target).then_some((target, jump_to));
         stale
     }
 
@@ -836,15 +833,15 @@ impl Site {
         } else {
             self.addr
         };
-        let mut below = (orig, orig);
-        for l in self.stack.iter() {
-            l.original.store(orig, Ordering::Release);
-            l.orig_calls.store(orig_calls, Ordering::Release);
-            l.replaced.store(below.1, Ordering::Release);
-            l.prev.store(below.0, Ordering::Release);
-            let e = &l.edition;
-            below = (e.entry, if e.fast != 0 { e.fast } else { e.entry });
-        }
+        let entries = self.stack.iter().map(|l| (l.edition.entry, l.edition.fast));
+        dispatch::links(orig, entries, |i, prev, replaced| {
+            if let Some(l) = self.stack.get(i) {
+                l.original.store(orig, Ordering::Release);
+                l.orig_calls.store(orig_calls, Ordering::Release);
+                l.replaced.store(replaced, Ordering::Release);
+                l.prev.store(prev, Ordering::Release);
+            }
+        });
     }
 
     /// Whether a jump is pending.
@@ -872,14 +869,14 @@ impl Site {
     /// `"jump counted"` (to its counted entry, during a transition or
     /// until the move to the plain one), or `"handler"`.
     pub(crate) fn mode(&self) -> &'static str {
-        match self.direct.target() {
-            Target::Jump(a) if self.stack.iter().any(|l| l.edition.counted == a) => "jump counted",
-            Target::Jump(a) if self.stack.iter().any(|l| l.edition.adaptive == a) => {
-                "jump adaptive"
-            }
-            Target::Jump(_) => "jump",
-            Target::Tramp => "handler",
-        }
+        let jump = match self.direct.route() {
+            Route::Jump(a) => Some(a),
+            Route::Tramp => None,
+        };
+        let is = |f: fn(&Edition) -> usize| {
+            jump.is_some_and(|a| self.stack.iter().any(|l| f(&l.edition) == a))
+        };
+        dispatch::call_mode(jump, is(|e| e.counted), is(|e| e.adaptive)).name()
     }
 }
 

@@ -6,7 +6,7 @@
  * differently from the compiler: the offset of ->tasks differs by 0x350
  * bytes, so field accesses through `bindings::task_struct` read the wrong
  * memory. dynamos therefore reads task and module fields here, in C, and
- * hands Rust plain values. See src/tasks.rs and src/modules.rs.
+ * hands Rust plain values. See src/raw/tasks.rs and src/raw/modules.rs.
  */
 #include <linux/ftrace.h>
 #include <linux/kthread.h>
@@ -58,7 +58,7 @@ long dynamos_safepoint_rs(unsigned int slot, unsigned long ret, const long *args
 /*
  * Where a kernel thread's call of its safe point (kthread_should_stop(), or
  * a function its patch declared) goes when the thread must move to another
- * edition of its main function (see src/safepoint.rs); one per hooked safe
+ * edition of its main function (see src/mech/safepoint.rs); one per hooked safe
  * point. They take the six argument registers, to call the real function
  * with, and return its bool in a full register; the return address is that
  * of the call in the thread's loop, which tells which edition runs.

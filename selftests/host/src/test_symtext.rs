@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Tests of `src/logic/symtext.rs`.
+
+use crate::symtext::*;
+
+/// Feeds `(kind, name, addr)` symbols to a fresh [`Matches`] for `want`.
+fn scan(want: &[u8], sympos: u32, syms: &[(u8, &[u8], usize)]) -> Matches {
+    let mut m = Matches::default();
+    for &(kind, name, addr) in syms {
+        m.record(want, sympos, kind, name, addr);
+    }
+    m
+}
+
+#[test]
+fn kallsyms_vmlinux_line() {
+    assert_eq!(
+        parse_line(b"ffffffff81000000 T _stext"),
+        Some((0xffff_ffff_8100_0000, b'T', &b"_stext"[..], None))
+    );
+}
+
+#[test]
+fn kallsyms_module_line_names_its_module() {
+    assert_eq!(
+        parse_line(b"ffffffffc0a01010 t helper_fn\t[dynamos_target]"),
+        Some((
+            0xffff_ffff_c0a0_1010,
+            b't',
+            &b"helper_fn"[..],
+            Some(&b"dynamos_target"[..])
+        ))
+    );
+}
+
+#[test]
+fn kallsyms_hidden_addresses_are_0() {
+    assert_eq!(
+        parse_line(b"0000000000000000 T _stext"),
+        Some((0, b'T', &b"_stext"[..], None))
+    );
+}
+
+#[test]
+fn kallsyms_hex_is_either_case() {
+    let lower = parse_line(b"ffffffffabcdef01 T f").map(|l| l.0);
+    let upper = parse_line(b"FFFFFFFFABCDEF01 T f").map(|l| l.0);
+    assert_eq!(lower, Some(0xffff_ffff_abcd_ef01));
+    assert_eq!(upper, Some(0xffff_ffff_abcd_ef01));
+}
+
+#[test]
+fn kallsyms_fourth_field_without_brackets_is_no_module() {
+    assert_eq!(
+        parse_line(b"ffffffff81000000 T f mod"),
+        Some((0xffff_ffff_8100_0000, b'T', &b"f"[..], None))
+    );
+}
+
+#[test]
+fn kallsyms_bad_lines_are_none() {
+    for bad in [
+        &b""[..],
+        b"   ",
+        b"\t",
+        b"garbage",
+        b"ffffffff81000000",
+        b"ffffffff81000000 T",
+        b"xyz T name",
+        b"0x81000000 T name",
+        b"-1 T name",
+        // 17 hex digits: more than a 64-bit address.
+        b"1ffffffff81000000 T name",
+    ] {
+        assert_eq!(parse_line(bad), None, "{:?}", core::str::from_utf8(bad));
+    }
+}
+
+#[test]
+fn kallsyms_text_kinds_are_t_and_t_upper() {
+    assert!(is_text(b't'));
+    assert!(is_text(b'T'));
+    for k in [b'd', b'D', b'b', b'B', b'r', b'R', b'W', b'w', b'U', b'a'] {
+        assert!(!is_text(k), "{}", k as char);
+    }
+}
+
+#[test]
+fn unique_text_symbol_is_found() {
+    let m = scan(
+        b"f",
+        0,
+        &[(b'T', b"g", 0x10), (b'T', b"f", 0x20), (b'T', b"h", 0x30)],
+    );
+    assert_eq!(m.count, 1);
+    assert_eq!(m.outcome(false, 0), Ok(0x20));
+}
+
+#[test]
+fn several_symbols_with_sympos_0_are_ambiguous() {
+    let m = scan(
+        b"f",
+        0,
+        &[(b't', b"f", 0x10), (b'T', b"f", 0x20), (b't', b"f", 0x30)],
+    );
+    assert_eq!(m.outcome(false, 0), Err(LookupError::Ambiguous(3)));
+}
+
+#[test]
+fn two_symbols_with_sympos_0_are_ambiguous() {
+    let m = scan(b"f", 0, &[(b't', b"f", 0x10), (b't', b"f", 0x20)]);
+    assert_eq!(m.outcome(false, 0), Err(LookupError::Ambiguous(2)));
+}
+
+#[test]
+fn sympos_0_keeps_the_first_address() {
+    let m = scan(
+        b"f",
+        0,
+        &[(b't', b"f", 0x10), (b'T', b"f", 0x20), (b't', b"f", 0x30)],
+    );
+    assert_eq!((m.count, m.addr), (3, 0x10));
+}
+
+#[test]
+fn sympos_picks_the_nth_symbol_of_the_name() {
+    let syms: &[(u8, &[u8], usize)] = &[
+        (b't', b"f", 0x10),
+        (b'T', b"g", 0x18),
+        (b't', b"f", 0x20),
+        (b't', b"f", 0x30),
+    ];
+    for (pos, addr) in [(1, 0x10), (2, 0x20), (3, 0x30)] {
+        assert_eq!(scan(b"f", pos, syms).outcome(false, pos), Ok(addr));
+    }
+}
+
+#[test]
+fn sympos_1_of_a_unique_symbol_is_it() {
+    let m = scan(b"f", 1, &[(b'T', b"f", 0x40)]);
+    assert_eq!(m.outcome(false, 1), Ok(0x40));
+}
+
+#[test]
+fn sympos_beyond_the_count_is_not_found() {
+    let syms: &[(u8, &[u8], usize)] = &[(b't', b"f", 0x10), (b't', b"f", 0x20)];
+    assert_eq!(
+        scan(b"f", 3, syms).outcome(false, 3),
+        Err(LookupError::NotFound)
+    );
+}
+
+#[test]
+fn no_symbol_of_the_name_is_not_found() {
+    let m = scan(b"f", 0, &[(b'T', b"g", 0x10)]);
+    assert_eq!(m.count, 0);
+    assert_eq!(m.outcome(false, 0), Err(LookupError::NotFound));
+}
+
+#[test]
+fn non_text_symbols_are_not_counted() {
+    let syms: &[(u8, &[u8], usize)] = &[
+        (b'd', b"f", 0x10),
+        (b'D', b"f", 0x11),
+        (b'b', b"f", 0x12),
+        (b'B', b"f", 0x13),
+        (b'r', b"f", 0x14),
+        (b'R', b"f", 0x15),
+        (b'W', b"f", 0x16),
+        (b'T', b"f", 0x20),
+    ];
+    let m = scan(b"f", 0, syms);
+    assert_eq!(m.count, 1);
+    assert_eq!(m.outcome(false, 0), Ok(0x20));
+}
+
+#[test]
+fn lower_and_upper_t_are_both_counted() {
+    let m = scan(b"f", 2, &[(b't', b"f", 0x10), (b'T', b"f", 0x20)]);
+    assert_eq!(m.count, 2);
+    assert_eq!(m.outcome(false, 2), Ok(0x20));
+}
+
+#[test]
+fn other_names_are_ignored_even_prefixes() {
+    let syms: &[(u8, &[u8], usize)] = &[
+        (b'T', b"fo", 0x10),
+        (b'T', b"foo.cold", 0x11),
+        (b'T', b"FOO", 0x12),
+        (b'T', b"foo", 0x20),
+    ];
+    let m = scan(b"foo", 0, syms);
+    assert_eq!(m.count, 1);
+    assert_eq!(m.outcome(false, 0), Ok(0x20));
+}
+
+#[test]
+fn module_query_without_its_module_is_no_object() {
+    // Even with a match: the module was not seen, so nothing counts.
+    let m = scan(b"f", 0, &[(b'T', b"f", 0x20)]);
+    assert_eq!(m.outcome(true, 0), Err(LookupError::NoObject));
+    let empty = Matches::default();
+    assert_eq!(empty.outcome(true, 0), Err(LookupError::NoObject));
+}
+
+#[test]
+fn module_query_with_its_module_seen_resolves() {
+    let mut m = scan(b"f", 0, &[(b't', b"f", 0x20)]);
+    m.object_seen = true;
+    assert_eq!(m.outcome(true, 0), Ok(0x20));
+    let none = Matches {
+        object_seen: true,
+        ..Matches::default()
+    };
+    assert_eq!(none.outcome(true, 0), Err(LookupError::NotFound));
+}
+
+#[test]
+fn function_size_of_a_function_start() {
+    assert_eq!(function_size(b"do_thing+0x0/0x80 [mod]"), Some(0x80));
+    assert_eq!(function_size(b"do_thing+0x0/0x1a0"), Some(0x1a0));
+}
+
+#[test]
+fn function_size_needs_offset_0() {
+    assert_eq!(function_size(b"do_thing+0x4/0x80 [mod]"), None);
+    assert_eq!(function_size(b"do_thing+0x10/0x80"), None);
+}
+
+#[test]
+fn function_size_needs_a_size() {
+    assert_eq!(function_size(b"do_thing+0x0"), None);
+    assert_eq!(function_size(b"do_thing"), None);
+    assert_eq!(function_size(b"0xffffffff81000000"), None);
+    assert_eq!(function_size(b""), None);
+}
+
+#[test]
+fn function_size_refuses_bad_hex() {
+    assert_eq!(function_size(b"do_thing+0x0/0xzz [mod]"), None);
+    assert_eq!(function_size(b"do_thing+0x0/80"), None);
+    assert_eq!(function_size(b"do_thing+0x0/0x"), None);
+}
+
+#[test]
+fn function_size_needs_an_offset() {
+    assert_eq!(function_size(b"do_thing/0x80"), None);
+}
+
+#[test]
+fn c_text_stops_at_the_first_nul() {
+    assert_eq!(c_text(b"kworker/0:1\0\0garbage"), "kworker/0:1");
+}
+
+#[test]
+fn c_text_without_nul_is_the_whole_buffer() {
+    assert_eq!(c_text(b"bash"), "bash");
+}
+
+#[test]
+fn c_text_of_non_utf8_is_a_question_mark() {
+    assert_eq!(c_text(b"ab\xff\xfe\0"), "?");
+}
+
+#[test]
+fn c_text_empty() {
+    assert_eq!(c_text(b""), "");
+    assert_eq!(c_text(b"\0abc"), "");
+}

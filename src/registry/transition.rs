@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The end of transitions: the work that checks the drain, runs the
+//! patch's state transfer and post hook without the registry mutex, then
+//! drops what drained and publishes the new state. Also drops leftovers
+//! (of forced switches and of callers an adaptor covers) once they
+//! drained, and makes the pending jumps of sites, a few at a time.
+
+use super::{
+    model::{free_shadows, with_core, Core, Leftover, Transition, Trash},
+    patch::{copy, remove_empty_sites},
+    subsystem,
+};
+use crate::{
+    abi::ShadowDesc,
+    logic::lifecycle::{Goal, PatchKey, PatchState},
+    mech::{drain::Drain, site::free_stale, state::LazyState},
+    raw::{callbacks::Callbacks, display, modules::ModuleRef},
+};
+use kernel::{prelude::*, str::CStr, sync::Arc};
+
+/// Jiffies between checks of the drains forced switches left.
+const LEFTOVER_PERIOD: usize = 10;
+
+/// The transition work (`model::TransitionWork`): checks the transition
+/// and ends it once drained; drops leftovers that drained; makes pending
+/// jumps. Queued again while something is left to do.
+pub(crate) fn run() {
+    let transfer = with_core(|core, trash| {
+        check_leftovers(core, trash);
+        // Some pending jumps at each run, when no transition runs or
+        // while one waits (not before it ends: they cost a text patch
+        // each); `with_core` queues the work again while some are left.
+        let Some(t) = core.transition.as_mut() else {
+            promote(core);
+            if !core.leftovers.is_empty() {
+                core.kick_later(LEFTOVER_PERIOD);
+            }
+            return Ok(None);
+        };
+        if t.transferring {
+            return Ok(None);
+        }
+        if t.forced || t.drain.check() {
+            return Ok(start_transfer(core));
+        }
+        promote(core);
+        subsystem::check_timeout(core);
+        // Check again in a jiffy.
+        core.kick_later(1);
+        Ok(None)
+    });
+    if let Ok(Some(transfer)) = transfer {
+        // The patch's callbacks run without the registry mutex.
+        transfer.run();
+        let finished = with_core(|core, trash| {
+            let f = finish(core, trash);
+            if !core.leftovers.is_empty() {
+                core.kick_later(LEFTOVER_PERIOD);
+            }
+            Ok(f)
+        });
+        // The trash is empty now: the old functions are unhooked.
+        if let Ok(Some(f)) = finished {
+            let _ = with_core(|core, _| {
+                conclude(core, f);
+                // Then the sites' jumps move to their cheaper entries.
+                core.kick();
+                Ok(())
+            });
+        }
+    }
+}
+
+/// The callbacks that end a transition, run by the transition work
+/// without the registry mutex (they are the patch's code and may take any
+/// lock, or sleep).
+pub(crate) struct Transfer {
+    callbacks: Callbacks,
+    goal: Goal,
+    /// The patch's states, converted back when it is disabled.
+    states: KVec<Arc<LazyState>>,
+    /// The kinds of shadow variables it uses, freed when it is disabled.
+    shadows: KVec<&'static ShadowDesc>,
+    /// Whether its code may still run afterwards (a forced switch): then
+    /// its data stays until it unregisters.
+    forced: bool,
+    /// Keeps the patch module loaded while its callbacks run.
+    module: Option<ModuleRef>,
+}
+
+impl Transfer {
+    /// Runs the state transfer, then the post hook. After a disable, the
+    /// patch's states are converted back first and its shadow variables
+    /// freed last: nothing of the patch runs any more.
+    pub(crate) fn run(self) {
+        if self.module.is_none() {
+            return;
+        }
+        let cleanup = self.goal == Goal::Disable && !self.forced;
+        if cleanup {
+            for st in self.states.iter() {
+                st.wait_pass();
+            }
+        }
+        self.callbacks.transfer(self.goal);
+        if cleanup {
+            for st in self.states.iter() {
+                st.roll_back();
+            }
+        }
+        self.callbacks.post(self.goal);
+        if cleanup {
+            free_shadows(&self.shadows);
+        }
+    }
+}
+
+/// The transition has drained (or was forced): marks it transferring and
+/// returns its callbacks. [`finish`] must follow.
+pub(crate) fn start_transfer(core: &mut Core) -> Option<Transfer> {
+    let (key, goal, forced) = {
+        let t = core.transition.as_ref()?;
+        (t.patch, t.goal, t.forced)
+    };
+    let p = &core.patches[core.patch_index(key)?];
+    // On allocation failure the transition stays as it is and is checked
+    // again later.
+    let mut states = KVec::with_capacity(p.states.len(), GFP_KERNEL).ok()?;
+    for st in p.states.iter() {
+        states.push(st.clone(), GFP_KERNEL).ok()?;
+    }
+    let shadows = copy(&p.spec.shadows).ok()?;
+    if let Some(t) = core.transition.as_mut() {
+        t.transferring = true;
+    }
+    Some(Transfer {
+        callbacks: p.spec.callbacks,
+        goal,
+        states,
+        shadows,
+        forced,
+        module: p.spec.module.get(),
+    })
+}
+
+/// Sites that a leftover drain still counts on.
+fn in_leftover(core: &Core, addr: usize) -> bool {
+    core.leftovers
+        .iter()
+        .any(|l| l.editions().any(|e| e.site == addr))
+}
+
+/// Republishes the sites at `addrs`: fresh subsystem tables, counting only
+/// where a leftover still drains.
+fn settle(core: &mut Core, addrs: &[usize]) {
+    // On allocation failure the old tables stay: they only list more code.
+    let _ = subsystem::refresh_sites(core, addrs);
+    let mut stale = KVec::with_capacity(addrs.len(), GFP_KERNEL).unwrap_or_default();
+    for &a in addrs {
+        let counting = in_leftover(core, a);
+        if let Some(e) = core.site(a) {
+            e.site.counting = counting;
+            match e.site.publish() {
+                Ok(s) => {
+                    let _ = stale.push(s, GFP_KERNEL);
+                }
+                // Counting stays on: slower, never wrong.
+                Err(_) => e.site.counting = true,
+            }
+        }
+    }
+    free_stale(stale);
+}
+
+/// Most pending jumps made per run of the transition work: each is a text
+/// patch, made under the registry mutex.
+const PROMOTE_BATCH: usize = 16;
+
+/// Makes the pending jumps of some sites.
+pub(crate) fn promote(core: &mut Core) {
+    for e in core
+        .sites
+        .iter_mut()
+        .filter(|e| e.site.promotable())
+        .take(PROMOTE_BATCH)
+    {
+        e.site.promote();
+    }
+}
+
+/// What [`finish`] leaves for [`conclude`]: the states to publish once the
+/// trash is emptied.
+pub(crate) struct Finished {
+    key: PatchKey,
+    goal: Goal,
+    replaced: KVec<PatchKey>,
+    switch: Option<(&'static CStr, u32)>,
+}
+
+/// Ends the transition: what drained is quiescent, or the admin forced it
+/// and what has not drained goes on draining as a leftover. The patch keeps
+/// its `enabling`/`disabling` state until [`conclude`], which the caller
+/// runs after emptying the trash: a patch reads `disabled` only once its
+/// functions are unhooked and their sysfs directories gone, so that a
+/// livepatch or a new enable can take them at once.
+pub(crate) fn finish(core: &mut Core, trash: &mut Trash) -> Option<Finished> {
+    let switch = subsystem::switching(core);
+    let t = core.transition.take()?;
+    let Transition {
+        patch: key,
+        goal,
+        mut drain,
+        sites,
+        replaced,
+        forced,
+        ..
+    } = t;
+    if forced && !drain.check() {
+        // PANIC: cannot fail, `force` reserved the room.
+        if let Err(e) = core.leftovers.push_within_capacity(Leftover {
+            drain,
+            adapted: false,
+        }) {
+            // Never free what a thread may run: leak it.
+            core::mem::forget(e.0);
+        }
+        if let Some((s, from, _)) = switch {
+            pr_warn!(
+                "subsystem '{}': forced; generation {} stays loaded until its last task leaves\n",
+                display(s),
+                from
+            );
+        }
+        drain = Drain::empty();
+    }
+    // Editions off the stacks that drained are dropped from the sites.
+    for e in core.sites.iter_mut() {
+        e.site.draining.retain(|ed| !drain.contains(ed));
+    }
+    settle(core, &sites);
+    let idx = core.patch_index(key)?;
+    match goal {
+        Goal::Enable => {
+            for &k in replaced.iter() {
+                let Some(i) = core.patch_index(k) else {
+                    continue;
+                };
+                let layers = core::mem::take(&mut core.patches[i].layers);
+                let addrs = core::mem::take(&mut core.patches[i].sites);
+                core.patches[i].applied.clear();
+                for (l, &a) in layers.iter().zip(addrs.iter()) {
+                    if let Some(e) = core.site(a) {
+                        e.remove_edition_dir(l.edition.id, trash);
+                    }
+                }
+            }
+        }
+        Goal::Disable => {
+            let layers = core::mem::take(&mut core.patches[idx].layers);
+            let addrs = core::mem::take(&mut core.patches[idx].sites);
+            core.patches[idx].applied.clear();
+            for (l, &a) in layers.iter().zip(addrs.iter()) {
+                if let Some(e) = core.site(a) {
+                    e.remove_edition_dir(l.edition.id, trash);
+                }
+            }
+        }
+    }
+    remove_empty_sites(core, trash);
+    // The draining editions go now, with their references on the patch
+    // module.
+    drop(drain);
+    Some(Finished {
+        key,
+        goal,
+        replaced,
+        switch: switch.map(|(s, _, to)| (s, to)),
+    })
+}
+
+/// Publishes the end of a transition that [`finish`] ended.
+pub(crate) fn conclude(core: &mut Core, f: Finished) {
+    if let Some((s, to)) = f.switch {
+        pr_info!("subsystem '{}': now at generation {}\n", display(s), to);
+    }
+    let Some(idx) = core.patch_index(f.key) else {
+        return;
+    };
+    let name = core.patches[idx].spec.name;
+    core.patches[idx].state = f.goal.reached();
+    match f.goal {
+        Goal::Enable => {
+            pr_info!("patch '{}' enabled\n", display(name));
+            for st in core.patches[idx].states.iter() {
+                if st.eager_at_enable() && st.claim_pass() {
+                    core.queue_eager(st.clone());
+                }
+            }
+            for &k in f.replaced.iter() {
+                if let Some(i) = core.patch_index(k) {
+                    core.patches[i].state = PatchState::Disabled;
+                    pr_info!(
+                        "patch '{}' disabled: replaced by '{}'\n",
+                        display(core.patches[i].spec.name),
+                        display(name)
+                    );
+                }
+            }
+        }
+        Goal::Disable => {
+            pr_info!("patch '{}' disabled\n", display(name));
+        }
+    }
+}
+
+/// Drops the leftovers (of forced switches, or of callers an adaptor
+/// covers) that have drained since.
+pub(crate) fn check_leftovers(core: &mut Core, trash: &mut Trash) {
+    let mut done = KVec::new();
+    let mut i = 0;
+    while i < core.leftovers.len() {
+        // Without room to take it, it is checked again next time.
+        if done.reserve(1, GFP_KERNEL).is_ok() && core.leftovers[i].drain.check() {
+            if let Ok(l) = core.leftovers.remove(i) {
+                // PANIC: cannot fail, reserved above.
+                let _ = done.push(l, GFP_NOWAIT);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    if done.is_empty() {
+        return;
+    }
+    let mut addrs = KVec::new();
+    for l in done.iter() {
+        for s in core.sites.iter_mut() {
+            s.site.draining.retain(|ed| !l.drain.contains(ed));
+            if !addrs.contains(&s.site.addr) {
+                let _ = addrs.push(s.site.addr, GFP_KERNEL);
+            }
+        }
+    }
+    settle(core, &addrs);
+    for l in done.iter() {
+        if l.adapted {
+            pr_info!("the last task left the old callers that an adaptor covers\n");
+        } else {
+            pr_info!("the last task left the editions of a forced switch\n");
+        }
+    }
+    remove_empty_sites(core, trash);
+    drop(done);
+}
