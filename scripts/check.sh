@@ -17,11 +17,20 @@ log=$DYNAMOS_LOGS/cargo-test.log
 if (cd "$DYNAMOS_TOP/selftests/host" && cargo test --offline) >"$log" 2>&1; then
 	n=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
 	host_pass=$((host_pass + n))
-	host_lines+=("ok - host: cargo test of src/parse.rs ($n tests)")
+	host_lines+=("ok - host: cargo test of src/logic/ ($n tests)")
 else
 	n=$(sed -n 's/^test result: FAILED\. [0-9]* passed; \([0-9]*\) failed.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
 	host_fail=$((host_fail + (n > 0 ? n : 1)))
-	host_lines+=("not ok - host: cargo test of src/parse.rs (log: $log)")
+	host_lines+=("not ok - host: cargo test of src/logic/ (log: $log)")
+fi
+# The layers of src/: no import upwards, no circle, unsafe only in raw/.
+if python3 "$DYNAMOS_TOP/scripts/layers.py" >"$DYNAMOS_LOGS/layers.log" 2>&1; then
+	host_pass=$((host_pass + 1))
+	host_lines+=("ok - host: layers of src/ ($(tail -n 1 "$DYNAMOS_LOGS/layers.log" | sed 's/^layers: //'))")
+else
+	host_fail=$((host_fail + 1))
+	host_lines+=("not ok - host: layers of src/ (log: $DYNAMOS_LOGS/layers.log)")
+	while IFS= read -r line; do host_lines+=("# $line"); done <"$DYNAMOS_LOGS/layers.log"
 fi
 while IFS= read -r line; do
 	host_lines+=("$line")
