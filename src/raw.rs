@@ -10,6 +10,7 @@ pub(crate) mod callbacks;
 pub(crate) mod desc;
 pub(crate) mod direct;
 pub(crate) mod ftrace;
+pub(crate) mod global;
 pub(crate) mod kallsyms;
 pub(crate) mod kthread;
 pub(crate) mod modules;

@@ -22,7 +22,7 @@ use crate::{
     },
     mech::site::EditionSpec,
     raw::{
-        callbacks::StateFns,
+        callbacks::{Callbacks, StateFns},
         desc::{FuncList, FuncRef, ListError, PatchRef},
     },
     registry::{
@@ -58,6 +58,56 @@ fn name(s: Option<&'static CStr>, what: &str) -> Result<&'static CStr> {
     Ok(s)
 }
 
+/// What the rules look at in a function descriptor.
+fn shape_of(f: &abi::FuncDesc) -> FuncShape {
+    FuncShape {
+        kthread_loop: f.flags & abi::FUNC_KTHREAD_LOOP != 0,
+        new_iface: f.flags & abi::FUNC_NEW_INTERFACE != 0,
+        unknown_flags: f.flags & !(abi::FUNC_KTHREAD_LOOP | abi::FUNC_NEW_INTERFACE),
+        nr_args: f.nr_args,
+        safepoint: !f.safepoint.is_null(),
+        adaptor: !f.adaptor.is_null(),
+        nr_callers: f.nr_callers,
+        adaptive: !f.adaptive.is_null(),
+        handler: f.adapt.is_some(),
+        fast: !f.fast.is_null(),
+    }
+}
+
+/// Reports why function `fname` (with `flags`) is refused.
+fn refuse_func(fname: &CStr, why: FuncRefusal, flags: u32) {
+    let n = fname.to_str().unwrap_or("?");
+
+    match why {
+        FuncRefusal::LoopArgs => pr_err!(
+            "register: kthread loop {} must take one argument (int fn(void *))\n",
+            n
+        ),
+        FuncRefusal::SafepointWithoutLoop => pr_err!(
+            "register: function {} has a safe point but is no kthread loop\n",
+            n
+        ),
+        FuncRefusal::UnknownFlags(_) => {
+            pr_err!("register: function {} has unknown flags {:#x}\n", n, flags)
+        }
+        FuncRefusal::IfaceExtrasWithoutIface => pr_err!(
+            "register: function {} has an adaptor or callers but keeps its interface\n",
+            n
+        ),
+        FuncRefusal::LoopIface => {
+            pr_err!("register: kthread loop {} cannot change its interface\n", n)
+        }
+        FuncRefusal::AdaptiveWithoutHandler => pr_err!(
+            "register: function {} has an adaptive entry but no handler\n",
+            n
+        ),
+        FuncRefusal::IfaceWithFast => pr_err!(
+            "register: function {} has a new interface and a fast entry\n",
+            n
+        ),
+    }
+}
+
 /// Checks a function descriptor.
 fn func(fd: FuncRef) -> Result<FuncSpec> {
     let f = fd.raw();
@@ -74,52 +124,8 @@ fn func(fd: FuncRef) -> Result<FuncSpec> {
         return Err(EINVAL);
     };
     let new_iface = f.flags & abi::FUNC_NEW_INTERFACE != 0;
-    let shape = FuncShape {
-        kthread_loop: f.flags & abi::FUNC_KTHREAD_LOOP != 0,
-        new_iface,
-        unknown_flags: f.flags & !(abi::FUNC_KTHREAD_LOOP | abi::FUNC_NEW_INTERFACE),
-        nr_args: f.nr_args,
-        safepoint: !f.safepoint.is_null(),
-        adaptor: !f.adaptor.is_null(),
-        nr_callers: f.nr_callers,
-        adaptive: !f.adaptive.is_null(),
-        handler: f.adapt.is_some(),
-        fast: !f.fast.is_null(),
-    };
-    if let Err(why) = rules::check_func(&shape) {
-        let n = fname.to_str().unwrap_or("?");
-        match why {
-            FuncRefusal::LoopArgs => pr_err!(
-                "register: kthread loop {} must take one argument (int fn(void *))\n",
-                n
-            ),
-            FuncRefusal::SafepointWithoutLoop => pr_err!(
-                "register: function {} has a safe point but is no kthread loop\n",
-                n
-            ),
-            FuncRefusal::UnknownFlags(_) => {
-                pr_err!(
-                    "register: function {} has unknown flags {:#x}\n",
-                    n,
-                    f.flags
-                )
-            }
-            FuncRefusal::IfaceExtrasWithoutIface => pr_err!(
-                "register: function {} has an adaptor or callers but keeps its interface\n",
-                n
-            ),
-            FuncRefusal::LoopIface => {
-                pr_err!("register: kthread loop {} cannot change its interface\n", n)
-            }
-            FuncRefusal::AdaptiveWithoutHandler => pr_err!(
-                "register: function {} has an adaptive entry but no handler\n",
-                n
-            ),
-            FuncRefusal::IfaceWithFast => pr_err!(
-                "register: function {} has a new interface and a fast entry\n",
-                n
-            ),
-        }
+    if let Err(why) = rules::check_func(&shape_of(f)) {
+        refuse_func(fname, why, f.flags);
         return Err(EINVAL);
     }
     Ok(FuncSpec {
@@ -332,6 +338,30 @@ fn desc_list_of<T>(
     }
 }
 
+/// The functions of patch `pname`, each checked, none listed twice.
+fn funcs_of(pname: &CStr, descs: FuncList, callbacks: &Callbacks) -> Result<KVec<FuncSpec>> {
+    let mut funcs = KVec::with_capacity(descs.len(), GFP_KERNEL)?;
+    for i in 0..descs.len() {
+        let Some(fd) = descs.get(i) else {
+            return Err(EINVAL);
+        };
+        let mut spec = func(fd)?;
+        spec.edition.migrate = callbacks.migrate();
+        if funcs.iter().any(|o: &FuncSpec| {
+            o.name == spec.name && o.object == spec.object && o.sympos == spec.sympos
+        }) {
+            pr_err!(
+                "register: patch {}: function {} listed twice\n",
+                pname.to_str().unwrap_or("?"),
+                spec.name.to_str().unwrap_or("?")
+            );
+            return Err(EINVAL);
+        }
+        funcs.push(spec, GFP_KERNEL)?;
+    }
+    Ok(funcs)
+}
+
 /// Checks a descriptor and turns it into a [`PatchSpec`].
 fn check(d: Option<PatchRef>) -> Result<PatchSpec> {
     let Some(d) = d else {
@@ -380,25 +410,7 @@ fn check(d: Option<PatchRef>) -> Result<PatchSpec> {
         return Err(EINVAL);
     }
     let callbacks = d.callbacks();
-    let mut funcs = KVec::with_capacity(descs.len(), GFP_KERNEL)?;
-    for i in 0..descs.len() {
-        let Some(fd) = descs.get(i) else {
-            return Err(EINVAL);
-        };
-        let mut spec = func(fd)?;
-        spec.edition.migrate = callbacks.migrate();
-        if funcs.iter().any(|o: &FuncSpec| {
-            o.name == spec.name && o.object == spec.object && o.sympos == spec.sympos
-        }) {
-            pr_err!(
-                "register: patch {}: function {} listed twice\n",
-                pname.to_str().unwrap_or("?"),
-                spec.name.to_str().unwrap_or("?")
-            );
-            return Err(EINVAL);
-        }
-        funcs.push(spec, GFP_KERNEL)?;
-    }
+    let mut funcs = funcs_of(pname, descs, &callbacks)?;
     check_interfaces(pname, descs, &mut funcs, subsystem)?;
     let shadows = desc_list(d.shadows(MAX_LIST), "shadow", desc.nr_shadows, pname)?;
     let states = desc_list_of(d.states(MAX_LIST), "state", desc.nr_states, pname)?;

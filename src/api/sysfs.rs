@@ -44,7 +44,7 @@ use crate::{
     abi::ABI_VERSION,
     emit,
     logic::{
-        lifecycle::{switch_phase, PatchState, SwitchPhase},
+        lifecycle::{switch_phase, PatchKey, PatchState, SwitchPhase},
         parse::{self, ParseError, PidCommand},
         rules::{self, PidEdit, PidRefusal},
     },
@@ -55,11 +55,13 @@ use crate::{
         tasks,
     },
     registry::{
+        disable, enable,
         model::{
             with_core, Core, EditionInfo, PatchInfo, SiteInfo, StateInfo, SubsysInfo, Tables, Trash,
         },
-        patch, register,
+        register,
         subsystem::{generation, switching},
+        switch,
     },
     VERSION,
 };
@@ -111,17 +113,17 @@ const MAX_PIDS: usize = 64;
 
 fn with_patch<R>(
     info: &PatchInfo,
-    f: impl FnOnce(&mut Core, usize, &mut Trash) -> Result<R>,
+    f: impl FnOnce(&mut Core, PatchKey, &mut Trash) -> Result<R>,
 ) -> Result<R> {
     with_core(|core, trash| {
-        let idx = core.patch_index(info.key).ok_or(ENODEV)?;
-        f(core, idx, trash)
+        core.patch(info.key).ok_or(ENODEV)?;
+        f(core, info.key, trash)
     })
 }
 
 fn show_enabled(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
     let on = with_patch(info, |core, i, _| {
-        Ok(core.patches[i].state.target_enabled())
+        Ok(core.patch(i).ok_or(ENODEV)?.state.target_enabled())
     })?;
     emit!(buf, "{}\n", u8::from(on))
 }
@@ -129,36 +131,36 @@ fn show_enabled(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
 fn store_enabled(info: &PatchInfo, input: &[u8]) -> Result {
     let on = parse::parse_bool(input).map_err(parse_errno)?;
     if !on {
-        return with_patch(info, patch::disable);
+        return with_patch(info, disable::disable);
     }
     // Symbols are resolved without the registry mutex (see
-    // `patch::Resolved`), from a copy of the patch's function list.
+    // `switch::Resolved`), from a copy of the patch's function list.
     let queries = with_patch(info, |core, i, _| {
-        let p = &core.patches[i];
+        let p = core.patch(i).ok_or(ENODEV)?;
         match p.state {
             PatchState::Registered | PatchState::Disabled => {
-                patch::queries(&p.spec.funcs).map(Some)
+                switch::queries(&p.spec.funcs).map(Some)
             }
             _ => Ok(None),
         }
     })?;
     let found = queries.map(|q| kallsyms::resolve(&q));
-    with_patch(info, |core, i, trash| patch::enable(core, i, trash, found))
+    with_patch(info, |core, i, trash| enable::enable(core, i, trash, found))
 }
 
 fn show_state(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
-    let state = with_patch(info, |core, i, _| Ok(core.patches[i].state))?;
+    let state = with_patch(info, |core, i, _| Ok(core.patch(i).ok_or(ENODEV)?.state))?;
     emit!(buf, "{}\n", state.name())
 }
 
 fn show_transition(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
-    let state = with_patch(info, |core, i, _| Ok(core.patches[i].state))?;
+    let state = with_patch(info, |core, i, _| Ok(core.patch(i).ok_or(ENODEV)?.state))?;
     emit!(buf, "{}\n", u8::from(state.in_transition()))
 }
 
 fn show_error(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
     with_patch(info, |core, i, _| {
-        if let Some(e) = &core.patches[i].error {
+        if let Some(e) = &core.patch(i).ok_or(ENODEV)?.error {
             emit!(buf, "{}\n", e.to_str().unwrap_or("?"))?;
         }
         Ok(())
@@ -235,20 +237,7 @@ fn store_default(info: &SiteInfo, input: &[u8]) -> Result {
         if core.site_in_transition(info.addr) {
             return Err(EBUSY);
         }
-        let entry = core.site(info.addr).ok_or(ENODEV)?;
-        let site = &mut entry.site;
-        if site.edition(id).is_none() {
-            return Err(ENOENT);
-        }
-        let old = site.default;
-        site.default = Some(id);
-        match site.publish() {
-            Ok(stale) => drop(stale),
-            Err(e) => {
-                site.default = old;
-                return Err(e);
-            }
-        }
+        core.site(info.addr).ok_or(ENODEV)?.site.set_default(id)?;
         // A kernel thread loop's threads move to the new default.
         core.refresh_safepoints();
         Ok(())
@@ -257,7 +246,7 @@ fn store_default(info: &SiteInfo, input: &[u8]) -> Result {
 
 fn show_pids(info: &SiteInfo, buf: &mut ShowBuf<'_>) -> Result {
     with_site(info.addr, |core, _| {
-        for (pid, id) in core.site(info.addr).ok_or(ENODEV)?.site.pids.iter() {
+        for (pid, id) in core.site(info.addr).ok_or(ENODEV)?.site.pids().iter() {
             emit!(buf, "{} {}\n", pid, id)?;
         }
         Ok(())
@@ -276,9 +265,9 @@ fn store_pids(info: &SiteInfo, input: &[u8]) -> Result {
             return Err(EBUSY);
         }
         let site = &mut core.site(info.addr).ok_or(ENODEV)?.site;
-        let mut pids = KVec::with_capacity(site.pids.len() + 1, GFP_KERNEL)?;
-        let mut table = KVec::with_capacity(site.pids.len(), GFP_KERNEL)?;
-        for &p in site.pids.iter() {
+        let mut pids = KVec::with_capacity(site.pids().len() + 1, GFP_KERNEL)?;
+        let mut table = KVec::with_capacity(site.pids().len(), GFP_KERNEL)?;
+        for &p in site.pids().iter() {
             pids.push(p, GFP_KERNEL)?;
             table.push(p.0, GFP_KERNEL)?;
         }
@@ -299,17 +288,7 @@ fn store_pids(info: &SiteInfo, input: &[u8]) -> Result {
             }
             _ => return Err(EINVAL),
         }
-        let old = core::mem::replace(&mut site.pids, pids);
-        match site.publish() {
-            Ok(stale) => {
-                drop(stale);
-                Ok(())
-            }
-            Err(e) => {
-                site.pids = old;
-                Err(e)
-            }
-        }
+        site.set_pids(pids)
     })
 }
 
@@ -318,13 +297,13 @@ fn show_policy(info: &SiteInfo, buf: &mut ShowBuf<'_>) -> Result {
         let counting = core.site_in_transition(info.addr);
         let site = &core.site(info.addr).ok_or(ENODEV)?.site;
         emit!(buf, "default {}\n", site.default_id())?;
-        for (pid, id) in site.pids.iter() {
+        for (pid, id) in site.pids().iter() {
             emit!(buf, "pid {} {}\n", pid, id)?;
         }
         if let Some(name) = site.adapt_patch() {
             emit!(buf, "handler {}\n", name.to_str().unwrap_or("?"))?;
         }
-        emit!(buf, "counting {}\n", u8::from(counting || site.counting))?;
+        emit!(buf, "counting {}\n", u8::from(counting || site.counting()))?;
         emit!(buf, "calls {}\n", site.mode())
     })
 }
@@ -497,9 +476,9 @@ fn show_members(info: &SubsysInfo, buf: &mut ShowBuf<'_>) -> Result {
         for e in core
             .sites
             .iter()
-            .filter(|e| e.site.subsystem.as_deref() == Some(&*info.name))
+            .filter(|e| e.site.subsystem() == Some(&*info.name))
         {
-            emit!(buf, "{}\n", display(&e.site.name))?;
+            emit!(buf, "{}\n", display(e.site.name()))?;
         }
         Ok(())
     })
@@ -528,7 +507,7 @@ fn store_timeout(info: &SubsysInfo, input: &[u8]) -> Result {
 
 /// The index of the patch switching subsystem `name`, if one is and its
 /// switch can still be cancelled or forced.
-fn switch_of(core: &Core, name: &CStr) -> Result<usize> {
+fn switch_of(core: &Core, name: &CStr) -> Result<PatchKey> {
     let t = core.transition.as_ref().ok_or(EINVAL)?;
     if switching(core).is_none_or(|s| s.0 != name) {
         return Err(EINVAL);
@@ -536,21 +515,21 @@ fn switch_of(core: &Core, name: &CStr) -> Result<usize> {
     if t.transferring {
         return Err(EBUSY);
     }
-    core.patch_index(t.patch).ok_or(EINVAL)
+    core.patch(t.patch).map(|p| p.key).ok_or(EINVAL)
 }
 
 fn store_cancel(info: &SubsysInfo, input: &[u8]) -> Result {
     parse::parse_trigger(input).map_err(parse_errno)?;
     with_subsys(info, |core, trash| {
-        let idx = switch_of(core, &info.name)?;
+        let key = switch_of(core, &info.name)?;
         pr_info!(
             "subsystem '{}': switch cancelled by the admin\n",
             display(&info.name)
         );
-        if core.patches[idx].state == PatchState::Enabling {
-            patch::disable(core, idx, trash)
+        if core.patch(key).ok_or(ENODEV)?.state == PatchState::Enabling {
+            disable::disable(core, key, trash)
         } else {
-            patch::reverse_disable(core, idx)
+            disable::reverse_disable(core, key)
         }
     })
 }

@@ -169,7 +169,7 @@ pub(crate) fn refresh<'a>(
     safepoints: &mut Option<Safepoints>,
     sites: impl Iterator<Item = &'a Site> + Clone,
 ) {
-    let loops = sites.filter(|s| s.kthread_loop);
+    let loops = sites.filter(|s| s.kthread_loop());
     let mut needed = [0usize; kthread::SLOTS];
     if let Some(sp) = safepoints.as_ref() {
         for (i, s) in sp.slots.iter().enumerate() {
@@ -227,7 +227,7 @@ pub(crate) enum Action {
 /// Decides for a thread whose loop called `kthread_should_stop()` from
 /// `ret`, given every site (only kernel thread loops matter).
 pub(crate) fn action<'a>(sites: impl Iterator<Item = &'a Site>, ret: usize) -> Action {
-    for site in sites.filter(|s| s.kthread_loop) {
+    for site in sites.filter(|s| s.kthread_loop()) {
         let Some(ed) = site.all_editions().find(|ed| ed.contains(ret)) else {
             continue;
         };

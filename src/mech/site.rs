@@ -10,24 +10,23 @@
 //! the steady state (no edition being retired), writes only a per-CPU call
 //! counter; every policy change publishes a new snapshot.
 //!
-//! Counting: each patch edition has two entries, the plain one and a
-//! wrapper that keeps the number of threads inside it (generated in the
-//! patch by `dynamos_patch::patch!`). The original is counted through a
-//! patch's `orig_counted` wrapper. The handler sends calls to the counted
-//! entries only while the site is counting, which is while some edition of
-//! it is being retired; threads that entered before are found on stacks.
+//! The handler sends calls to the counted entries of editions
+//! (`edition.rs`) only while the site is counting, which is while some
+//! edition of it is being retired; threads that entered before are found
+//! on stacks (`drain.rs`).
 //!
 //! The decisions (when calls may jump, when they inherit a generation,
 //! where old-interface calls go) are made in `logic/dispatch.rs`.
 
+use super::edition::CallCounter;
+pub(crate) use super::edition::{Edition, EditionId, EditionSpec, InheritTable, Layer};
 use crate::{
     logic::dispatch::{self, JumpPlan, TopEntries},
     raw::{
-        callbacks::{Adapt as AdaptHandler, Migrate},
+        callbacks::Adapt as AdaptHandler,
         direct::{self, Direct, Route},
         ftrace::{Call, Handler},
         kallsyms,
-        kthread::LoopFn,
         modules::ModuleRef,
         rcu::{RcuBox, Stale},
         tasks,
@@ -35,173 +34,9 @@ use crate::{
 };
 use core::{
     ops::Range,
-    sync::atomic::{AtomicIsize, AtomicPtr, AtomicU64, Ordering},
+    sync::atomic::{AtomicU64, Ordering},
 };
-use kernel::{cpu::CpuId, prelude::*, str::CString, sync::Arc, task::Pid};
-
-/// Identifies an edition within its site. 0 is the original; patch editions
-/// get 1, 2, ... in the order they are added, never reused.
-pub(crate) type EditionId = u32;
-
-/// One cache line per CPU, so that counting calls shares no line.
-#[repr(align(64))]
-struct Slot(AtomicU64);
-
-/// A call counter with one slot per possible CPU.
-pub(crate) struct CallCounter {
-    slots: KVec<Slot>,
-}
-
-impl CallCounter {
-    fn new() -> Result<Self> {
-        let n = kernel::cpu::nr_cpu_ids() as usize;
-        let mut slots = KVec::with_capacity(n, GFP_KERNEL)?;
-        for _ in 0..n {
-            slots.push(Slot(AtomicU64::new(0)), GFP_KERNEL)?;
-        }
-        Ok(CallCounter { slots })
-    }
-
-    #[inline(always)]
-    fn inc(&self) {
-        let cpu = CpuId::current().as_u32() as usize;
-        if let Some(slot) = self.slots.get(cpu) {
-            slot.0.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// Calls counted so far, over all CPUs.
-    pub(crate) fn sum(&self) -> u64 {
-        self.slots.iter().map(|s| s.0.load(Ordering::Relaxed)).sum()
-    }
-}
-
-/// One implementation of a target.
-pub(crate) struct Edition {
-    /// Its id within the site.
-    pub(crate) id: EditionId,
-    /// The address of its site's target.
-    pub(crate) site: usize,
-    /// The owning patch, `None` for the original.
-    pub(crate) patch: Option<CString>,
-    /// Where calls go; 0 for the original (the call is let through).
-    entry: usize,
-    /// The entry that counts its calls itself (in `fast_calls`), for a
-    /// patch edition; 0 for the original.
-    fast: usize,
-    /// Calls counted by the patch's own entries (`fast`, `counted`).
-    fast_calls: Option<&'static AtomicU64>,
-    /// The patch's entry that asks its handler itself (0: none).
-    adaptive: usize,
-    /// Calls sent here by patches' adaptive entries (the original only).
-    own_calls: AtomicU64,
-    /// The counted entry (0 for the original: see [`Dispatch`]).
-    counted: usize,
-    /// Threads inside through the counted entry (patch editions).
-    inside: Option<&'static AtomicIsize>,
-    /// Code that a thread inside this edition may be running: for stack
-    /// checks.
-    pub(crate) ranges: KVec<Range<usize>>,
-    /// Calls that entered this edition through the handler (the patch's
-    /// entries count the others: see [`Edition::calls`]).
-    counter: CallCounter,
-    /// The patch's adaptation handler for this target.
-    adapt: Option<AdaptHandler>,
-    /// Within a subsystem, the generation this edition belongs to: its
-    /// position on the stack (0 for the original).
-    pub(crate) gen: u32,
-    /// Code of the patch whose calls to the original are let through: its
-    /// `prev()` and `orig_counted` functions.
-    bypass: [Range<usize>; 2],
-    /// The patch's kernel-thread state transfer.
-    pub(crate) migrate: Option<Migrate>,
-    /// For a kthread loop edition: its entry as a thread function.
-    pub(crate) loop_fn: Option<LoopFn>,
-    /// For a kthread loop: the function its safe point calls, besides
-    /// `kthread_should_stop()` (0: none).
-    pub(crate) safepoint: usize,
-    /// For an edition with a new interface: the code whose calls use it
-    /// (the patch module's text), and the adaptor (0: none) that old-
-    /// interface calls enter instead.
-    iface: Option<(Range<usize>, usize)>,
-    /// Keeps the patch module loaded while this edition may run.
-    _module: Option<ModuleRef>,
-}
-
-/// What a patch brings for one target, checked by `api/entry.rs`.
-#[derive(Clone, Copy)]
-pub(crate) struct EditionSpec {
-    /// The edition's plain entry.
-    pub(crate) entry: usize,
-    /// Its entry that counts calls in `calls` (for the original's
-    /// signature only; 0 for a new interface).
-    pub(crate) fast: usize,
-    /// The counter of `fast` and `counted`.
-    pub(crate) calls: &'static AtomicU64,
-    /// Its counted entry (counts calls in `calls` too).
-    pub(crate) counted: usize,
-    /// The patch's counted entry to the original.
-    pub(crate) orig_counted: usize,
-    /// Counter of `counted`.
-    pub(crate) inside: &'static AtomicIsize,
-    /// Counter of `orig_counted`.
-    pub(crate) orig_inside: &'static AtomicIsize,
-    /// Where dynamos writes the original's address.
-    pub(crate) orig: &'static core::sync::atomic::AtomicUsize,
-    /// Where dynamos writes the replaced edition's address.
-    pub(crate) prev: &'static core::sync::atomic::AtomicUsize,
-    /// The adaptation handler, if any.
-    pub(crate) adapt: Option<AdaptHandler>,
-    /// The patch's entry that asks the handler itself (0: none).
-    pub(crate) adaptive: usize,
-    /// Where dynamos writes the adaptive entry's way to the replaced
-    /// edition.
-    pub(crate) replaced: &'static core::sync::atomic::AtomicUsize,
-    /// Where dynamos writes the original's body.
-    pub(crate) original: &'static core::sync::atomic::AtomicUsize,
-    /// Where dynamos writes the original's counter of calls.
-    pub(crate) orig_calls: &'static AtomicPtr<AtomicU64>,
-    /// The patch's function that calls the replaced edition.
-    pub(crate) prev_fn: usize,
-    /// The patch's kernel-thread state transfer, if any.
-    pub(crate) migrate: Option<Migrate>,
-    /// For a kthread loop: the edition's entry as a thread function.
-    pub(crate) loop_fn: Option<LoopFn>,
-    /// For a kthread loop: the declared safe point (0: the default).
-    pub(crate) safepoint: usize,
-    /// The edition has a new interface (`abi::FUNC_NEW_INTERFACE`).
-    pub(crate) new_iface: bool,
-    /// Its adaptor for old-interface calls (0: none).
-    pub(crate) adaptor: usize,
-}
-
-/// Code of a subsystem's member editions, each range with its generation.
-pub(crate) type InheritTable = KVec<(Range<usize>, u32)>;
-
-impl Edition {
-    /// Calls that entered this edition.
-    pub(crate) fn calls(&self) -> u64 {
-        self.counter.sum()
-            + self.fast_calls.map_or(0, |c| c.load(Ordering::Relaxed))
-            + self.own_calls.load(Ordering::Relaxed)
-    }
-
-    /// Whether `addr` lies in this edition's code.
-    pub(crate) fn contains(&self, addr: usize) -> bool {
-        self.ranges.iter().any(|r| r.contains(&addr))
-    }
-
-    /// Whether this edition has a new interface.
-    pub(crate) fn new_iface(&self) -> bool {
-        self.iface.is_some()
-    }
-
-    /// Threads inside through the counted entry now.
-    pub(crate) fn counted_inside(&self) -> isize {
-        self.inside.map_or(0, |c| c.load(Ordering::Acquire))
-    }
-}
-
+use kernel::{prelude::*, str::CString, sync::Arc, task::Pid};
 /// Where an adaptation handler's choices lead, as indexes in
 /// [`Dispatch::editions`].
 struct Adapt {
@@ -415,58 +250,37 @@ impl Shared {
     }
 }
 
-/// A patch edition on a site's stack, with what the site needs of its
-/// patch.
-#[derive(Clone)]
-pub(crate) struct Layer {
-    /// The edition.
-    pub(crate) edition: Arc<Edition>,
-    orig_counted: usize,
-    orig_inside: &'static AtomicIsize,
-    prev: &'static core::sync::atomic::AtomicUsize,
-    replaced: &'static core::sync::atomic::AtomicUsize,
-    original: &'static core::sync::atomic::AtomicUsize,
-    orig_calls: &'static AtomicPtr<AtomicU64>,
-}
-
-impl Layer {
-    /// Threads inside the original through this patch's counted wrapper.
-    pub(crate) fn orig_inside(&self) -> &'static AtomicIsize {
-        self.orig_inside
-    }
-}
-
 /// The trampoline at one target and its editions.
 pub(crate) struct Site {
     /// Display name: `[module:]symbol[,sympos]`.
-    pub(crate) name: CString,
+    name: CString,
     /// The module holding the target, `None` for vmlinux. A copy: the
     /// site may outlive the patch that named it.
-    pub(crate) object: Option<CString>,
+    object: Option<CString>,
     /// Address of the target.
-    pub(crate) addr: usize,
+    addr: usize,
     /// Edition 0.
-    pub(crate) original: Arc<Edition>,
+    original: Arc<Edition>,
     /// Patch editions, bottom to top.
-    pub(crate) stack: KVec<Layer>,
+    stack: KVec<Layer>,
     /// The default edition chosen by the admin; `None` follows the top.
-    pub(crate) default: Option<EditionId>,
+    default: Option<EditionId>,
     /// Per-process editions.
-    pub(crate) pids: KVec<(Pid, EditionId)>,
+    pids: KVec<(Pid, EditionId)>,
     /// Whether entries are counted (an edition is being retired).
-    pub(crate) counting: bool,
+    counting: bool,
     /// The subsystem the site's function belongs to, set by its first
     /// patch; only patches of that subsystem may stack on it.
-    pub(crate) subsystem: Option<CString>,
+    subsystem: Option<CString>,
     /// The main function of kernel threads (see `safepoint.rs`).
-    pub(crate) kthread_loop: bool,
+    kthread_loop: bool,
     /// Editions taken off the stack that may still run (a transition or a
     /// forced one drains them). Calls that inherit their generation still
     /// reach them, and their `prev()` still gets through.
-    pub(crate) draining: KVec<Arc<Edition>>,
+    draining: KVec<Arc<Edition>>,
     /// For a subsystem member: the code of every member edition with its
     /// generation, shared by the members (see [`Dispatch`]).
-    pub(crate) inherit: Option<Arc<InheritTable>>,
+    inherit: Option<Arc<InheritTable>>,
     next_id: EditionId,
     /// What calls jump to in [`Route::Jump`] mode.
     jump_edition: Option<JumpTo>,
@@ -491,37 +305,12 @@ impl Site {
     pub(crate) fn new(
         name: CString,
         object: Option<&'static kernel::str::CStr>,
+        subsystem: Option<&'static kernel::str::CStr>,
         addr: usize,
         size: usize,
         kthread_loop: bool,
     ) -> Result<Self> {
-        let mut ranges = KVec::new();
-        ranges.push(addr..addr + size, GFP_KERNEL)?;
-        let original = Arc::new(
-            Edition {
-                id: 0,
-                site: addr,
-                patch: None,
-                entry: 0,
-                fast: 0,
-                fast_calls: None,
-                adaptive: 0,
-                own_calls: AtomicU64::new(0),
-                counted: 0,
-                inside: None,
-                ranges,
-                counter: CallCounter::new()?,
-                adapt: None,
-                gen: 0,
-                bypass: [0..0, 0..0],
-                migrate: None,
-                loop_fn: None,
-                safepoint: 0,
-                iface: None,
-                _module: None,
-            },
-            GFP_KERNEL,
-        )?;
+        let original = Arc::new(Edition::original(addr, size)?, GFP_KERNEL)?;
         let mut editions = KVec::new();
         editions.push(original.clone(), GFP_KERNEL)?;
         let dispatch = KBox::new(
@@ -546,10 +335,8 @@ impl Site {
             GFP_KERNEL,
         )?;
         let direct = Direct::new(addr, Route::Tramp, shared.clone())?;
-        let object = match object {
-            Some(o) => Some(CString::try_from(o)?),
-            None => None,
-        };
+        let copy = |n: Option<&kernel::str::CStr>| n.map(CString::try_from).transpose();
+        let (object, subsystem) = (copy(object)?, copy(subsystem)?);
         Ok(Site {
             name,
             object,
@@ -559,7 +346,7 @@ impl Site {
             default: None,
             pids: KVec::new(),
             counting: false,
-            subsystem: None,
+            subsystem,
             kthread_loop,
             draining: KVec::new(),
             inherit: None,
@@ -569,6 +356,202 @@ impl Site {
             direct,
             shared,
         })
+    }
+
+    /// Address of the target.
+    pub(crate) fn addr(&self) -> usize {
+        self.addr
+    }
+
+    /// Display name: `[module:]symbol[,sympos]`.
+    pub(crate) fn name(&self) -> &kernel::str::CStr {
+        &self.name
+    }
+
+    /// The module holding the target, `None` for vmlinux.
+    pub(crate) fn object(&self) -> Option<&kernel::str::CStr> {
+        self.object.as_deref()
+    }
+
+    /// The subsystem the target belongs to, if any.
+    pub(crate) fn subsystem(&self) -> Option<&kernel::str::CStr> {
+        self.subsystem.as_deref()
+    }
+
+    /// Whether the target is the main function of kernel threads.
+    pub(crate) fn kthread_loop(&self) -> bool {
+        self.kthread_loop
+    }
+
+    /// The patch editions, bottom to top.
+    pub(crate) fn stack(&self) -> &[Layer] {
+        &self.stack
+    }
+
+    /// The per-process editions.
+    pub(crate) fn pids(&self) -> &[(Pid, EditionId)] {
+        &self.pids
+    }
+
+    /// Whether entries are counted.
+    pub(crate) fn counting(&self) -> bool {
+        self.counting
+    }
+
+    /// Whether no patch edition is on the site or draining: it can go.
+    pub(crate) fn unused(&self) -> bool {
+        self.stack.is_empty() && self.draining.is_empty()
+    }
+
+    /// Makes room for one more layer, so that [`Site::push_layer`] cannot
+    /// fail.
+    pub(crate) fn reserve_layer(&mut self) -> Result {
+        Ok(self.stack.reserve(1, GFP_KERNEL)?)
+    }
+
+    /// Puts `layer` on top: new calls follow it (the admin's default is
+    /// dropped). Takes effect at the next snapshot.
+    pub(crate) fn push_layer(&mut self, layer: Layer) -> Result {
+        self.stack.push(layer, GFP_KERNEL)?;
+        self.default = None;
+        Ok(())
+    }
+
+    /// Takes the layer of edition `id` off the stack, with the policies
+    /// that name it. Takes effect at the next snapshot.
+    pub(crate) fn pop_layer(&mut self, id: EditionId) {
+        if let Some(pos) = self.stack.iter().position(|x| x.edition.id == id) {
+            let _ = self.stack.remove(pos);
+        }
+        self.pids.retain(|p| p.1 != id);
+        if self.default == Some(id) {
+            self.default = None;
+        }
+    }
+
+    /// Takes the top layer off, with nothing else (undoes a
+    /// [`Site::push_layer`] that was not published).
+    pub(crate) fn pop_top(&mut self) {
+        let _ = self.stack.pop();
+    }
+
+    /// Takes every layer off, and the policies (a cumulative patch
+    /// replaces them all); counts from now on.
+    pub(crate) fn clear(&mut self) {
+        self.stack.clear();
+        self.default = None;
+        self.pids.clear();
+        self.counting = true;
+    }
+
+    /// A copy of the stack.
+    pub(crate) fn copy_stack(&self) -> Result<KVec<Layer>> {
+        let mut out = KVec::with_capacity(self.stack.len(), GFP_KERNEL)?;
+        for l in self.stack.iter() {
+            out.push(l.clone(), GFP_KERNEL)?;
+        }
+        Ok(out)
+    }
+
+    /// Puts back a stack saved with [`Site::copy_stack`].
+    pub(crate) fn set_stack(&mut self, stack: KVec<Layer>) {
+        self.stack = stack;
+    }
+
+    /// Counts entries (while an edition is being retired) or not. Takes
+    /// effect at the next snapshot.
+    pub(crate) fn set_counting(&mut self, counting: bool) {
+        self.counting = counting;
+    }
+
+    /// The policies in force, to put back with [`Site::restore_policy`].
+    pub(crate) fn save_policy(&self) -> Result<Policy> {
+        let mut pids = KVec::with_capacity(self.pids.len(), GFP_KERNEL)?;
+        for &p in self.pids.iter() {
+            pids.push(p, GFP_KERNEL)?;
+        }
+        Ok(Policy {
+            default: self.default,
+            pids,
+            counting: self.counting,
+        })
+    }
+
+    /// Puts back policies saved with [`Site::save_policy`]. Takes effect
+    /// at the next snapshot.
+    pub(crate) fn restore_policy(&mut self, p: Policy) {
+        self.default = p.default;
+        self.pids = p.pids;
+        self.counting = p.counting;
+    }
+
+    /// Makes edition `id` the one new calls enter, and publishes it.
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` if no such edition is on the site; `ENOMEM`, with nothing
+    /// changed.
+    pub(crate) fn set_default(&mut self, id: EditionId) -> Result {
+        if self.edition(id).is_none() {
+            return Err(ENOENT);
+        }
+        let old = self.default.replace(id);
+        self.publish_or(|s| s.default = old)
+    }
+
+    /// Replaces the per-process editions, and publishes them.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM`, with nothing changed.
+    pub(crate) fn set_pids(&mut self, pids: KVec<(Pid, EditionId)>) -> Result {
+        let old = core::mem::replace(&mut self.pids, pids);
+        self.publish_or(|s| s.pids = old)
+    }
+
+    /// Publishes the state; on failure runs `undo` (which puts the state
+    /// back) and returns the error.
+    fn publish_or(&mut self, undo: impl FnOnce(&mut Self)) -> Result {
+        match self.publish() {
+            Ok(stale) => {
+                drop(stale);
+                Ok(())
+            }
+            Err(e) => {
+                undo(self);
+                Err(e)
+            }
+        }
+    }
+
+    /// Replaces the list of editions off the stack that may still run;
+    /// returns the old one. Takes effect at the next snapshot.
+    pub(crate) fn swap_draining(&mut self, list: KVec<Arc<Edition>>) -> KVec<Arc<Edition>> {
+        core::mem::replace(&mut self.draining, list)
+    }
+
+    /// Keeps only the draining editions for which `keep` holds.
+    pub(crate) fn retain_draining(&mut self, mut keep: impl FnMut(&Arc<Edition>) -> bool) {
+        self.draining.retain(|e| keep(e));
+    }
+
+    /// Gives a subsystem member the table of every member edition, for its
+    /// next snapshot.
+    pub(crate) fn set_inherit(&mut self, table: Arc<InheritTable>) {
+        self.inherit = Some(table);
+    }
+
+    /// Counts entries or not, and publishes: what a transition's end does.
+    /// On failure counting stays on (slower, never wrong), and `None`.
+    pub(crate) fn settle(&mut self, counting: bool) -> Option<Stale<Dispatch>> {
+        self.counting = counting;
+        match self.publish() {
+            Ok(s) => Some(s),
+            Err(_) => {
+                self.counting = true;
+                None
+            }
+        }
     }
 
     /// Makes a new edition for `spec`, not yet on the stack.
@@ -685,35 +668,12 @@ impl Site {
     /// Builds the snapshot of the current state, for [`Site::install`].
     /// Allocation is the only way to fail; nothing is published yet.
     pub(crate) fn prepare(&mut self) -> Result<Prepared> {
-        let n = self.stack.len() + self.draining.len() + 1;
-        let mut editions = KVec::with_capacity(n, GFP_KERNEL)?;
-        let mut bypass = KVec::with_capacity(2 * n, GFP_KERNEL)?;
-        for e in self.all_editions() {
-            if editions.iter().any(|x: &Arc<Edition>| Arc::ptr_eq(x, e)) {
-                continue;
-            }
-            editions.push(e.clone(), GFP_KERNEL)?;
-            for r in e.bypass.iter() {
-                if !r.is_empty() && !bypass.contains(r) {
-                    bypass.push(r.clone(), GFP_KERNEL)?;
-                }
-            }
-        }
-        // Sorted and merged: `Dispatch::bypassed` searches them.
-        let n = dispatch::merge_ranges(&mut bypass);
-        bypass.truncate(n);
+        let (editions, bypass) = self.snapshot_editions()?;
         // Stack editions come right after the original, in order; draining
         // ones after them can only be entered by inheritance.
         let live = self.stack.len() + 1;
-        let index = |id: EditionId| editions[..live].iter().position(|e| e.id == id);
-        let default = index(self.default_id()).unwrap_or(0);
-        let mut pids = KVec::with_capacity(self.pids.len(), GFP_KERNEL)?;
-        for &(pid, id) in self.pids.iter() {
-            if let Some(i) = index(id) {
-                pids.push((pid, i), GFP_KERNEL)?;
-            }
-        }
         let top = live - 1;
+        let (default, pids) = self.policy_indexes(&editions[..live])?;
         let adapt = self.stack.last().and_then(|l| {
             l.edition.adapt.map(|handler| Adapt {
                 handler,
@@ -721,36 +681,8 @@ impl Site {
                 replaced: top - 1,
             })
         });
-        let orig_counted = self.stack.last().map_or(0, |l| l.orig_counted);
-        let mut inherit = KVec::new();
-        let several = dispatch::several_generations(
-            self.counting,
-            !self.pids.is_empty(),
-            self.default.is_some(),
-            adapt.is_some(),
-            !self.draining.is_empty(),
-        );
-        if let (Some(table), true) = (&self.inherit, several) {
-            inherit.reserve(table.len(), GFP_KERNEL)?;
-            for (r, gen) in table.iter() {
-                if let Some(i) = editions.iter().position(|e| e.gen == *gen) {
-                    inherit.push((r.clone(), i), GFP_KERNEL)?;
-                }
-            }
-        }
-        let iface = editions
-            .iter()
-            .position(|e| e.iface.is_some())
-            .and_then(|i| {
-                let (native, adaptor) = editions[i].iface.clone()?;
-                let (adaptor, replaced) = dispatch::iface_routes(i, live, adaptor, default);
-                Some(Iface {
-                    native,
-                    edition: i,
-                    adaptor,
-                    replaced,
-                })
-            });
+        let inherit = self.inherit_table(&editions, adapt.is_some())?;
+        let iface = Self::iface_plan(&editions, live, default);
         // Every call goes to the same entry: the top edition's, counting
         // or not, or its adaptive entry. Then the site jumps there, and
         // the handler is not asked.
@@ -784,7 +716,7 @@ impl Site {
                 pids,
                 adapt,
                 counting: self.counting,
-                orig_counted,
+                orig_counted: self.stack.last().map_or(0, |l| l.orig_counted),
                 bypass,
                 inherit,
                 passthrough: self.kthread_loop,
@@ -801,6 +733,83 @@ impl Site {
             }
         }
         Ok(Prepared(dispatch, target, jump_edition))
+    }
+
+    /// Every edition once, `[original, stack.., draining..]`, and the code
+    /// whose calls are let through to the original, sorted and merged for
+    /// `Dispatch::bypassed`.
+    fn snapshot_editions(&self) -> Result<(KVec<Arc<Edition>>, Ranges)> {
+        let n = self.stack.len() + self.draining.len() + 1;
+        let mut editions = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut bypass = KVec::with_capacity(2 * n, GFP_KERNEL)?;
+        for e in self.all_editions() {
+            if editions.iter().any(|x: &Arc<Edition>| Arc::ptr_eq(x, e)) {
+                continue;
+            }
+            editions.push(e.clone(), GFP_KERNEL)?;
+            for r in e.bypass.iter() {
+                if !r.is_empty() && !bypass.contains(r) {
+                    bypass.push(r.clone(), GFP_KERNEL)?;
+                }
+            }
+        }
+        let n = dispatch::merge_ranges(&mut bypass);
+        bypass.truncate(n);
+        Ok((editions, bypass))
+    }
+
+    /// The default edition and the per-process ones, as indexes in the
+    /// snapshot's `live` editions (original and stack).
+    fn policy_indexes(&self, live: &[Arc<Edition>]) -> Result<(usize, KVec<(Pid, usize)>)> {
+        let index = |id: EditionId| live.iter().position(|e| e.id == id);
+        let default = index(self.default_id()).unwrap_or(0);
+        let mut pids = KVec::with_capacity(self.pids.len(), GFP_KERNEL)?;
+        for &(pid, id) in self.pids.iter() {
+            if let Some(i) = index(id) {
+                pids.push((pid, i), GFP_KERNEL)?;
+            }
+        }
+        Ok((default, pids))
+    }
+
+    /// For a subsystem member while more than one generation may run: the
+    /// code of every member edition, with the index of this site's edition
+    /// of the same generation. Empty otherwise.
+    fn inherit_table(
+        &self,
+        editions: &[Arc<Edition>],
+        adapt: bool,
+    ) -> Result<KVec<(Range<usize>, usize)>> {
+        let mut inherit = KVec::new();
+        let several = dispatch::several_generations(
+            self.counting,
+            !self.pids.is_empty(),
+            self.default.is_some(),
+            adapt,
+            !self.draining.is_empty(),
+        );
+        if let (Some(table), true) = (&self.inherit, several) {
+            inherit.reserve(table.len(), GFP_KERNEL)?;
+            for (r, gen) in table.iter() {
+                if let Some(i) = editions.iter().position(|e| e.gen == *gen) {
+                    inherit.push((r.clone(), i), GFP_KERNEL)?;
+                }
+            }
+        }
+        Ok(inherit)
+    }
+
+    /// Where calls go when an edition changes the target's interface.
+    fn iface_plan(editions: &[Arc<Edition>], live: usize, default: usize) -> Option<Iface> {
+        let i = editions.iter().position(|e| e.iface.is_some())?;
+        let (native, adaptor) = editions[i].iface.clone()?;
+        let (adaptor, replaced) = dispatch::iface_routes(i, live, adaptor, default);
+        Some(Iface {
+            native,
+            edition: i,
+            adaptor,
+            replaced,
+        })
     }
 
     /// Publishes a snapshot made by [`Site::prepare`] from the current
@@ -877,6 +886,31 @@ impl Site {
             jump.is_some_and(|a| self.stack.iter().any(|l| f(&l.edition) == a))
         };
         dispatch::call_mode(jump, is(|e| e.counted), is(|e| e.adaptive)).name()
+    }
+}
+
+/// Address ranges of code.
+type Ranges = KVec<Range<usize>>;
+
+/// A site's policies, saved to be put back (see [`Site::save_policy`]).
+pub(crate) struct Policy {
+    default: Option<EditionId>,
+    pids: KVec<(Pid, EditionId)>,
+    counting: bool,
+}
+
+impl Policy {
+    /// A copy.
+    pub(crate) fn try_clone(&self) -> Result<Self> {
+        let mut pids = KVec::with_capacity(self.pids.len(), GFP_KERNEL)?;
+        for &p in self.pids.iter() {
+            pids.push(p, GFP_KERNEL)?;
+        }
+        Ok(Policy {
+            default: self.default,
+            pids,
+            counting: self.counting,
+        })
     }
 }
 

@@ -43,11 +43,12 @@ use crate::{
     mech::{
         drain::Drain,
         safepoint::{self, Safepoints},
-        site::{Edition, EditionId, Layer, Site},
+        site::{Edition, EditionId, Layer, Policy, Site},
         state::LazyState,
     },
     raw::{
         display,
+        global::module_mutex,
         modules::Notifier,
         shadow,
         sysfs::{AsParent, Attr, Dir, Parent},
@@ -59,8 +60,7 @@ use kernel::{
     c_str,
     prelude::*,
     str::{CStr, CString},
-    sync::{global_lock, Arc},
-    task::Pid,
+    sync::Arc,
     time::{Instant, Monotonic},
     workqueue::{impl_has_delayed_work, new_delayed_work, DelayedWork, WorkItem},
 };
@@ -108,75 +108,142 @@ pub(crate) struct EditionInfo {
     pub(crate) id: EditionId,
 }
 
-/// A site with its sysfs directories. Fields drop in order: editions'
-/// directories, then the function's, then the site (unhooking it).
+/// A sysfs directory the registry holds. Removing a directory waits for
+/// its running handlers, which may be waiting for the registry mutex, so a
+/// `Kept` directory is never removed where it is dropped: it leaves only
+/// through the [`Trash`], which [`with_core`] empties after releasing the
+/// mutex. Dropped anywhere else (a bug), it stays in sysfs, leaked, and
+/// says so, rather than deadlock.
+///
+/// # Invariants
+///
+/// `0` is `Some` until [`Trash`] takes the directory.
+pub(crate) struct Kept<T: Send + Sync + 'static>(Option<Dir<T>>);
+
+impl<T: Send + Sync + 'static> Kept<T> {
+    /// Holds `dir` until it goes to the trash.
+    pub(crate) fn new(dir: Dir<T>) -> Self {
+        Kept(Some(dir))
+    }
+
+    /// Creates a directory (see `raw::sysfs::Dir::new`) and holds it.
+    pub(crate) fn make(
+        name: &CStr,
+        parent: &dyn AsParent,
+        ctx: T,
+        attrs: &'static [Attr<T>],
+    ) -> Result<Self> {
+        let ctx = Arc::new(ctx, GFP_KERNEL)?;
+        Ok(Kept::new(Dir::new(name, Parent::Dir(parent), ctx, attrs)?))
+    }
+
+    /// The directory, as a parent of others.
+    pub(crate) fn parent(&self) -> &dyn AsParent {
+        self
+    }
+
+    /// The context the directory shows.
+    pub(crate) fn ctx(&self) -> Option<&Arc<T>> {
+        self.0.as_ref().map(|d| d.ctx())
+    }
+}
+
+impl<T: Send + Sync + 'static> AsParent for Kept<T> {
+    fn kobj(&self) -> core::ptr::NonNull<kernel::bindings::kobject> {
+        match &self.0 {
+            Some(d) => d.kobj(),
+            // Cannot happen (type invariant): taken only by the trash,
+            // which consumes the `Kept`.
+            None => core::ptr::NonNull::dangling(),
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> Drop for Kept<T> {
+    fn drop(&mut self) {
+        if let Some(d) = self.0.take() {
+            pr_err!("bug: a sysfs directory was dropped outside the trash: leaked\n");
+            core::mem::forget(d);
+        }
+    }
+}
+
+/// A site with its sysfs directories.
 pub(crate) struct SiteEntry {
     edition_attrs: &'static [Attr<EditionInfo>],
-    edition_dirs: KVec<Dir<EditionInfo>>,
-    editions_dir: Dir<()>,
-    _dir: Dir<SiteInfo>,
+    edition_dirs: KVec<Kept<EditionInfo>>,
+    editions_dir: Kept<()>,
+    dir: Kept<SiteInfo>,
     /// The site.
     pub(crate) site: Site,
 }
 
 impl SiteEntry {
-    /// Hooks `addr` and creates its sysfs directories.
+    /// Hooks `addr` and creates its sysfs directories; on failure, what was
+    /// made goes to `trash`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         core: &Core,
+        trash: &mut Trash,
         name: CString,
         object: Option<&'static CStr>,
+        subsystem: Option<&'static CStr>,
         addr: usize,
         size: usize,
         kthread_loop: bool,
     ) -> Result<Self> {
-        let site = Site::new(name, object, addr, size, kthread_loop)?;
-        let dir = Dir::new(
-            &site.name,
-            Parent::Dir(&core.functions_dir),
-            Arc::new(SiteInfo { addr }, GFP_KERNEL)?,
+        let site = Site::new(name, object, subsystem, addr, size, kthread_loop)?;
+        let dir = Kept::make(
+            site.name(),
+            &core.functions_dir,
+            SiteInfo { addr },
             core.tables.site,
         )?;
-        let editions_dir = Dir::new(
-            c_str!("editions"),
-            Parent::Dir(&dir),
-            Arc::new((), GFP_KERNEL)?,
-            &[],
-        )?;
+        let editions_dir = match Kept::make(c_str!("editions"), dir.parent(), (), &[]) {
+            Ok(d) => d,
+            Err(e) => {
+                trash.push_dir(dir);
+                return Err(e);
+            }
+        };
         let mut entry = SiteEntry {
             edition_attrs: core.tables.edition,
             edition_dirs: KVec::new(),
             editions_dir,
-            _dir: dir,
+            dir,
             site,
         };
-        entry.add_edition_dir(0)?;
+        if let Err(e) = entry.add_edition_dir(0) {
+            trash.push_site(entry);
+            return Err(e);
+        }
         Ok(entry)
     }
 
     /// Creates `editions/<id>/`.
     pub(crate) fn add_edition_dir(&mut self, id: EditionId) -> Result {
         let name = CString::try_from_fmt(fmt!("{}", id))?;
-        let dir = Dir::new(
-            &name,
-            Parent::Dir(&self.editions_dir),
-            Arc::new(
-                EditionInfo {
-                    site: self.site.addr,
-                    id,
-                },
-                GFP_KERNEL,
-            )?,
-            self.edition_attrs,
-        )?;
-        self.edition_dirs.push(dir, GFP_KERNEL)?;
+        // Room first: a directory made for nothing would have to go.
+        self.edition_dirs.reserve(1, GFP_KERNEL)?;
+        let info = EditionInfo {
+            site: self.site.addr(),
+            id,
+        };
+        let dir = Kept::make(&name, self.editions_dir.parent(), info, self.edition_attrs)?;
+        // PANIC: cannot fail, reserved above.
+        let _ = self.edition_dirs.push_within_capacity(dir);
         Ok(())
     }
 
     /// Moves `editions/<id>/` to the trash.
     pub(crate) fn remove_edition_dir(&mut self, id: EditionId, trash: &mut Trash) {
-        if let Some(pos) = self.edition_dirs.iter().position(|d| d.ctx().id == id) {
+        let pos = self
+            .edition_dirs
+            .iter()
+            .position(|d| d.ctx().is_some_and(|c| c.id == id));
+        if let Some(pos) = pos {
             if let Ok(dir) = self.edition_dirs.remove(pos) {
-                trash.push_edition_dir(dir);
+                trash.push_dir(dir);
             }
         }
     }
@@ -196,7 +263,7 @@ pub(crate) struct Transition {
     pub(crate) replaced: KVec<PatchKey>,
     /// For a cumulative patch: the stacks and policies it replaced, to
     /// put back if its enabling is reversed.
-    pub(crate) undo: Option<(SavedStacks, Saved)>,
+    pub(crate) undo: Option<(SavedStacks, SavedPolicies)>,
     /// When it started.
     pub(crate) started: Instant<Monotonic>,
     /// Whether its timeout was reported.
@@ -259,17 +326,32 @@ impl Core {
 
     /// The site hooking `addr`.
     pub(crate) fn site(&mut self, addr: usize) -> Option<&mut SiteEntry> {
-        self.sites.iter_mut().find(|s| s.site.addr == addr)
+        self.sites.iter_mut().find(|s| s.site.addr() == addr)
     }
 
     /// The site hooking `addr`, to read.
     pub(crate) fn site_ref(&self, addr: usize) -> Option<&SiteEntry> {
-        self.sites.iter().find(|s| s.site.addr == addr)
+        self.sites.iter().find(|s| s.site.addr() == addr)
     }
 
     /// The index of a patch.
     pub(crate) fn patch_index(&self, key: PatchKey) -> Option<usize> {
         self.patches.iter().position(|p| p.key == key)
+    }
+
+    /// The patch registered with `key`.
+    pub(crate) fn patch(&self, key: PatchKey) -> Option<&Patch> {
+        self.patches.iter().find(|p| p.key == key)
+    }
+
+    /// The patch registered with `key`, to change.
+    pub(crate) fn patch_mut(&mut self, key: PatchKey) -> Option<&mut Patch> {
+        self.patches.iter_mut().find(|p| p.key == key)
+    }
+
+    /// The name of the patch registered with `key`, for messages.
+    pub(crate) fn patch_name(&self, key: PatchKey) -> &'static CStr {
+        self.patch(key).map_or(c_str!("?"), |p| p.spec.name)
     }
 
     /// Schedules a check of the transition now.
@@ -301,31 +383,27 @@ impl Core {
     }
 }
 
-/// A site's sysfs directories, children first.
-struct SiteDirs {
-    _edition_dirs: KVec<Dir<EditionInfo>>,
-    _editions_dir: Dir<()>,
-    _dir: Dir<SiteInfo>,
-}
-
 /// What must be dropped after the registry mutex is released: sysfs
 /// directories (their removal waits for handlers that may be waiting for
-/// the mutex) and unhooked sites.
+/// the mutex) and unhooked sites. Only [`with_core`] makes one.
 ///
-/// Fields drop in order: every directory goes first, children before
-/// parents, so that the names are free again before the hooks are
+/// Directories go first, in the order they were pushed (children before
+/// their parents), so that the names are free again before the hooks are
 /// unregistered, which can take long (it waits for RCU grace periods).
-#[derive(Default)]
 pub(crate) struct Trash {
-    edition_dirs: KVec<Dir<EditionInfo>>,
-    site_dirs: KVec<SiteDirs>,
-    state_dirs: KVec<StateDirs>,
-    patch_dirs: KVec<Dir<PatchInfo>>,
-    subsys_dirs: KVec<Dir<SubsysInfo>>,
+    dirs: KVec<KBox<dyn Send>>,
     sites: KVec<Site>,
 }
 
 impl Trash {
+    /// An empty trash, for [`with_core`] only.
+    fn new() -> Self {
+        Trash {
+            dirs: KVec::new(),
+            sites: KVec::new(),
+        }
+    }
+
     /// Pushes `v` on `list`; on allocation failure `v` is leaked rather
     /// than dropped under the mutex, which could deadlock.
     fn keep<T>(list: &mut KVec<T>, v: T) {
@@ -339,58 +417,67 @@ impl Trash {
         }
     }
 
-    /// Queues a site for removal.
+    /// Queues a directory for removal.
+    pub(crate) fn push_dir<T: Send + Sync + 'static>(&mut self, mut dir: Kept<T>) {
+        let Some(d) = dir.0.take() else {
+            return;
+        };
+        match KBox::new(d, GFP_KERNEL) {
+            Ok(b) => {
+                let b: KBox<dyn Send> = b;
+                Self::keep(&mut self.dirs, b);
+            }
+            Err(_) => pr_err!("out of memory: leaking a sysfs directory\n"),
+        }
+    }
+
+    /// Queues a site for removal, its directories first.
     pub(crate) fn push_site(&mut self, entry: SiteEntry) {
         let SiteEntry {
             edition_attrs: _,
             edition_dirs,
             editions_dir,
-            _dir,
+            dir,
             site,
         } = entry;
-        Self::keep(
-            &mut self.site_dirs,
-            SiteDirs {
-                _edition_dirs: edition_dirs,
-                _editions_dir: editions_dir,
-                _dir,
-            },
-        );
+        for d in edition_dirs {
+            self.push_dir(d);
+        }
+        self.push_dir(editions_dir);
+        self.push_dir(dir);
         Self::keep(&mut self.sites, site);
     }
 
     /// Queues the directories of a patch's states for removal.
     pub(crate) fn push_state_dirs(&mut self, dirs: StateDirs) {
-        Self::keep(&mut self.state_dirs, dirs);
-    }
-
-    /// Queues a patch directory for removal.
-    pub(crate) fn push_patch_dir(&mut self, dir: Dir<PatchInfo>) {
-        Self::keep(&mut self.patch_dirs, dir);
-    }
-
-    /// Queues an edition directory for removal.
-    pub(crate) fn push_edition_dir(&mut self, dir: Dir<EditionInfo>) {
-        Self::keep(&mut self.edition_dirs, dir);
-    }
-
-    /// Queues a subsystem directory for removal.
-    pub(crate) fn push_subsys_dir(&mut self, dir: Dir<SubsysInfo>) {
-        Self::keep(&mut self.subsys_dirs, dir);
+        for d in dirs.dirs {
+            self.push_dir(d);
+        }
+        self.push_dir(dirs.parent);
     }
 }
 
-global_lock! {
-    // SAFETY: `init()` initializes it before anything else can use it.
-    unsafe(uninit) static CORE: Mutex<Option<Core>> = None;
+impl Drop for Trash {
+    fn drop(&mut self) {
+        // Directories first, in order; then the hooks.
+        for d in core::mem::take(&mut self.dirs) {
+            drop(d);
+        }
+        for s in core::mem::take(&mut self.sites) {
+            drop(s);
+        }
+    }
+}
+
+module_mutex! {
+    static CORE: Mutex<Option<Core>> = None;
+    init = init_core_lock;
 }
 
 /// Initializes the registry's mutex. Called once, at module init, before
-/// anything else uses it.
+/// anything that could take it exists.
 pub(crate) fn init_lock() {
-    // SAFETY: Called once, at module init, before any other use of `CORE`:
-    // patch modules cannot call the entry points before dynamos is live.
-    unsafe { CORE.init() };
+    init_core_lock();
 }
 
 /// Makes `core` the registry.
@@ -405,7 +492,7 @@ pub(crate) fn uninstall() -> Option<Core> {
 
 /// Runs `f` on the registry under its mutex, then empties the trash.
 pub(crate) fn with_core<R>(f: impl FnOnce(&mut Core, &mut Trash) -> Result<R>) -> Result<R> {
-    let mut trash = Trash::default();
+    let mut trash = Trash::new();
     let res = {
         let mut guard = CORE.lock();
         match guard.as_mut() {
@@ -456,6 +543,16 @@ impl WorkItem for TransitionWork {
     }
 }
 
+/// One function of a patch that has an edition on a site.
+pub(crate) struct Applied {
+    /// Its index in the patch's `spec.funcs`.
+    pub(crate) func: usize,
+    /// The address of its site.
+    pub(crate) site: usize,
+    /// Its edition, as a layer of the site's stack.
+    pub(crate) layer: Layer,
+}
+
 /// A registered patch.
 pub(crate) struct Patch {
     /// Its key.
@@ -466,18 +563,14 @@ pub(crate) struct Patch {
     pub(crate) state: PatchState,
     /// Why the last enable or disable failed.
     pub(crate) error: Option<CString>,
-    /// One layer per applied function while the patch has editions.
-    pub(crate) layers: KVec<Layer>,
-    /// The site of each applied function, in the same order.
-    pub(crate) sites: KVec<usize>,
-    /// The index in `spec.funcs` of each applied function, same order.
-    /// Functions of modules that are not loaded are not applied: they are
-    /// applied when their module comes, and dropped when it goes.
-    pub(crate) applied: KVec<usize>,
+    /// Its applied functions while it has editions. Functions of modules
+    /// that are not loaded are not applied: they are applied when their
+    /// module comes, and dropped when it goes.
+    pub(crate) applied: KVec<Applied>,
     /// Its states, converted lazily (`mech/state.rs`).
     pub(crate) states: KVec<Arc<LazyState>>,
     state_dirs: Option<StateDirs>,
-    dir: Dir<PatchInfo>,
+    dir: Kept<PatchInfo>,
 }
 
 impl Patch {
@@ -485,7 +578,7 @@ impl Patch {
     pub(crate) fn new(
         key: PatchKey,
         spec: PatchSpec,
-        dir: Dir<PatchInfo>,
+        dir: Kept<PatchInfo>,
         states: KVec<Arc<LazyState>>,
         state_dirs: Option<StateDirs>,
     ) -> Self {
@@ -494,8 +587,6 @@ impl Patch {
             spec,
             state: PatchState::Registered,
             error: None,
-            layers: KVec::new(),
-            sites: KVec::new(),
             applied: KVec::new(),
             states,
             state_dirs,
@@ -511,7 +602,7 @@ impl Patch {
         if let Some(d) = self.state_dirs {
             trash.push_state_dirs(d);
         }
-        trash.push_patch_dir(self.dir);
+        trash.push_dir(self.dir);
     }
 
     /// Frees what the patch left in shadow data: records of its states
@@ -539,10 +630,11 @@ pub(crate) fn free_shadows(shadows: &[&'static ShadowDesc]) {
 }
 
 /// Records and reports why an operation on patch `idx` failed.
-pub(crate) fn fail(core: &mut Core, idx: usize, err: Error, args: fmt::Arguments<'_>) -> Error {
-    let p = &mut core.patches[idx];
-    pr_err!("patch '{}': {}\n", display(p.spec.name), args);
-    p.error = CString::try_from_fmt(args).ok();
+pub(crate) fn fail(core: &mut Core, key: PatchKey, err: Error, args: fmt::Arguments<'_>) -> Error {
+    if let Some(p) = core.patch_mut(key) {
+        pr_err!("patch '{}': {}\n", display(p.spec.name), args);
+        p.error = CString::try_from_fmt(args).ok();
+    }
     err
 }
 
@@ -550,7 +642,7 @@ pub(crate) fn fail(core: &mut Core, idx: usize, err: Error, args: fmt::Arguments
 pub(crate) type SavedStacks = KVec<(usize, KVec<Layer>)>;
 
 /// Site policies saved before a change, to restore on failure.
-pub(crate) type Saved = KVec<(usize, Option<EditionId>, KVec<(Pid, EditionId)>, bool)>;
+pub(crate) type SavedPolicies = KVec<(usize, Policy)>;
 
 /// Context of a subsystem's sysfs directory: its name.
 pub(crate) struct SubsysInfo {
@@ -565,7 +657,7 @@ pub(crate) struct Subsystem {
     /// How long a switch may take to drain before it is reported, in
     /// milliseconds; 0: never reported.
     pub(crate) timeout_ms: u32,
-    pub(crate) dir: Dir<SubsysInfo>,
+    pub(crate) dir: Kept<SubsysInfo>,
 }
 
 /// The editions that stay draining after a forced switch, until their last
@@ -587,47 +679,39 @@ impl Leftover {
 
 /// The states of a patch with their sysfs directories, children first.
 pub(crate) struct StateDirs {
-    _dirs: KVec<Dir<StateInfo>>,
-    _parent: Dir<()>,
+    dirs: KVec<Kept<StateInfo>>,
+    parent: Kept<()>,
 }
 
 impl StateDirs {
-    /// Creates `states/<name>/` under a patch's directory for each state.
+    /// Creates `states/<name>/` under a patch's directory for each state;
+    /// on failure, what was made goes to `trash`.
     pub(crate) fn new(
         parent: &dyn AsParent,
         states: &[Arc<LazyState>],
         attrs: &'static [Attr<StateInfo>],
+        trash: &mut Trash,
     ) -> Result<Self> {
-        let top = Dir::new(
-            c_str!("states"),
-            Parent::Dir(parent),
-            Arc::new((), GFP_KERNEL)?,
-            &[],
-        )?;
-        let mut dirs = KVec::with_capacity(states.len(), GFP_KERNEL)?;
-        for st in states {
-            let d = Dir::new(
-                st.name,
-                Parent::Dir(&top),
-                Arc::new(StateInfo { state: st.clone() }, GFP_KERNEL)?,
-                attrs,
-            );
-            match d {
-                // PANIC: cannot fail, reserved above.
-                Ok(d) => {
-                    let _ = dirs.push(d, GFP_NOWAIT);
-                }
-                Err(e) => {
-                    // Not under the registry mutex: made at registration,
-                    // before the patch is visible.
-                    drop(dirs);
-                    return Err(e);
-                }
-            }
+        let top = Kept::make(c_str!("states"), parent, (), &[])?;
+        let mut made = StateDirs {
+            dirs: KVec::new(),
+            parent: top,
+        };
+        if let Err(e) = made.add_all(states, attrs) {
+            trash.push_state_dirs(made);
+            return Err(e);
         }
-        Ok(StateDirs {
-            _dirs: dirs,
-            _parent: top,
-        })
+        Ok(made)
+    }
+
+    fn add_all(&mut self, states: &[Arc<LazyState>], attrs: &'static [Attr<StateInfo>]) -> Result {
+        self.dirs.reserve(states.len(), GFP_KERNEL)?;
+        for st in states {
+            let info = StateInfo { state: st.clone() };
+            let d = Kept::make(st.name, self.parent.parent(), info, attrs)?;
+            // PANIC: cannot fail, reserved above.
+            let _ = self.dirs.push_within_capacity(d);
+        }
+        Ok(())
     }
 }

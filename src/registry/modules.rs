@@ -6,9 +6,10 @@
 //! and lose their sites when it goes.
 
 use super::{
-    model::{fail, with_core, Core, SiteEntry, Trash},
-    patch::{remove_empty_sites, site_name, where_is},
+    model::{fail, with_core, Applied, Core, SiteEntry, Trash},
+    spec::FuncSpec,
     subsystem,
+    switch::{remove_empty_sites, site_name, where_is},
 };
 use crate::{
     logic::lifecycle::PatchKey,
@@ -18,10 +19,7 @@ use crate::{
         modules::ModuleEvent,
     },
 };
-use kernel::{
-    prelude::*,
-    str::{CStr, CString},
-};
+use kernel::{prelude::*, str::CStr};
 
 /// A module comes or goes: apply the enabled patches' functions that live
 /// in it, or drop their sites. Events before the registry exists or after
@@ -56,7 +54,7 @@ fn module_coming(module: &CStr) -> Result {
             GFP_KERNEL,
         )?;
     }
-    // Without the mutex: see `patch::Resolved`.
+    // Without the mutex: see `switch::Resolved`.
     let found = kallsyms::resolve(&queries)?;
     with_core(|core, trash| {
         for ((key, fidx, q), r) in wanted.iter().zip(found.iter()) {
@@ -89,7 +87,7 @@ pub(crate) fn coming_queries(
             continue;
         }
         for (i, f) in p.spec.funcs.iter().enumerate() {
-            if f.object == Some(module) && !p.applied.contains(&i) {
+            if f.object == Some(module) && !p.applied.iter().any(|a| a.func == i) {
                 let q = Query {
                     name: f.name,
                     object: f.object,
@@ -100,6 +98,95 @@ pub(crate) fn coming_queries(
         }
     }
     Ok(out)
+}
+
+/// Hooks `addr`, the function `f` of patch `key` in a module that is
+/// coming, unless it is hooked.
+fn hook_coming(
+    core: &mut Core,
+    key: PatchKey,
+    f: &FuncSpec,
+    addr: usize,
+    trash: &mut Trash,
+) -> Result {
+    if core.site_ref(addr).is_some() {
+        return Ok(());
+    }
+    let Some(size) = kallsyms::function_size(addr) else {
+        return Err(EINVAL);
+    };
+    // Reserved first: a failed push would drop the site's directories
+    // under the registry mutex.
+    core.sites.reserve(1, GFP_KERNEL)?;
+    if f.kthread_loop {
+        core.prepare_safepoints(f.edition.safepoint)?;
+    }
+    let subsystem = core.patch(key).ok_or(ENODEV)?.spec.subsystem;
+    let made = SiteEntry::new(
+        core,
+        trash,
+        site_name(f)?,
+        f.object,
+        subsystem,
+        addr,
+        size,
+        f.kthread_loop,
+    );
+    let entry = made.map_err(|e| {
+        fail(
+            core,
+            key,
+            e,
+            format_args!(
+                "cannot patch {} in module {} ({})",
+                display(f.name),
+                where_is(f),
+                e.to_errno()
+            ),
+        )
+    })?;
+    // PANIC: cannot fail, reserved above.
+    let _ = core.sites.push(entry, GFP_NOWAIT);
+    Ok(())
+}
+
+/// Puts the edition of function `fidx` of patch `key` on the site at
+/// `addr` and publishes it; nothing changes on failure.
+fn push_coming(
+    core: &mut Core,
+    key: PatchKey,
+    fidx: usize,
+    addr: usize,
+    trash: &mut Trash,
+) -> Result {
+    let p = core.patch_mut(key).ok_or(ENODEV)?;
+    let (f, name, text) = (p.spec.funcs[fidx], p.spec.name, p.spec.module.text());
+    let module = p.spec.module.get().ok_or(EBUSY)?;
+    p.applied.reserve(1, GFP_KERNEL)?;
+    let entry = core.site(addr).ok_or(ENODEV)?;
+    let layer = entry.site.new_edition(name, &f.edition, module, text)?;
+    entry.add_edition_dir(layer.edition.id)?;
+    entry.site.push_layer(layer.clone())?;
+    let published = subsystem::refresh_sites(core, &[addr])
+        .and_then(|()| core.site(addr).ok_or(ENODEV)?.site.publish());
+    let entry = core.site(addr).ok_or(ENODEV)?;
+    match published {
+        Ok(stale) => drop(stale),
+        Err(e) => {
+            entry.site.pop_top();
+            entry.remove_edition_dir(layer.edition.id, trash);
+            return Err(e);
+        }
+    }
+    let applied = Applied {
+        func: fidx,
+        site: addr,
+        layer,
+    };
+    let p = core.patch_mut(key).ok_or(ENODEV)?;
+    // PANIC: cannot fail, reserved above.
+    let _ = p.applied.push(applied, GFP_NOWAIT);
+    Ok(())
 }
 
 /// Applies function `fidx` of patch `key`, found at `addr` in a module that
@@ -116,79 +203,15 @@ pub(crate) fn apply_coming(
     addr: usize,
     trash: &mut Trash,
 ) -> Result {
-    let Some(idx) = core.patch_index(key) else {
+    let Some(p) = core.patch(key) else {
         return Ok(());
     };
-    if !core.patches[idx].state.target_enabled() || core.patches[idx].applied.contains(&fidx) {
+    if !p.state.target_enabled() || p.applied.iter().any(|a| a.func == fidx) {
         return Ok(());
     }
-    let f = core.patches[idx].spec.funcs[fidx];
-    let name = core.patches[idx].spec.name;
-    let text = core.patches[idx].spec.module.text();
-    if core.site_ref(addr).is_none() {
-        let Some(size) = kallsyms::function_size(addr) else {
-            return Err(EINVAL);
-        };
-        // Reserved first: a failed push would drop the site's directories
-        // under the registry mutex.
-        core.sites.reserve(1, GFP_KERNEL)?;
-        if f.kthread_loop {
-            core.prepare_safepoints(f.edition.safepoint)?;
-        }
-        let sub = match core.patches[idx].spec.subsystem {
-            Some(s) => Some(CString::try_from(s)?),
-            None => None,
-        };
-        let mut entry = SiteEntry::new(core, site_name(&f)?, f.object, addr, size, f.kthread_loop)
-            .map_err(|e| {
-                fail(
-                    core,
-                    idx,
-                    e,
-                    format_args!(
-                        "cannot patch {} in module {} ({})",
-                        display(f.name),
-                        where_is(&f),
-                        e.to_errno()
-                    ),
-                )
-            })?;
-        entry.site.subsystem = sub;
-        // PANIC: cannot fail, reserved above.
-        let _ = core.sites.push(entry, GFP_NOWAIT);
-    }
-    let res = (|| {
-        let module = core.patches[idx].spec.module.get().ok_or(EBUSY)?;
-        let p = &mut core.patches[idx];
-        p.layers.reserve(1, GFP_KERNEL)?;
-        p.sites.reserve(1, GFP_KERNEL)?;
-        p.applied.reserve(1, GFP_KERNEL)?;
-        let entry = core.site(addr).ok_or(ENODEV)?;
-        let layer = entry
-            .site
-            .new_edition(name, &f.edition, module, text.clone())?;
-        entry.add_edition_dir(layer.edition.id)?;
-        entry.site.stack.push(layer.clone(), GFP_KERNEL)?;
-        entry.site.default = None;
-        let published = subsystem::refresh_sites(core, &[addr])
-            .and_then(|()| core.site(addr).ok_or(ENODEV)?.site.publish());
-        let entry = core.site(addr).ok_or(ENODEV)?;
-        match published {
-            Ok(stale) => drop(stale),
-            Err(e) => {
-                let _ = entry.site.stack.pop();
-                entry.remove_edition_dir(layer.edition.id, trash);
-                return Err(e);
-            }
-        }
-        let p = &mut core.patches[idx];
-        // PANIC: cannot fail, reserved above.
-        let _ = p.layers.push(layer, GFP_NOWAIT);
-        let _ = p.sites.push(addr, GFP_NOWAIT);
-        let _ = p.applied.push(fidx, GFP_NOWAIT);
-        Ok(())
-    })();
-    if let Err(e) = res {
+    let (f, name) = (p.spec.funcs[fidx], p.spec.name);
+    hook_coming(core, key, &f, addr, trash)?;
+    if let Err(e) = push_coming(core, key, fidx, addr, trash) {
         remove_empty_sites(core, trash);
         return Err(e);
     }
@@ -205,32 +228,27 @@ pub(crate) fn apply_coming(
 /// A module is going: its functions lose their sites, and the patches
 /// that changed them wait for it again.
 pub(crate) fn module_going(core: &mut Core, module: &CStr, trash: &mut Trash) {
-    let in_module = |core: &Core, a: usize| {
-        core.site_ref(a)
-            .is_some_and(|s| s.site.object.as_deref() == Some(module))
-    };
-    for idx in 0..core.patches.len() {
-        let mut i = 0;
-        while i < core.patches[idx].sites.len() {
-            if in_module(core, core.patches[idx].sites[i]) {
-                let p = &mut core.patches[idx];
-                let _ = p.layers.remove(i);
-                let _ = p.sites.remove(i);
-                let _ = p.applied.remove(i);
+    let sites = &core.sites;
+    for p in core.patches.iter_mut() {
+        let name = p.spec.name;
+        p.applied.retain(|a| {
+            let going = sites
+                .iter()
+                .any(|s| s.site.addr() == a.site && s.site.object() == Some(module));
+            if going {
                 pr_info!(
                     "patch '{}': module {} is going\n",
-                    display(p.spec.name),
+                    display(name),
                     display(module)
                 );
-            } else {
-                i += 1;
             }
-        }
+            !going
+        });
     }
     while let Some(pos) = core
         .sites
         .iter()
-        .position(|s| s.site.object.as_deref() == Some(module))
+        .position(|s| s.site.object() == Some(module))
     {
         if let Ok(s) = core.sites.remove(pos) {
             trash.push_site(s);
@@ -238,12 +256,13 @@ pub(crate) fn module_going(core: &mut Core, module: &CStr, trash: &mut Trash) {
     }
     if let Some(t) = core.transition.as_mut() {
         let sites = &core.sites;
-        t.sites.retain(|a| sites.iter().any(|s| s.site.addr == *a));
+        t.sites
+            .retain(|a| sites.iter().any(|s| s.site.addr() == *a));
     }
     // Subsystem members elsewhere forget the module's code.
     let mut members = KVec::new();
-    for e in core.sites.iter().filter(|e| e.site.subsystem.is_some()) {
-        let _ = members.push(e.site.addr, GFP_KERNEL);
+    for e in core.sites.iter().filter(|e| e.site.subsystem().is_some()) {
+        let _ = members.push(e.site.addr(), GFP_KERNEL);
     }
     if subsystem::refresh_sites(core, &members).is_ok() {
         for &a in members.iter() {

@@ -4,98 +4,113 @@
 //! `api/entry.rs`, and the start of a state's eager pass.
 
 use super::{
-    model::{with_core, Patch, PatchInfo, StateDirs},
-    patch,
+    enable,
+    model::{with_core, Core, Kept, Patch, PatchInfo, StateDirs, Trash},
     spec::PatchSpec,
-    subsystem,
+    subsystem, switch,
 };
 use crate::{
     abi,
     logic::lifecycle::{PatchKey, PatchState},
     mech::state::LazyState,
-    raw::{
-        display, kallsyms,
-        sysfs::{Dir, Parent},
-    },
+    raw::{display, kallsyms},
 };
 use kernel::{prelude::*, str::CStr, sync::Arc};
 
-/// Registers a patch whose descriptor `api/entry.rs` has checked, and enables
-/// it unless it asked not to be.
+/// Refuses a patch whose key, name or shadow ids another registered patch
+/// has.
+fn check_unique(core: &Core, key: PatchKey, spec: &PatchSpec) -> Result {
+    let name = spec.name;
+    if core
+        .patches
+        .iter()
+        .any(|p| p.key == key || p.spec.name == name)
+    {
+        pr_err!(
+            "register: patch '{}' is already registered\n",
+            display(name)
+        );
+        return Err(EEXIST);
+    }
+    let ids = |sp: &PatchSpec| -> KVec<u64> {
+        let mut v = KVec::new();
+        for id in Iterator::chain(
+            sp.shadows.iter().map(|x| x.id),
+            sp.states.iter().map(|x| x.id()),
+        ) {
+            let _ = v.push(id, GFP_KERNEL);
+        }
+        v
+    };
+    let mine = ids(spec);
+    for p in core.patches.iter() {
+        let theirs = ids(&p.spec);
+        if let Some(&id) = mine.iter().find(|id| theirs.contains(id)) {
+            pr_err!(
+                "register: patch '{}': shadow id {} is used by patch '{}'\n",
+                display(name),
+                id,
+                display(p.spec.name)
+            );
+            return Err(EEXIST);
+        }
+    }
+    Ok(())
+}
+
+/// A patch's directory, its run-time states and their directories; on
+/// failure, what was made is undone (directories to `trash`).
+fn make_patch(core: &Core, key: PatchKey, spec: PatchSpec, trash: &mut Trash) -> Result<Patch> {
+    let dir = Kept::make(
+        spec.name,
+        &core.patches_dir,
+        PatchInfo { key },
+        core.tables.patch,
+    )?;
+    let states = match lazy_states(key, &spec) {
+        Ok(s) => s,
+        Err(e) => {
+            trash.push_dir(dir);
+            return Err(e);
+        }
+    };
+    let state_dirs = if states.is_empty() {
+        None
+    } else {
+        match StateDirs::new(dir.parent(), &states, core.tables.state, trash) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                for st in states.iter() {
+                    st.detach();
+                }
+                trash.push_dir(dir);
+                return Err(e);
+            }
+        }
+    };
+    Ok(Patch::new(key, spec, dir, states, state_dirs))
+}
+
+/// Registers a patch whose descriptor `api/entry.rs` has checked, and
+/// enables it unless it asked not to be.
 pub(crate) fn register(key: PatchKey, spec: PatchSpec) -> Result {
     let auto = spec.flags & abi::PATCH_NO_AUTO_ENABLE == 0;
-    // Resolved before taking the mutex: see `patch::Resolved`.
+    // Resolved before taking the mutex: see `switch::Resolved`.
     let found = if auto {
-        Some(patch::queries(&spec.funcs).and_then(|q| kallsyms::resolve(&q)))
+        Some(switch::queries(&spec.funcs).and_then(|q| kallsyms::resolve(&q)))
     } else {
         None
     };
     with_core(|core, trash| {
         let name = spec.name;
-        if core
-            .patches
-            .iter()
-            .any(|p| p.key == key || p.spec.name == name)
-        {
-            pr_err!(
-                "register: patch '{}' is already registered\n",
-                name.to_str().unwrap_or("?")
-            );
-            return Err(EEXIST);
-        }
-        let ids = |sp: &PatchSpec| -> KVec<u64> {
-            let mut v = KVec::new();
-            for id in Iterator::chain(
-                sp.shadows.iter().map(|x| x.id),
-                sp.states.iter().map(|x| x.id()),
-            ) {
-                let _ = v.push(id, GFP_KERNEL);
-            }
-            v
-        };
-        let mine = ids(&spec);
-        for p in core.patches.iter() {
-            let theirs = ids(&p.spec);
-            if let Some(&id) = mine.iter().find(|id| theirs.contains(id)) {
-                pr_err!(
-                    "register: patch '{}': shadow id {} is used by patch '{}'\n",
-                    name.to_str().unwrap_or("?"),
-                    id,
-                    display(p.spec.name)
-                );
-                return Err(EEXIST);
-            }
-        }
+        check_unique(core, key, &spec)?;
         core.patches.reserve(1, GFP_KERNEL)?;
         let subsystem = spec.subsystem;
         if let Some(s) = subsystem {
             subsystem::declare(core, s)?;
         }
-        let dir = Dir::new(
-            name,
-            Parent::Dir(&core.patches_dir),
-            Arc::new(PatchInfo { key }, GFP_KERNEL)?,
-            core.tables.patch,
-        );
-        let made = dir.and_then(|dir| {
-            let states = lazy_states(key, &spec)?;
-            let dirs = if states.is_empty() {
-                None
-            } else {
-                match StateDirs::new(&dir, &states, core.tables.state) {
-                    Ok(d) => Some(d),
-                    Err(e) => {
-                        for st in states.iter() {
-                            st.detach();
-                        }
-                        return Err(e);
-                    }
-                }
-            };
-            Ok((dir, states, dirs))
-        });
-        let (dir, states, state_dirs) = match made {
-            Ok(x) => x,
+        let patch = match make_patch(core, key, spec, trash) {
+            Ok(p) => p,
             Err(e) => {
                 if let Some(s) = subsystem {
                     subsystem::forget(core, s, trash);
@@ -104,22 +119,22 @@ pub(crate) fn register(key: PatchKey, spec: PatchSpec) -> Result {
             }
         };
         // PANIC: cannot fail, reserved above.
-        let _ = core
-            .patches
-            .push(Patch::new(key, spec, dir, states, state_dirs), GFP_NOWAIT);
-        pr_info!("patch '{}' registered\n", name.to_str().unwrap_or("?"));
-        if auto {
-            let idx = core.patches.len() - 1;
-            if let Err(e) = patch::enable(core, idx, trash, found) {
-                if let Ok(p) = core.patches.remove(idx) {
+        let _ = core.patches.push_within_capacity(patch);
+        pr_info!("patch '{}' registered\n", display(name));
+        if !auto {
+            return Ok(());
+        }
+        if let Err(e) = enable::enable(core, key, trash, found) {
+            if let Some(pos) = core.patch_index(key) {
+                if let Ok(p) = core.patches.remove(pos) {
                     p.discard(trash);
                 }
-                if let Some(s) = subsystem {
-                    subsystem::forget(core, s, trash);
-                }
-                pr_info!("patch '{}' unregistered\n", name.to_str().unwrap_or("?"));
-                return Err(e);
             }
+            if let Some(s) = subsystem {
+                subsystem::forget(core, s, trash);
+            }
+            pr_info!("patch '{}' unregistered\n", display(name));
+            return Err(e);
         }
         Ok(())
     })
@@ -161,8 +176,7 @@ fn lazy_states(key: PatchKey, spec: &PatchSpec) -> Result<KVec<Arc<LazyState>>> 
 /// if a pass is queued or running.
 pub(crate) fn start_eager(key: PatchKey, name: &CStr) -> Result {
     with_core(|core, _| {
-        let idx = core.patch_index(key).ok_or(ENODEV)?;
-        let p = &core.patches[idx];
+        let p = core.patch(key).ok_or(ENODEV)?;
         if p.state != PatchState::Enabled {
             return Err(EINVAL);
         }

@@ -39,17 +39,14 @@
 //! calls (not tail calls), so that the caller's return address is on the
 //! stack.
 
-use super::model::{fail, Core, SubsysInfo, Subsystem, Trash};
+use super::model::{fail, Core, Kept, SubsysInfo, Subsystem, Trash};
 use crate::{
     logic::{
-        lifecycle::{switch_generations, timeout_due},
+        lifecycle::{switch_generations, timeout_due, PatchKey},
         rules::{self, SubsysClash},
     },
     mech::site::InheritTable,
-    raw::{
-        display, kallsyms,
-        sysfs::{Dir, Parent},
-    },
+    raw::{display, kallsyms},
 };
 use kernel::{
     prelude::*,
@@ -66,26 +63,17 @@ pub(crate) fn declare(core: &mut Core, name: &CStr) -> Result {
         return Ok(());
     }
     core.subsystems.reserve(1, GFP_KERNEL)?;
-    let dir = Dir::new(
-        name,
-        Parent::Dir(&core.subsystems_dir),
-        Arc::new(
-            SubsysInfo {
-                name: CString::try_from(name)?,
-            },
-            GFP_KERNEL,
-        )?,
-        core.tables.subsys,
-    )?;
+    let copy = CString::try_from(name)?;
+    let info = SubsysInfo {
+        name: CString::try_from(name)?,
+    };
+    let dir = Kept::make(name, &core.subsystems_dir, info, core.tables.subsys)?;
     // PANIC: cannot fail, reserved above.
-    let _ = core.subsystems.push(
-        Subsystem {
-            name: CString::try_from(name)?,
-            timeout_ms: DEFAULT_TIMEOUT_MS,
-            dir,
-        },
-        GFP_NOWAIT,
-    );
+    let _ = core.subsystems.push_within_capacity(Subsystem {
+        name: copy,
+        timeout_ms: DEFAULT_TIMEOUT_MS,
+        dir,
+    });
     Ok(())
 }
 
@@ -96,7 +84,7 @@ pub(crate) fn forget(core: &mut Core, name: &CStr, trash: &mut Trash) {
     }
     if let Some(pos) = core.subsystems.iter().position(|s| *s.name == *name) {
         if let Ok(s) = core.subsystems.remove(pos) {
-            trash.push_subsys_dir(s.dir);
+            trash.push_dir(s.dir);
         }
     }
 }
@@ -113,28 +101,28 @@ pub(crate) fn generation(core: &Core, name: &CStr) -> u32 {
 /// between, if it is a subsystem patch.
 pub(crate) fn switching(core: &Core) -> Option<(&'static CStr, u32, u32)> {
     let t = core.transition.as_ref()?;
-    let p = &core.patches[core.patch_index(t.patch)?];
+    let p = core.patch(t.patch)?;
     let name = p.spec.subsystem?;
     let g = generation(core, name);
     let (from, to) = switch_generations(p.state, g);
     Some((name, from, to))
 }
 
-/// Checks that patch `idx`, about to change the functions at `addrs`, keeps
+/// Checks that patch `key`, about to change the functions at `addrs`, keeps
 /// to the subsystem rules (see the module documentation).
 ///
 /// # Errors
 ///
 /// `EINVAL` with the reason in dmesg and in the patch's `error` file.
-pub(crate) fn check_enable(core: &mut Core, idx: usize, addrs: &[usize]) -> Result {
-    let mine = core.patches[idx].spec.subsystem;
+pub(crate) fn check_enable(core: &mut Core, key: PatchKey, addrs: &[usize]) -> Result {
+    let mine = core.patch(key).ok_or(ENODEV)?.spec.subsystem;
     for &a in addrs {
         let Some(e) = core.site_ref(a) else { continue };
-        let theirs = e.site.subsystem.as_deref();
-        let Some(clash) = rules::subsys_clash(theirs, mine, !e.site.stack.is_empty()) else {
+        let theirs = e.site.subsystem();
+        let Some(clash) = rules::subsys_clash(theirs, mine, !e.site.stack().is_empty()) else {
             continue;
         };
-        let func = CString::try_from(&*e.site.name)?;
+        let func = CString::try_from(e.site.name())?;
         let why = match (clash, theirs, mine) {
             (SubsysClash::Member, Some(s), _) => CString::try_from_fmt(fmt!(
                 "{} belongs to subsystem '{}': only its patches may change it",
@@ -148,7 +136,7 @@ pub(crate) fn check_enable(core: &mut Core, idx: usize, addrs: &[usize]) -> Resu
             ))?,
             _ => continue,
         };
-        return Err(fail(core, idx, EINVAL, format_args!("{}", display(&why))));
+        return Err(fail(core, key, EINVAL, format_args!("{}", display(&why))));
     }
     let Some(name) = mine else {
         return Ok(());
@@ -158,15 +146,18 @@ pub(crate) fn check_enable(core: &mut Core, idx: usize, addrs: &[usize]) -> Resu
     let other = core
         .patches
         .iter()
-        .enumerate()
-        .find(|(i, p)| *i != idx && p.spec.subsystem == Some(name) && p.state.target_enabled());
-    if let Some((_, p)) = other {
-        if !rules::same_members(&p.sites, addrs) {
-            let n = p.sites.len();
+        .find(|p| p.key != key && p.spec.subsystem == Some(name) && p.state.target_enabled());
+    if let Some(p) = other {
+        let mut members = KVec::with_capacity(p.applied.len(), GFP_KERNEL)?;
+        for a in p.applied.iter() {
+            members.push(a.site, GFP_KERNEL)?;
+        }
+        if !rules::same_members(&members, addrs) {
+            let n = members.len();
             let pname = CString::try_from(p.spec.name)?;
             return Err(fail(
                 core,
-                idx,
+                key,
                 EINVAL,
                 format_args!(
                     "subsystem '{}' is made of {} functions: a patch of it must change exactly those, as patch '{}' does",
@@ -191,7 +182,7 @@ pub(crate) fn refresh_inherit(core: &mut Core, name: &CStr) -> Result {
     for e in core
         .sites
         .iter()
-        .filter(|e| e.site.subsystem.as_deref() == Some(name))
+        .filter(|e| e.site.subsystem() == Some(name))
     {
         for ed in e.site.all_editions() {
             for r in ed.ranges.iter() {
@@ -203,9 +194,9 @@ pub(crate) fn refresh_inherit(core: &mut Core, name: &CStr) -> Result {
     for e in core
         .sites
         .iter_mut()
-        .filter(|e| e.site.subsystem.as_deref() == Some(name))
+        .filter(|e| e.site.subsystem() == Some(name))
     {
-        e.site.inherit = Some(table.clone());
+        e.site.set_inherit(table.clone());
     }
     Ok(())
 }
@@ -218,7 +209,7 @@ pub(crate) fn refresh_inherit(core: &mut Core, name: &CStr) -> Result {
 pub(crate) fn refresh_sites(core: &mut Core, addrs: &[usize]) -> Result {
     let mut names: KVec<CString> = KVec::new();
     for &a in addrs {
-        if let Some(s) = core.site_ref(a).and_then(|e| e.site.subsystem.as_deref()) {
+        if let Some(s) = core.site_ref(a).and_then(|e| e.site.subsystem()) {
             if !names.iter().any(|n| **n == *s) {
                 names.push(CString::try_from(s)?, GFP_KERNEL)?;
             }

@@ -8,8 +8,8 @@
 
 use super::{
     model::{free_shadows, with_core, Core, Leftover, Transition, Trash},
-    patch::{copy, remove_empty_sites},
     subsystem,
+    switch::{copy, remove_empty_sites},
 };
 use crate::{
     abi::ShadowDesc,
@@ -123,25 +123,25 @@ pub(crate) fn start_transfer(core: &mut Core) -> Option<Transfer> {
         let t = core.transition.as_ref()?;
         (t.patch, t.goal, t.forced)
     };
-    let p = &core.patches[core.patch_index(key)?];
+    let p = core.patch(key)?;
     // On allocation failure the transition stays as it is and is checked
     // again later.
     let mut states = KVec::with_capacity(p.states.len(), GFP_KERNEL).ok()?;
     for st in p.states.iter() {
         states.push(st.clone(), GFP_KERNEL).ok()?;
     }
-    let shadows = copy(&p.spec.shadows).ok()?;
-    if let Some(t) = core.transition.as_mut() {
-        t.transferring = true;
-    }
-    Some(Transfer {
+    let transfer = Transfer {
         callbacks: p.spec.callbacks,
         goal,
         states,
-        shadows,
+        shadows: copy(&p.spec.shadows).ok()?,
         forced,
         module: p.spec.module.get(),
-    })
+    };
+    if let Some(t) = core.transition.as_mut() {
+        t.transferring = true;
+    }
+    Some(transfer)
 }
 
 /// Sites that a leftover drain still counts on.
@@ -160,13 +160,8 @@ fn settle(core: &mut Core, addrs: &[usize]) {
     for &a in addrs {
         let counting = in_leftover(core, a);
         if let Some(e) = core.site(a) {
-            e.site.counting = counting;
-            match e.site.publish() {
-                Ok(s) => {
-                    let _ = stale.push(s, GFP_KERNEL);
-                }
-                // Counting stays on: slower, never wrong.
-                Err(_) => e.site.counting = true,
+            if let Some(s) = e.site.settle(counting) {
+                let _ = stale.push(s, GFP_KERNEL);
             }
         }
     }
@@ -236,34 +231,23 @@ pub(crate) fn finish(core: &mut Core, trash: &mut Trash) -> Option<Finished> {
     }
     // Editions off the stacks that drained are dropped from the sites.
     for e in core.sites.iter_mut() {
-        e.site.draining.retain(|ed| !drain.contains(ed));
+        e.site.retain_draining(|ed| !drain.contains(ed));
     }
     settle(core, &sites);
-    let idx = core.patch_index(key)?;
-    match goal {
-        Goal::Enable => {
-            for &k in replaced.iter() {
-                let Some(i) = core.patch_index(k) else {
-                    continue;
-                };
-                let layers = core::mem::take(&mut core.patches[i].layers);
-                let addrs = core::mem::take(&mut core.patches[i].sites);
-                core.patches[i].applied.clear();
-                for (l, &a) in layers.iter().zip(addrs.iter()) {
-                    if let Some(e) = core.site(a) {
-                        e.remove_edition_dir(l.edition.id, trash);
-                    }
-                }
-            }
-        }
-        Goal::Disable => {
-            let layers = core::mem::take(&mut core.patches[idx].layers);
-            let addrs = core::mem::take(&mut core.patches[idx].sites);
-            core.patches[idx].applied.clear();
-            for (l, &a) in layers.iter().zip(addrs.iter()) {
-                if let Some(e) = core.site(a) {
-                    e.remove_edition_dir(l.edition.id, trash);
-                }
+    core.patch(key)?;
+    // The patches whose editions went: the replaced ones, or this one.
+    let gone = match goal {
+        Goal::Enable => &replaced[..],
+        Goal::Disable => core::slice::from_ref(&key),
+    };
+    for &k in gone {
+        let Some(p) = core.patch_mut(k) else {
+            continue;
+        };
+        let applied = core::mem::take(&mut p.applied);
+        for a in applied.iter() {
+            if let Some(e) = core.site(a.site) {
+                e.remove_edition_dir(a.layer.edition.id, trash);
             }
         }
     }
@@ -284,25 +268,27 @@ pub(crate) fn conclude(core: &mut Core, f: Finished) {
     if let Some((s, to)) = f.switch {
         pr_info!("subsystem '{}': now at generation {}\n", display(s), to);
     }
-    let Some(idx) = core.patch_index(f.key) else {
+    let Some(p) = core.patch_mut(f.key) else {
         return;
     };
-    let name = core.patches[idx].spec.name;
-    core.patches[idx].state = f.goal.reached();
+    let name = p.spec.name;
+    p.state = f.goal.reached();
     match f.goal {
         Goal::Enable => {
             pr_info!("patch '{}' enabled\n", display(name));
-            for st in core.patches[idx].states.iter() {
-                if st.eager_at_enable() && st.claim_pass() {
-                    core.queue_eager(st.clone());
+            if let Some(p) = core.patch(f.key) {
+                for st in p.states.iter() {
+                    if st.eager_at_enable() && st.claim_pass() {
+                        core.queue_eager(st.clone());
+                    }
                 }
             }
             for &k in f.replaced.iter() {
-                if let Some(i) = core.patch_index(k) {
-                    core.patches[i].state = PatchState::Disabled;
+                if let Some(p) = core.patch_mut(k) {
+                    p.state = PatchState::Disabled;
                     pr_info!(
                         "patch '{}' disabled: replaced by '{}'\n",
-                        display(core.patches[i].spec.name),
+                        display(p.spec.name),
                         display(name)
                     );
                 }
@@ -336,9 +322,9 @@ pub(crate) fn check_leftovers(core: &mut Core, trash: &mut Trash) {
     let mut addrs = KVec::new();
     for l in done.iter() {
         for s in core.sites.iter_mut() {
-            s.site.draining.retain(|ed| !l.drain.contains(ed));
-            if !addrs.contains(&s.site.addr) {
-                let _ = addrs.push(s.site.addr, GFP_KERNEL);
+            s.site.retain_draining(|ed| !l.drain.contains(ed));
+            if !addrs.contains(&s.site.addr()) {
+                let _ = addrs.push(s.site.addr(), GFP_KERNEL);
             }
         }
     }
