@@ -33,10 +33,14 @@ import sys
 
 LAYERS = {"logic": 1, "raw": 2, "mech": 3, "registry": 4, "api": 5}
 
-# Unsafe blocks still outside raw/, per file: a ceiling that may only go
-# down (the check fails when a file has more). The goal is none: each is a
-# C boundary that still needs its safe wrapper in raw/.
-UNSAFE_CEILING = {"registry/model.rs": 1}
+# Unsafe code allowed outside raw/, per file: none. (A ceiling per file
+# that may only go down, had a file to be let off while its wrapper in
+# raw/ is written.)
+UNSAFE_CEILING = {
+    # The C contract's `unsafe impl Sync for StateDesc`: patch modules
+    # include abi.rs too, and share the descriptor with dynamos.
+    "abi.rs": 1,
+}
 BASE = {"abi": 0}
 ROOT = "dynamos"
 SKIP = {"dynamos_patch"}
@@ -246,7 +250,10 @@ def main():
                     f"{rel} (layer {mine}) uses {name(t)} (layer {theirs}): "
                     "a lower layer may not use a higher one"
                 )
-        n = len(re.findall(r"\bunsafe\s*\{", text))
+        # Unsafe code: blocks, unsafe fn and impl, named unsafe extern fns,
+        # global_lock!'s unsafe(uninit). Types of C function pointers
+        # (`unsafe extern "C" fn(..)`) are not code.
+        n = len(re.findall(r'\bunsafe\s*(?:\{|\(|impl\b|fn\s+\w|extern\s+""\s+fn\s+\w)', text))
         unsafe_count[rel] = n
         if mod and mod[0] == "logic":
             if re.search(r"\bkernel\s*::|\bbindings\s*::", text):
@@ -258,9 +265,9 @@ def main():
         elif n and not (mod and mod[0] == "raw"):
             ceiling = UNSAFE_CEILING.get(rel, 0)
             if n > ceiling:
-                findings.append(f"{rel}: {n} unsafe blocks outside raw/ (at most {ceiling})")
+                findings.append(f"{rel}: {n} unsafe uses outside raw/ (at most {ceiling})")
             else:
-                pending.append(f"{rel}: {n} unsafe blocks still outside raw/")
+                pending.append(f"{rel}: {n} unsafe uses still outside raw/")
     for comp in sccs(graph):
         findings.append("import circle: " + " <-> ".join(name(m) for m in comp))
     if "--graph" in sys.argv:
@@ -279,7 +286,7 @@ def main():
     outside = sum(n for rel, n in unsafe_count.items() if not rel.startswith("raw"))
     print(
         f"layers: {len(graph)} files, {circles} import circles, "
-        f"{outside} unsafe blocks outside raw/, {len(findings)} findings"
+        f"{outside} unsafe outside raw/, {len(findings)} findings"
     )
     return 1 if findings else 0
 
