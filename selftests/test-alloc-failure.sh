@@ -28,10 +28,12 @@ load_mod "$CORE_KO"
 load_mod "$(test_ko add)"
 # Count the allocations that may sleep too (most of dynamos' are); the
 # global probability stays 0, so only the writing task is affected.
-echo N >"$FS/ignore-gfp-wait"
+write_file N "$FS/ignore-gfp-wait"
 # No stack dump per injected failure: it would read as a problem report.
-echo 0 >"$FS/verbose"
+write_file 0 "$FS/verbose"
 
+# One line for the sweep: one command per attempt would flood the log.
+log_cmd "echo 1 > $SYSFS/patches/$ADD/enabled, with its Nth allocation failing, for N = 1, 2, ... until it succeeds"
 n=1
 while [ $n -le $MAX ]; do
 	if bash -c "echo $n >/proc/thread-self/fail-nth && echo 1 >'$SYSFS/patches/$ADD/enabled'" 2>/dev/null; then
@@ -44,7 +46,8 @@ while [ $n -le $MAX ]; do
 	[ "$r" = 5 ] || die "add returned $r after failing allocation $n"
 	n=$((n + 1))
 done
-cleanup_extra
+write_file Y "$FS/ignore-gfp-wait"
+write_file 2 "$FS/verbose"
 [ $n -le $MAX ] || die "enabling never succeeded within $MAX allocations"
 [ $n -gt 1 ] || die "no allocation failure was injected"
 # The open and write paths alone make a few allocations; dynamos' enable

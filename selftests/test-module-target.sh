@@ -31,15 +31,25 @@ unload_mod $ADD
 unload_mod "$TARGET"
 unload_mod "$CORE"
 
-check_result "dynamos: dynamos 0.1.0 loaded
+check_result "dynamos_selftest: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % insmod $ADD
 dynamos: patch '$ADD' registered
+dynamos_selftest: % echo 1 > $SYSFS/patches/$ADD/enabled
 dynamos: patch '$ADD': dynamos_target_add waits for module dynamos_target
 dynamos: enabling patch '$ADD'
 dynamos: patch '$ADD' enabled
+dynamos_selftest: % insmod $TARGET
 dynamos: patch '$ADD': applied to dynamos_target_add in module dynamos_target
+dynamos_selftest: % rmmod $TARGET
 dynamos: patch '$ADD': module dynamos_target is going
+dynamos_selftest: % insmod $TARGET
 dynamos: patch '$ADD': applied to dynamos_target_add in module dynamos_target
+dynamos_selftest: % echo 0 > $SYSFS/patches/$ADD/enabled
 dynamos: disabling patch '$ADD'
 dynamos: patch '$ADD' disabled
+dynamos_selftest: % rmmod $ADD
 dynamos: patch '$ADD' unregistered
+dynamos_selftest: % rmmod $TARGET
+dynamos_selftest: % rmmod $CORE
 dynamos: dynamos unloaded"

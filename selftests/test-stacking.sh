@@ -35,19 +35,32 @@ unload_mod $ADD
 unload_mod "$CORE"
 unload_mod "$TARGET"
 
-check_result "dynamos: dynamos 0.1.0 loaded
+check_result "dynamos_selftest: % insmod $TARGET
+dynamos_selftest: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % insmod $ADD
 dynamos: patch '$ADD' registered
+dynamos_selftest: % insmod $WRAP
 dynamos: patch '$WRAP' registered
+dynamos_selftest: % echo 1 > $SYSFS/patches/$ADD/enabled
 dynamos: enabling patch '$ADD'
 dynamos: patch '$ADD' enabled
+dynamos_selftest: % echo 1 > $SYSFS/patches/$WRAP/enabled
 dynamos: enabling patch '$WRAP'
 dynamos: patch '$WRAP' enabled
+dynamos_selftest: % echo -n 0 > $SYSFS/patches/$ADD/enabled (expected to fail: Device or resource busy)
 dynamos: patch '$ADD': patch '$WRAP' is above this one on dynamos_target:dynamos_target_add: disable it first
+dynamos_selftest: % echo 0 > $SYSFS/patches/$WRAP/enabled
 dynamos: disabling patch '$WRAP'
 dynamos: patch '$WRAP' disabled
+dynamos_selftest: % echo 0 > $SYSFS/patches/$ADD/enabled
 dynamos: disabling patch '$ADD'
 dynamos: patch '$ADD' disabled
+dynamos_selftest: % rmmod $WRAP
 $WRAP: counted 1 calls
 dynamos: patch '$WRAP' unregistered
+dynamos_selftest: % rmmod $ADD
 dynamos: patch '$ADD' unregistered
-dynamos: dynamos unloaded"
+dynamos_selftest: % rmmod $CORE
+dynamos: dynamos unloaded
+dynamos_selftest: % rmmod $TARGET"

@@ -33,14 +33,25 @@ unload_mod $DUP
 unload_mod "$CORE"
 unload_mod "$TARGET"
 
-check_result "dynamos: dynamos 0.1.0 loaded
+check_result "dynamos_selftest: % insmod $TARGET
+dynamos_selftest: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % insmod $DUPX
 dynamos: patch '$DUPX' registered
+dynamos_selftest: % echo -n 1 > $SYSFS/patches/$DUPX/enabled (expected to fail: Invalid argument)
 dynamos: patch '$DUPX': 2 symbols named dynamos_dup in dynamos_target: give a position
+dynamos_selftest: % rmmod $DUPX
 dynamos: patch '$DUPX' unregistered
+dynamos_selftest: % insmod $DUP
 dynamos: patch '$DUP' registered
+dynamos_selftest: % echo 1 > $SYSFS/patches/$DUP/enabled
 dynamos: enabling patch '$DUP'
 dynamos: patch '$DUP' enabled
+dynamos_selftest: % echo 0 > $SYSFS/patches/$DUP/enabled
 dynamos: disabling patch '$DUP'
 dynamos: patch '$DUP' disabled
+dynamos_selftest: % rmmod $DUP
 dynamos: patch '$DUP' unregistered
-dynamos: dynamos unloaded"
+dynamos_selftest: % rmmod $CORE
+dynamos: dynamos unloaded
+dynamos_selftest: % rmmod $TARGET"

@@ -28,12 +28,20 @@ unload_mod $PATCH
 unload_mod "$CORE"
 unload_mod "$TARGET"
 
-check_result "dynamos: dynamos 0.1.0 loaded
+check_result "dynamos_selftest: % insmod $TARGET
+dynamos_selftest: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % insmod $PATCH
 dynamos: patch '$PATCH' registered
+dynamos_selftest: % echo 1 > $SYSFS/patches/$PATCH/enabled
 dynamos: enabling patch '$PATCH'
 dynamos: patch '$PATCH' enabled
+dynamos_selftest: % echo 0 > $SYSFS/patches/$PATCH/enabled
 dynamos: disabling patch '$PATCH'
 dynamos: patch '$PATCH' disabled
+dynamos_selftest: % rmmod $PATCH
 $PATCH: counted $N calls
 dynamos: patch '$PATCH' unregistered
-dynamos: dynamos unloaded"
+dynamos_selftest: % rmmod $CORE
+dynamos: dynamos unloaded
+dynamos_selftest: % rmmod $TARGET"
