@@ -266,6 +266,24 @@ call_write() {
 	cat "$TDBG/call"
 }
 
+# What each edition of a target function returns, named after the function
+# that implements it in test_modules/ (the original: *_orig), so that a test
+# says which edition it expects to answer rather than a bare number.
+# dynamos_target_add(A, B):
+add_orig() { echo $(($1 + $2)); }		# target_main.c; dynamos_test_wrap calls it
+add_v100() { echo $(($1 + $2 + 100)); }		# dynamos_test_add.rs
+add_v200() { echo $(($1 + $2 + 200)); }		# dynamos_test_replace.rs
+livepatch_add() { echo $(($1 + $2 + 1000)); }	# dynamos_test_klp.c, a livepatch
+# dynamos_target_write(LEN), whatever LEN is:
+write_orig() { echo 0; }	# target_main.c
+write_v2() { echo 2; }		# dynamos_test_adapt.rs (its handler takes LEN > 64 KiB)
+# dynamos_dup() at position N (1 or 2) returns N; the edition returns 200:
+dup_orig() { echo "$1"; }	# target_main.c, target_dup.c
+dup_v200() { echo 200; }	# dynamos_test_dup.rs
+# What a sleeper in dynamos_target_sleep() reads once released:
+sleep_orig() { echo 0; }	# target_main.c
+sleep_v7() { echo 7; }		# dynamos_test_sleep.rs: it sleeps in the original
+
 # expect_write_error FILE VALUE ERRNO-TEXT: the write (logged) must fail
 # with that error (as strerror words, e.g. "Invalid argument").
 expect_write_error() {
@@ -322,6 +340,10 @@ settle_counts() {
 	write_file 0 "$SDBG/quiet"
 }
 
+# What a sleeper in dynamos_sub_sleep() reads once released (the edition
+# of dynamos_test_subsys.rs, sleep_v1, would give 1):
+sub_sleep_orig() { echo 0; }	# subsys_target.c: it finished in generation 0
+
 # start_sleeper OUTFILE: a task that sleeps in dynamos_sub_sleep(); sets SLEEPER.
 start_sleeper() {
 	local before
@@ -335,6 +357,10 @@ start_sleeper() {
 DATA=dynamos_data
 DATA_KO=$TESTMOD_DIR/dynamos_data.ko
 DDBG=/sys/kernel/debug/dynamos_data
+
+# dynamos_iface_caller_a/b(X): the same in both generations (the new ones
+# pass a scale of 2; the adaptor gives old-interface calls the same).
+iface_caller_orig() { echo $((($1 & 0xffff) * 2 + 1)); }	# data_target.c
 
 ddbg() { cat "$DDBG/$1"; }
 # ddbg_field FILE KEY: KEY's value in a "k=v k=v" line of FILE.

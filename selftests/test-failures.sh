@@ -22,7 +22,7 @@ log_cmd "insmod dynamos_test_bad (expected to fail)"
 if insmod "$(test_ko bad)" 2>/dev/null; then die "a patch with an unknown symbol loaded"; fi
 is_loaded dynamos_test_bad && die "dynamos_test_bad is loaded"
 loop_until no_functions || die "functions left behind: $(ls "$SYSFS/functions")"
-assert_eq "$(call_add 2 3)" 5 "add after the failed patch"
+assert_eq "$(call_add 2 3)" "$(add_orig 2 3)" "add after the failed patch"
 
 # 2. Not traceable.
 load_mod "$(test_ko notrace)"
@@ -36,22 +36,22 @@ unload_mod dynamos_test_notrace
 # 3. A livepatch holds the function: dynamos refuses, livepatch goes on.
 load_mod "$TESTMOD_DIR/$KLP.ko"
 loop_until klp_settled || die "the livepatch did not finish its transition"
-assert_eq "$(call_add 2 3)" 1005 "add under the livepatch"
+assert_eq "$(call_add 2 3)" "$(livepatch_add 2 3)" "add under the livepatch"
 load_mod "$(test_ko add)"
 expect_write_error "$SYSFS/patches/$ADD/enabled" 1 "Device or resource busy"
 assert_eq "$(patch_file $ADD state)" registered "$ADD after the refusal"
 loop_until no_functions || die "functions left behind: $(ls "$SYSFS/functions")"
-assert_eq "$(call_add 2 3)" 1005 "add still under the livepatch"
+assert_eq "$(call_add 2 3)" "$(livepatch_add 2 3)" "add still under the livepatch"
 write_file 0 "$KLPSYS/enabled"
 loop_until test ! -e "$KLPSYS" || die "the livepatch did not go away"
 unload_mod $KLP
 enable_patch $ADD
-assert_eq "$(call_add 2 3)" 105 "add under dynamos"
+assert_eq "$(call_add 2 3)" "$(add_v100 2 3)" "add under dynamos"
 
 # 4. dynamos holds the function: the livepatch is refused, dynamos goes on.
 log_cmd "insmod $KLP (expected to fail)"
 if insmod "$TESTMOD_DIR/$KLP.ko" 2>/dev/null; then die "the livepatch loaded over dynamos"; fi
-assert_eq "$(call_add 2 3)" 105 "add still under dynamos"
+assert_eq "$(call_add 2 3)" "$(add_v100 2 3)" "add still under dynamos"
 
 disable_patch $ADD
 unload_mod $ADD

@@ -43,7 +43,7 @@ write_file 0 "$DDBG/iface_workers"
 adapted=$(ddbg_field notes adapted)
 write_file 1 "$DDBG/iface_wake"
 wait "$sleeper"
-assert_eq "$(cat "$out")" 15 "the sleeper's result (7 * 2 + 1)"
+assert_eq "$(cat "$out")" "$(iface_caller_orig 7)" "the sleeper's result (7 * 2 + 1)"
 rm -f "$out"
 assert_eq "$(ddbg_field notes adapted)" $((adapted + 1)) "calls through the adaptor after the wake-up"
 log "ok: the old caller's call went through the adaptor: $(ddbg notes)"

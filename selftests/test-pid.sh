@@ -25,24 +25,24 @@ enable_patch $ADD
 coproc CANARY { while read -r a b; do echo "add $a $b" >"$TDBG/call"; cat "$TDBG/call"; done; }
 # Bash unsets CANARY_PID once the canary is gone: the transcript needs it.
 canary=$CANARY_PID
-assert_eq "$(canary_add 2 3)" 105 "canary before any policy"
+assert_eq "$(canary_add 2 3)" "$(add_v100 2 3)" "canary before any policy"
 
 write_file 0 "$(func_dir $F)/default"
-assert_eq "$(call_add 2 3)" 5 "this shell with default 0"
-assert_eq "$(canary_add 2 3)" 5 "canary with default 0"
+assert_eq "$(call_add 2 3)" "$(add_orig 2 3)" "this shell with default 0"
+assert_eq "$(canary_add 2 3)" "$(add_orig 2 3)" "canary with default 0"
 
 write_file "$canary 1" "$(func_dir $F)/pids" "the canary"
 assert_eq "$(cat "$(func_dir $F)/pids")" "$canary 1" "pids file"
 grep -qx "pid $canary 1" "$(func_dir $F)/policy" || die "policy does not show the canary"
-assert_eq "$(canary_add 2 3)" 105 "canary with its own edition"
-assert_eq "$(call_add 2 3)" 5 "this shell, not the canary"
+assert_eq "$(canary_add 2 3)" "$(add_v100 2 3)" "canary with its own edition"
+assert_eq "$(call_add 2 3)" "$(add_orig 2 3)" "this shell, not the canary"
 
 write_file "-$canary" "$(func_dir $F)/pids" "the canary"
 assert_eq "$(cat "$(func_dir $F)/pids")" "" "pids file after clearing"
-assert_eq "$(canary_add 2 3)" 5 "canary after clearing"
+assert_eq "$(canary_add 2 3)" "$(add_orig 2 3)" "canary after clearing"
 
 write_file 1 "$(func_dir $F)/default"
-assert_eq "$(call_add 2 3)" 105 "this shell with default 1"
+assert_eq "$(call_add 2 3)" "$(add_v100 2 3)" "this shell with default 1"
 kill "$CANARY_PID"
 disable_patch $ADD
 unload_mod $ADD

@@ -18,12 +18,12 @@ for p in add wrap adapt replace; do load_mod "$(test_ko $p)"; done
 enable_patch $ADD
 enable_patch $WRAP
 enable_patch $ADAPT
-assert_eq "$(call_add 2 3)" 105 "add before the replace"
-assert_eq "$(call_write 1000000)" 2 "write before the replace"
+assert_eq "$(call_add 2 3)" "$(add_v100 2 3)" "add before the replace"
+assert_eq "$(call_write 1000000)" "$(write_v2)" "write before the replace"
 
 enable_patch $REPL
-assert_eq "$(call_add 2 3)" 205 "add after the replace"
-assert_eq "$(call_write 1000000)" 0 "write after the replace (back to the original)"
+assert_eq "$(call_add 2 3)" "$(add_v200 2 3)" "add after the replace"
+assert_eq "$(call_write 1000000)" "$(write_orig)" "write after the replace (back to the original)"
 for p in $ADD $WRAP $ADAPT; do
 	assert_eq "$(patch_file $p state)" disabled "$p after the replace"
 done
@@ -34,7 +34,7 @@ assert_eq "$(ls "$(func_dir dynamos_target:dynamos_target_add)/editions" | tr '\
 
 for p in $ADAPT $WRAP; do unload_mod $p; done
 disable_patch $REPL
-assert_eq "$(call_add 2 3)" 5 "add after disabling the replace"
+assert_eq "$(call_add 2 3)" "$(add_orig 2 3)" "add after disabling the replace"
 
 # Reversed midway: a sleeper in the sleep patch's edition holds the
 # replace; reversing it brings the replaced patches back as they were.
@@ -49,15 +49,15 @@ loop_until eval '[ "$(cat "$TDBG/sleepers")" = 1 ]' || die "the sleeper did not 
 write_file 1 "$SYSFS/patches/$REPL/enabled"
 assert_eq "$(patch_file $REPL state)" enabling "$REPL held by the sleeper"
 assert_eq "$(patch_file $SLEEP state)" disabling "$SLEEP while replaced"
-assert_eq "$(call_add 2 3)" 205 "add during the replace"
+assert_eq "$(call_add 2 3)" "$(add_v200 2 3)" "add during the replace"
 write_file 0 "$SYSFS/patches/$REPL/enabled" reverse
 wait_state $REPL disabled
 assert_eq "$(patch_file $SLEEP state)" enabled "$SLEEP after the reversal"
 assert_eq "$(patch_file $ADD state)" enabled "$ADD after the reversal"
-assert_eq "$(call_add 2 3)" 105 "add after the reversal"
+assert_eq "$(call_add 2 3)" "$(add_v100 2 3)" "add after the reversal"
 write_file 1 "$TDBG/release"
 wait $s
-assert_eq "$(cat "$out")" 7 "the sleeper's result (the sleep patch's edition)"
+assert_eq "$(cat "$out")" "$(sleep_v7)" "the sleeper's result (the sleep patch's edition)"
 rm -f "$out"
 disable_patch $SLEEP
 disable_patch $ADD

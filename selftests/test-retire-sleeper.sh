@@ -29,7 +29,7 @@ assert_eq "$(patch_file $PATCH state)" enabling "state while the original has a 
 assert_eq "$(edition_file $F 0 state)" draining "edition 0 while its sleeper sleeps"
 write_file 1 "$TDBG/release"
 wait $s1
-assert_eq "$(cat "$out1")" 0 "the first sleeper's result (original)"
+assert_eq "$(cat "$out1")" "$(sleep_orig)" "the first sleeper's result (original)"
 wait_state $PATCH enabled
 log "ok: enabled once the sleeper left the original"
 
@@ -46,10 +46,10 @@ assert_eq "$(edition_file $F 1 inside)" 1 "threads inside edition 1"
 log_cmd "rmmod $PATCH (expected to fail: a sleeper is inside)"
 if rmmod $PATCH 2>/dev/null; then die "the patch module was removed under a sleeper"; fi
 # New calls go to the original right away: a third caller does not wait.
-assert_eq "$(call_add 1 1)" 2 "an unrelated call during the transition"
+assert_eq "$(call_add 1 1)" "$(add_orig 1 1)" "an unrelated call during the transition"
 write_file 1 "$TDBG/release"
 wait $s2
-assert_eq "$(cat "$out2")" 7 "the second sleeper's result (edition 1)"
+assert_eq "$(cat "$out2")" "$(sleep_v7)" "the second sleeper's result (edition 1)"
 wait_state $PATCH disabled
 unload_mod $PATCH
 rm -f "$out1" "$out2"

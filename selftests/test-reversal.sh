@@ -25,7 +25,7 @@ write_file 0 "$SYSFS/patches/$PATCH/enabled" reverse
 wait_state $PATCH disabled
 write_file 1 "$TDBG/release"
 wait $s
-assert_eq "$(cat "$out")" 0 "sleeper's result (original)"
+assert_eq "$(cat "$out")" "$(sleep_orig)" "sleeper's result (original)"
 
 # Disabling, held by a sleeper in edition 1, reversed to enabled: the
 # sleeper is also inside the original (edition 1 sleeps in it), so the
@@ -40,7 +40,7 @@ write_file 1 "$SYSFS/patches/$PATCH/enabled" reverse
 assert_eq "$(patch_file $PATCH state)" enabling "state after reversal"
 write_file 1 "$TDBG/release"
 wait $s
-assert_eq "$(cat "$out")" 7 "sleeper's result (edition 1)"
+assert_eq "$(cat "$out")" "$(sleep_v7)" "sleeper's result (edition 1)"
 wait_state $PATCH enabled
 rm -f "$out"
 disable_patch $PATCH

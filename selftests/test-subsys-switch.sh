@@ -62,7 +62,7 @@ log "ok: new paths run generation 1 while sleeper $SLEEPER holds generation 0"
 
 write_file 1 "$SDBG/release"
 wait "$SLEEPER"
-assert_eq "$(cat "$out")" 0 "the sleeper's result (generation 0)"
+assert_eq "$(cat "$out")" "$(sub_sleep_orig)" "the sleeper's result (generation 0)"
 wait_state $SUBPATCH enabled
 assert_eq "$(sub_file state)" idle "state after the switch"
 assert_eq "$(sub_file holders)" "" "holders after the switch"

@@ -41,7 +41,7 @@ loop_until loop_edition_is 0 || die "the loop thread did not come back: $(sdbg l
 assert_eq "$(sdbg sleepers)" 1 "sleepers after cancel (it never had to wake)"
 write_file 1 "$SDBG/release"
 wait "$SLEEPER"
-assert_eq "$(cat "$out1")" 0 "the first sleeper's result (generation 0)"
+assert_eq "$(cat "$out1")" "$(sub_sleep_orig)" "the first sleeper's result (generation 0)"
 assert_eq "$(sdbg mixes)" 0 "paths that mixed generations"
 settle_counts
 
@@ -60,7 +60,7 @@ log_cmd "rmmod $SUBPATCH (expected to fail: enabled)"
 if rmmod $SUBPATCH 2>/dev/null; then die "the patch module was removed while enabled"; fi
 write_file 1 "$SDBG/release"
 wait "$SLEEPER"
-assert_eq "$(cat "$out2")" 0 "the second sleeper's result (generation 0)"
+assert_eq "$(cat "$out2")" "$(sub_sleep_orig)" "the second sleeper's result (generation 0)"
 loop_until eval '[ "$(edition_file $F 0 state)" = live ]' ||
 	die "the forced generation did not retire: $(edition_file $F 0 state)"
 assert_eq "$(sdbg mixes)" 0 "paths that mixed generations"

@@ -25,10 +25,10 @@ unload_mod $DUPX
 load_mod "$(test_ko dup)"
 enable_patch $DUP
 assert_exists "$(func_dir dynamos_target:dynamos_dup,2)"
-assert_eq "$(call_dup 1)" 1 "the first dynamos_dup"
-assert_eq "$(call_dup 2)" 200 "the second dynamos_dup"
+assert_eq "$(call_dup 1)" "$(dup_orig 1)" "the first dynamos_dup"
+assert_eq "$(call_dup 2)" "$(dup_v200)" "the second dynamos_dup"
 disable_patch $DUP
-assert_eq "$(call_dup 2)" 2 "the second dynamos_dup after disable"
+assert_eq "$(call_dup 2)" "$(dup_orig 2)" "the second dynamos_dup after disable"
 unload_mod $DUP
 unload_mod "$CORE"
 unload_mod "$TARGET"
