@@ -9,6 +9,12 @@
 #   ... load_mod, unload_mod, assert_* ...
 #   check_result "expected dmesg lines"
 #
+# The commands a test body runs (load_mod, unload_mod, enable_patch,
+# write_file, ...) go to the kernel log as well as to stdout, as lines
+# "dynamos_selftest: % COMMAND", so that the expected dmesg lines show each
+# command beside the kernel messages it caused, as in the kernel's
+# tools/testing/selftests/livepatch.
+#
 # Exit codes (kselftest): 0 pass, 1 fail, 4 skip.
 
 KSFT_PASS=0
@@ -30,6 +36,60 @@ MAX_RETRIES=${MAX_RETRIES:-500}
 log() { echo "$*"; }
 skip() { log "SKIP: $*"; exit "$KSFT_SKIP"; }
 die() { log "FAIL: $*"; exit "$KSFT_FAIL"; }
+
+# The prefix of the command lines in the kernel log. test_dmesg keeps it; no
+# module of the tree has this name, so no kernel message can look like one.
+CMD_PREFIX=dynamos_selftest
+
+# log_cmd COMMAND...: "% COMMAND" on stdout and in the kernel log, just
+# before the test runs it. Only for what a test body runs: not in cleanup
+# (its messages come after check_result) and not inside a polling loop.
+log_cmd() {
+	log "% $*"
+	echo "$CMD_PREFIX: % $*" >/dev/kmsg
+}
+
+# quote VALUE: VALUE as one shell word, for a command line: as it is, in
+# single quotes, or, with quotes or control characters, in bash's $'...'.
+quote() {
+	case "$1" in
+	*[!A-Za-z0-9_.,:/+=@-]* | "") ;;
+	*) printf '%s' "$1"; return ;;
+	esac
+	case "$1" in
+	*[\'[:cntrl:]]*) printf '%q' "$1" ;;
+	*) printf "'%s'" "$1" ;;
+	esac
+}
+
+# write_file VALUE FILE [NOTE]: echo VALUE > FILE, logged (NOTE in
+# parentheses after it); a failed write fails the test.
+write_file() {
+	log_cmd "echo $(quote "$1") > $2${3:+ ($3)}"
+	echo "$1" >"$2" || die "writing '$1' to $2 failed"
+}
+
+# try_write VALUE FILE [NOTE]: the same, for a write the test expects to
+# fail: returns whether it succeeded, without its error message.
+try_write() {
+	log_cmd "echo $(quote "$1") > $2${3:+ ($3)}"
+	(echo "$1" >"$2") 2>/dev/null
+}
+
+# try_write_as_nobody VALUE FILE [NOTE]: try_write as the user nobody.
+try_write_as_nobody() {
+	log_cmd "echo $(quote "$1") > $2 (as nobody${3:+; $3})"
+	setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'echo "$1" >"$2"' sh "$1" "$2" 2>/dev/null
+}
+
+# sleep_on FILE OUT: a task that reads FILE, a debugfs file whose read
+# sleeps in a target function until released, into OUT, in the
+# background; SLEEPER is its pid.
+sleep_on() {
+	log_cmd "cat $1 &"
+	cat "$1" >"$2" &
+	SLEEPER=$!
+}
 
 # Pure ASCII marker so that dmesg filtering finds exactly this test's lines.
 start_test() {
@@ -112,14 +172,14 @@ loop_until() {
 load_mod() {
 	local ko=$1 name
 	name=$(basename "$ko" .ko)
-	log "% insmod $name"
+	log_cmd "insmod $name"
 	insmod "$ko" || die "insmod $ko failed"
 	loop_until is_loaded "$name" || die "$name did not appear in /proc/modules"
 }
 
 unload_mod() {
 	local name=$1
-	log "% rmmod $name"
+	log_cmd "rmmod $name"
 	rmmod "$name" || die "rmmod $name failed"
 	loop_until eval "! is_loaded $name" || die "$name did not leave /proc/modules"
 }
@@ -140,12 +200,12 @@ assert_mode() {
 }
 
 # The kernel messages of this test: the lines after the marker from dynamos
-# and the modules under test, without timestamps and without the once-per-boot
-# taint notice.
+# and the modules under test, and the test's commands (log_cmd), without
+# timestamps and without the once-per-boot taint notice.
 test_dmesg() {
 	dmesg | sed 's/^\[[ 0-9.]*\] //' |
 		awk -v m="$MARKER" 'p; $0 == m { p = 1 }' |
-		grep -E "^(dynamos|$HELLO|dynamos_test)[a-z_]*: " |
+		grep -E "^($CMD_PREFIX: % |(dynamos|$HELLO|dynamos_test)[a-z_]*: )" |
 		grep -v -e 'taints kernel' -e 'tainting kernel' -e 'module verification failed' |
 		grep -v -E "${DMESG_IGNORE:-^\$}"
 }
@@ -183,16 +243,17 @@ wait_state() {
 # enable_patch / disable_patch PATCH: write enabled and wait for the end
 # of the transition.
 enable_patch() {
-	log "% echo 1 > $1/enabled"
-	echo 1 >"$SYSFS/patches/$1/enabled" || die "enabling $1 failed"
+	write_file 1 "$SYSFS/patches/$1/enabled"
 	wait_state "$1" enabled
 }
 
 disable_patch() {
-	log "% echo 0 > $1/enabled"
-	echo 0 >"$SYSFS/patches/$1/enabled" || die "disabling $1 failed"
+	write_file 0 "$SYSFS/patches/$1/enabled"
 	wait_state "$1" disabled
 }
+
+# Calls (call_add, call_write, call_dup) are not logged: they change
+# nothing but counters, and some tests make hundreds.
 
 # call_add A B: dynamos_target_add(A, B) in this shell's process.
 call_add() {
@@ -205,10 +266,29 @@ call_write() {
 	cat "$TDBG/call"
 }
 
-# expect_write_error FILE VALUE ERRNO-TEXT: the write must fail with that
-# error (as strerror words, e.g. "Invalid argument").
+# What each edition of a target function returns, named after the function
+# that implements it in test_modules/ (the original: *_orig), so that a test
+# says which edition it expects to answer rather than a bare number.
+# dynamos_target_add(A, B):
+add_orig() { echo $(($1 + $2)); }		# target_main.c; dynamos_test_wrap calls it
+add_v100() { echo $(($1 + $2 + 100)); }		# dynamos_test_add.rs
+add_v200() { echo $(($1 + $2 + 200)); }		# dynamos_test_replace.rs
+livepatch_add() { echo $(($1 + $2 + 1000)); }	# dynamos_test_klp.c, a livepatch
+# dynamos_target_write(LEN), whatever LEN is:
+write_orig() { echo 0; }	# target_main.c
+write_v2() { echo 2; }		# dynamos_test_adapt.rs (its handler takes LEN > 64 KiB)
+# dynamos_dup() at position N (1 or 2) returns N; the edition returns 200:
+dup_orig() { echo "$1"; }	# target_main.c, target_dup.c
+dup_v200() { echo 200; }	# dynamos_test_dup.rs
+# What a sleeper in dynamos_target_sleep() reads once released:
+sleep_orig() { echo 0; }	# target_main.c
+sleep_v7() { echo 7; }		# dynamos_test_sleep.rs: it sleeps in the original
+
+# expect_write_error FILE VALUE ERRNO-TEXT: the write (logged) must fail
+# with that error (as strerror words, e.g. "Invalid argument").
 expect_write_error() {
 	local file=$1 value=$2 want=$3 err
+	log_cmd "echo -n $(quote "$value") > $file (expected to fail: $want)"
 	if err=$( (printf '%s' "$value" >"$file") 2>&1); then
 		die "writing '$value' to $file succeeded"
 	fi
@@ -252,20 +332,23 @@ sleepers_in_sub_are() { [ "$(sdbg sleepers)" = "$1" ]; }
 # load stopped and the loop quiet, the two totals settle equal.
 counts_equal() { [ "$(sdbg calls)" = "$(sdbg count)" ]; }
 settle_counts() {
-	echo 0 >"$SDBG/workers" || die "stopping the workers failed"
-	echo 1 >"$SDBG/quiet" || die "quieting the loop failed"
+	write_file 0 "$SDBG/workers"
+	write_file 1 "$SDBG/quiet"
 	loop_until counts_equal ||
 		die "totals differ: $(sdbg calls) paths completed, the subsystem counted $(sdbg count)"
 	log "ok: $(sdbg calls) paths completed, all counted by the subsystem's state"
-	echo 0 >"$SDBG/quiet"
+	write_file 0 "$SDBG/quiet"
 }
+
+# What a sleeper in dynamos_sub_sleep() reads once released (the edition
+# of dynamos_test_subsys.rs, sleep_v1, would give 1):
+sub_sleep_orig() { echo 0; }	# subsys_target.c: it finished in generation 0
 
 # start_sleeper OUTFILE: a task that sleeps in dynamos_sub_sleep(); sets SLEEPER.
 start_sleeper() {
 	local before
 	before=$(sdbg sleepers)
-	cat "$SDBG/sleep" >"$1" &
-	SLEEPER=$!
+	sleep_on "$SDBG/sleep" "$1"
 	loop_until sleepers_in_sub_are $((before + 1)) || die "the sleeper did not go to sleep"
 }
 
@@ -274,6 +357,10 @@ start_sleeper() {
 DATA=dynamos_data
 DATA_KO=$TESTMOD_DIR/dynamos_data.ko
 DDBG=/sys/kernel/debug/dynamos_data
+
+# dynamos_iface_caller_a/b(X): the same in both generations (the new ones
+# pass a scale of 2; the adaptor gives old-interface calls the same).
+iface_caller_orig() { echo $((($1 & 0xffff) * 2 + 1)); }	# data_target.c
 
 ddbg() { cat "$DDBG/$1"; }
 # ddbg_field FILE KEY: KEY's value in a "k=v k=v" line of FILE.

@@ -52,7 +52,7 @@ expect_write_error "$P" "$LONG" "Argument list too long"
 
 # Other users may not write.
 for f in "$E" "$D" "$P"; do
-	if setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "echo 1 >'$f'" 2>/dev/null; then
+	if try_write_as_nobody 1 "$f" "expected to fail"; then
 		die "an unprivileged user could write $f"
 	fi
 done
@@ -61,16 +61,16 @@ assert_eq "$(snapshot)" "$before" "state after the bad writes"
 
 # While a transition runs (held by a sleeper), policy writes and other
 # patches' enables are refused with EBUSY.
-cat "$TDBG/sleep" >/dev/null &
-s=$!
+sleep_on "$TDBG/sleep" /dev/null
+s=$SLEEPER
 loop_until sleepers_are 1 || die "the sleeper did not go to sleep"
-echo 1 >"$SYSFS/patches/$SLEEP/enabled" || die "enabling $SLEEP failed"
+write_file 1 "$SYSFS/patches/$SLEEP/enabled"
 assert_eq "$(patch_file $SLEEP state)" enabling "$SLEEP held by the sleeper"
 expect_write_error "$SYSFS/patches/$ADD/enabled" 0 "Device or resource busy"
 expect_write_error "$(func_dir dynamos_target:dynamos_target_sleep)/default" 0 "Device or resource busy"
 expect_write_error "$(func_dir dynamos_target:dynamos_target_sleep)/pids" "$$ 0" "Device or resource busy"
 assert_eq "$(snapshot)" "$before" "state after the refused writes"
-echo 1 >"$TDBG/release"
+write_file 1 "$TDBG/release"
 wait $s
 wait_state $SLEEP enabled
 disable_patch $SLEEP

@@ -11,7 +11,7 @@
 
 start_test "the benchmark runs every variant correctly (tiny runs)"
 out=$(mktemp -d)
-log "% BENCH_SMOKE=1 scripts/bench-guest.sh"
+log_cmd "BENCH_SMOKE=1 scripts/bench-guest.sh"
 BENCH_SMOKE=1 DYNAMOS_RESULTS=$out "$TOP/scripts/bench-guest.sh" >"$out/log" 2>&1 ||
 	{ sed 's/^/    /' "$out/log"; die "the benchmark failed"; }
 rec=$out/bench.txt

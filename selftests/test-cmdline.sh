@@ -23,7 +23,7 @@ assert_eq "$(edition_file cmdline_proc_show 1 state)" "default" "edition 1 state
 calls=$(edition_file cmdline_proc_show 1 calls)
 [ "$calls" -ge 1 ] || die "edition 1 counted $calls calls"
 
-log "% rmmod $PATCH (expected to fail: enabled)"
+log_cmd "rmmod $PATCH (expected to fail: enabled)"
 if rmmod $PATCH 2>/dev/null; then die "an enabled patch module could be removed"; fi
 
 disable_patch $PATCH
@@ -33,11 +33,17 @@ loop_until test ! -e "$(func_dir cmdline_proc_show)" || die "$(func_dir cmdline_
 unload_mod $PATCH
 unload_mod "$CORE"
 
-check_result "dynamos: dynamos 0.1.0 loaded
+check_result "dynamos_selftest: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % insmod $PATCH
 dynamos: patch '$PATCH' registered
 dynamos: enabling patch '$PATCH'
 dynamos: patch '$PATCH' enabled
+dynamos_selftest: % rmmod $PATCH (expected to fail: enabled)
+dynamos_selftest: % echo 0 > $SYSFS/patches/$PATCH/enabled
 dynamos: disabling patch '$PATCH'
 dynamos: patch '$PATCH' disabled
+dynamos_selftest: % rmmod $PATCH
 dynamos: patch '$PATCH' unregistered
+dynamos_selftest: % rmmod $CORE
 dynamos: dynamos unloaded"

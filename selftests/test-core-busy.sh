@@ -9,7 +9,7 @@ start_test "rmmod dynamos is refused while a patch is loaded"
 load_mod "$CORE_KO"
 load_mod "$HELLO_KO"
 
-log "% rmmod $CORE (expected to fail)"
+log_cmd "rmmod $CORE (expected to fail)"
 err=$(rmmod "$CORE" 2>&1) && die "rmmod dynamos succeeded with a patch loaded"
 log "rmmod said: $err"
 case "$err" in
@@ -23,7 +23,12 @@ assert_eq "$(cat "$SYSFS/patches/$HELLO/state")" "registered" "patch state"
 unload_mod "$HELLO"
 unload_mod "$CORE"
 
-check_result "dynamos: dynamos 0.1.0 loaded
+check_result "dynamos_selftest: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % insmod $HELLO
 dynamos: patch '$HELLO' registered
+dynamos_selftest: % rmmod $CORE (expected to fail)
+dynamos_selftest: % rmmod $HELLO
 dynamos: patch '$HELLO' unregistered
+dynamos_selftest: % rmmod $CORE
 dynamos: dynamos unloaded"

@@ -17,9 +17,15 @@ for i in 1 2 3; do
 	assert_absent "$SYSFS"
 done
 
-check_result "dynamos: dynamos 0.1.0 loaded
-dynamos: dynamos unloaded
+check_result "dynamos_selftest: % insmod $CORE
 dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % rmmod $CORE
 dynamos: dynamos unloaded
+dynamos_selftest: % insmod $CORE
 dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % rmmod $CORE
+dynamos: dynamos unloaded
+dynamos_selftest: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % rmmod $CORE
 dynamos: dynamos unloaded"

@@ -34,6 +34,7 @@ start_test "getpid is patched and unpatched under the load of $N processes"
 [ -x "$LOOP" ] || skip "$LOOP was not built"
 # The loaders start together once all are forked, at the lowest priority
 # so that the test itself still gets the CPU under TCG.
+log_cmd "nice -n 19 getpid_loop &, $N times"
 for i in $(seq $N); do
 	nice -n 19 "$LOOP" "$GO" "$STOP" &
 	pids+=($!)
@@ -61,11 +62,17 @@ log "ok: no process saw a wrong result"
 unload_mod $PATCH
 unload_mod "$CORE"
 
-check_result "dynamos: dynamos 0.1.0 loaded
+check_result "dynamos_selftest: % nice -n 19 getpid_loop &, $N times
+dynamos_selftest: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % insmod $PATCH
 dynamos: patch '$PATCH' registered
 dynamos: enabling patch '$PATCH'
 dynamos: patch '$PATCH' enabled
+dynamos_selftest: % echo 0 > $SYSFS/patches/$PATCH/enabled
 dynamos: disabling patch '$PATCH'
 dynamos: patch '$PATCH' disabled
+dynamos_selftest: % rmmod $PATCH
 dynamos: patch '$PATCH' unregistered
+dynamos_selftest: % rmmod $CORE
 dynamos: dynamos unloaded"

@@ -17,29 +17,39 @@ assert_absent "$(func_dir $F)"
 
 load_mod "$TARGET_KO"
 assert_exists "$(func_dir $F)"
-assert_eq "$(call_add 2 3)" 105 "add in the module loaded after the patch"
+assert_eq "$(call_add 2 3)" "$(add_v100 2 3)" "add in the module loaded after the patch"
 
 unload_mod "$TARGET"
 loop_until test ! -e "$(func_dir $F)" || die "$(func_dir $F) stayed after the module went"
 assert_eq "$(patch_file $ADD state)" enabled "patch state without its module"
 
 load_mod "$TARGET_KO"
-assert_eq "$(call_add 2 3)" 105 "add in the reloaded module"
+assert_eq "$(call_add 2 3)" "$(add_v100 2 3)" "add in the reloaded module"
 disable_patch $ADD
-assert_eq "$(call_add 2 3)" 5 "add after disable"
+assert_eq "$(call_add 2 3)" "$(add_orig 2 3)" "add after disable"
 unload_mod $ADD
 unload_mod "$TARGET"
 unload_mod "$CORE"
 
-check_result "dynamos: dynamos 0.1.0 loaded
+check_result "dynamos_selftest: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % insmod $ADD
 dynamos: patch '$ADD' registered
+dynamos_selftest: % echo 1 > $SYSFS/patches/$ADD/enabled
 dynamos: patch '$ADD': dynamos_target_add waits for module dynamos_target
 dynamos: enabling patch '$ADD'
 dynamos: patch '$ADD' enabled
+dynamos_selftest: % insmod $TARGET
 dynamos: patch '$ADD': applied to dynamos_target_add in module dynamos_target
+dynamos_selftest: % rmmod $TARGET
 dynamos: patch '$ADD': module dynamos_target is going
+dynamos_selftest: % insmod $TARGET
 dynamos: patch '$ADD': applied to dynamos_target_add in module dynamos_target
+dynamos_selftest: % echo 0 > $SYSFS/patches/$ADD/enabled
 dynamos: disabling patch '$ADD'
 dynamos: patch '$ADD' disabled
+dynamos_selftest: % rmmod $ADD
 dynamos: patch '$ADD' unregistered
+dynamos_selftest: % rmmod $TARGET
+dynamos_selftest: % rmmod $CORE
 dynamos: dynamos unloaded"

@@ -23,9 +23,15 @@ assert_exists "$SYSFS/patches/$HELLO"
 unload_mod "$HELLO"
 unload_mod "$CORE"
 
-check_result "dynamos: dynamos 0.1.0 loaded
+check_result "dynamos_selftest: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % insmod $HELLO
 dynamos: patch '$HELLO' registered
+dynamos_selftest: % rmmod $HELLO
 dynamos: patch '$HELLO' unregistered
+dynamos_selftest: % insmod $HELLO
 dynamos: patch '$HELLO' registered
+dynamos_selftest: % rmmod $HELLO
 dynamos: patch '$HELLO' unregistered
+dynamos_selftest: % rmmod $CORE
 dynamos: dynamos unloaded"

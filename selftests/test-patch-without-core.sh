@@ -8,12 +8,13 @@
 start_test "a patch module without the core is refused"
 is_loaded "$CORE" && die "dynamos is already loaded"
 
-log "% insmod $HELLO (expected to fail)"
+log_cmd "insmod $HELLO (expected to fail)"
 if insmod "$HELLO_KO" 2>/dev/null; then die "insmod $HELLO succeeded without dynamos"; fi
 is_loaded "$HELLO" && die "$HELLO is loaded"
 is_loaded "$CORE" && die "dynamos got loaded"
 assert_absent "$SYSFS"
 log "ok: refused, nothing loaded"
 
-check_result "$HELLO: Unknown symbol dynamos_unregister_patch (err -2)
+check_result "dynamos_selftest: % insmod $HELLO (expected to fail)
+$HELLO: Unknown symbol dynamos_unregister_patch (err -2)
 $HELLO: Unknown symbol dynamos_register_patch (err -2)"

@@ -23,38 +23,49 @@ load_mod "$CORE_KO"
 load_mod "$(test_ko add)"
 enable_patch $ADD
 coproc CANARY { while read -r a b; do echo "add $a $b" >"$TDBG/call"; cat "$TDBG/call"; done; }
-assert_eq "$(canary_add 2 3)" 105 "canary before any policy"
+# Bash unsets CANARY_PID once the canary is gone: the transcript needs it.
+canary=$CANARY_PID
+assert_eq "$(canary_add 2 3)" "$(add_v100 2 3)" "canary before any policy"
 
-log "% echo 0 > default"
-echo 0 >"$(func_dir $F)/default"
-assert_eq "$(call_add 2 3)" 5 "this shell with default 0"
-assert_eq "$(canary_add 2 3)" 5 "canary with default 0"
+write_file 0 "$(func_dir $F)/default"
+assert_eq "$(call_add 2 3)" "$(add_orig 2 3)" "this shell with default 0"
+assert_eq "$(canary_add 2 3)" "$(add_orig 2 3)" "canary with default 0"
 
-log "% echo '<canary> 1' > pids"
-echo "$CANARY_PID 1" >"$(func_dir $F)/pids"
-assert_eq "$(cat "$(func_dir $F)/pids")" "$CANARY_PID 1" "pids file"
-grep -qx "pid $CANARY_PID 1" "$(func_dir $F)/policy" || die "policy does not show the canary"
-assert_eq "$(canary_add 2 3)" 105 "canary with its own edition"
-assert_eq "$(call_add 2 3)" 5 "this shell, not the canary"
+write_file "$canary 1" "$(func_dir $F)/pids" "the canary"
+assert_eq "$(cat "$(func_dir $F)/pids")" "$canary 1" "pids file"
+grep -qx "pid $canary 1" "$(func_dir $F)/policy" || die "policy does not show the canary"
+assert_eq "$(canary_add 2 3)" "$(add_v100 2 3)" "canary with its own edition"
+assert_eq "$(call_add 2 3)" "$(add_orig 2 3)" "this shell, not the canary"
 
-log "% echo -<canary> > pids"
-echo "-$CANARY_PID" >"$(func_dir $F)/pids"
+write_file "-$canary" "$(func_dir $F)/pids" "the canary"
 assert_eq "$(cat "$(func_dir $F)/pids")" "" "pids file after clearing"
-assert_eq "$(canary_add 2 3)" 5 "canary after clearing"
+assert_eq "$(canary_add 2 3)" "$(add_orig 2 3)" "canary after clearing"
 
-echo 1 >"$(func_dir $F)/default"
-assert_eq "$(call_add 2 3)" 105 "this shell with default 1"
+write_file 1 "$(func_dir $F)/default"
+assert_eq "$(call_add 2 3)" "$(add_v100 2 3)" "this shell with default 1"
 kill "$CANARY_PID"
 disable_patch $ADD
 unload_mod $ADD
 unload_mod "$CORE"
 unload_mod "$TARGET"
 
-check_result "dynamos: dynamos 0.1.0 loaded
+check_result "dynamos_selftest: % insmod $TARGET
+dynamos_selftest: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % insmod $ADD
 dynamos: patch '$ADD' registered
+dynamos_selftest: % echo 1 > $SYSFS/patches/$ADD/enabled
 dynamos: enabling patch '$ADD'
 dynamos: patch '$ADD' enabled
+dynamos_selftest: % echo 0 > $(func_dir $F)/default
+dynamos_selftest: % echo '$canary 1' > $(func_dir $F)/pids (the canary)
+dynamos_selftest: % echo -$canary > $(func_dir $F)/pids (the canary)
+dynamos_selftest: % echo 1 > $(func_dir $F)/default
+dynamos_selftest: % echo 0 > $SYSFS/patches/$ADD/enabled
 dynamos: disabling patch '$ADD'
 dynamos: patch '$ADD' disabled
+dynamos_selftest: % rmmod $ADD
 dynamos: patch '$ADD' unregistered
-dynamos: dynamos unloaded"
+dynamos_selftest: % rmmod $CORE
+dynamos: dynamos unloaded
+dynamos_selftest: % rmmod $TARGET"

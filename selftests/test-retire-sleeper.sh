@@ -20,49 +20,60 @@ load_mod "$(test_ko sleep)"
 
 # 1. A sleeper in the original holds the enable transition.
 out1=$(mktemp)
-cat "$TDBG/sleep" >"$out1" &
-s1=$!
+sleep_on "$TDBG/sleep" "$out1"
+s1=$SLEEPER
 loop_until sleepers_are 1 || die "the first sleeper did not go to sleep"
-log "% echo 1 > $PATCH/enabled (sleeper $s1 in the original)"
-echo 1 >"$SYSFS/patches/$PATCH/enabled" || die "enable failed"
+write_file 1 "$SYSFS/patches/$PATCH/enabled" "a sleeper in the original"
 loop_until holder_is $s1 || die "waiting does not name sleeper $s1: $(patch_file $PATCH waiting)"
 assert_eq "$(patch_file $PATCH state)" enabling "state while the original has a sleeper"
 assert_eq "$(edition_file $F 0 state)" draining "edition 0 while its sleeper sleeps"
-echo 1 >"$TDBG/release"
+write_file 1 "$TDBG/release"
 wait $s1
-assert_eq "$(cat "$out1")" 0 "the first sleeper's result (original)"
+assert_eq "$(cat "$out1")" "$(sleep_orig)" "the first sleeper's result (original)"
 wait_state $PATCH enabled
 log "ok: enabled once the sleeper left the original"
 
 # 2. A sleeper in edition 1 holds the disable transition and the module.
 out2=$(mktemp)
-cat "$TDBG/sleep" >"$out2" &
-s2=$!
+sleep_on "$TDBG/sleep" "$out2"
+s2=$SLEEPER
 loop_until sleepers_are 1 || die "the second sleeper did not go to sleep"
-log "% echo 0 > $PATCH/enabled (sleeper $s2 in edition 1)"
-echo 0 >"$SYSFS/patches/$PATCH/enabled" || die "disable failed"
+write_file 0 "$SYSFS/patches/$PATCH/enabled" "a sleeper in edition 1"
 loop_until holder_is $s2 || die "waiting does not name sleeper $s2: $(patch_file $PATCH waiting)"
 assert_eq "$(patch_file $PATCH state)" disabling "state while edition 1 has a sleeper"
 assert_eq "$(edition_file $F 1 state)" draining "edition 1 while its sleeper sleeps"
 assert_eq "$(edition_file $F 1 inside)" 1 "threads inside edition 1"
-log "% rmmod $PATCH (expected to fail: a sleeper is inside)"
+log_cmd "rmmod $PATCH (expected to fail: a sleeper is inside)"
 if rmmod $PATCH 2>/dev/null; then die "the patch module was removed under a sleeper"; fi
 # New calls go to the original right away: a third caller does not wait.
-assert_eq "$(call_add 1 1)" 2 "an unrelated call during the transition"
-echo 1 >"$TDBG/release"
+assert_eq "$(call_add 1 1)" "$(add_orig 1 1)" "an unrelated call during the transition"
+write_file 1 "$TDBG/release"
 wait $s2
-assert_eq "$(cat "$out2")" 7 "the second sleeper's result (edition 1)"
+assert_eq "$(cat "$out2")" "$(sleep_v7)" "the second sleeper's result (edition 1)"
 wait_state $PATCH disabled
 unload_mod $PATCH
 rm -f "$out1" "$out2"
 unload_mod "$CORE"
 unload_mod "$TARGET"
 
-check_result "dynamos: dynamos 0.1.0 loaded
+check_result "dynamos_selftest: % insmod $TARGET
+dynamos_selftest: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % insmod $PATCH
 dynamos: patch '$PATCH' registered
+dynamos_selftest: % cat $TDBG/sleep &
+dynamos_selftest: % echo 1 > $SYSFS/patches/$PATCH/enabled (a sleeper in the original)
 dynamos: enabling patch '$PATCH'
+dynamos_selftest: % echo 1 > $TDBG/release
 dynamos: patch '$PATCH' enabled
+dynamos_selftest: % cat $TDBG/sleep &
+dynamos_selftest: % echo 0 > $SYSFS/patches/$PATCH/enabled (a sleeper in edition 1)
 dynamos: disabling patch '$PATCH'
+dynamos_selftest: % rmmod $PATCH (expected to fail: a sleeper is inside)
+dynamos_selftest: % echo 1 > $TDBG/release
 dynamos: patch '$PATCH' disabled
+dynamos_selftest: % rmmod $PATCH
 dynamos: patch '$PATCH' unregistered
-dynamos: dynamos unloaded"
+dynamos_selftest: % rmmod $CORE
+dynamos: dynamos unloaded
+dynamos_selftest: % rmmod $TARGET"

@@ -16,33 +16,31 @@ load_mod "$(test_ko sleep)"
 # Enabling, held by a sleeper in the original, reversed to disabled: the
 # new edition has nobody inside, so it retires at once.
 out=$(mktemp)
-cat "$TDBG/sleep" >"$out" &
-s=$!
+sleep_on "$TDBG/sleep" "$out"
+s=$SLEEPER
 loop_until sleepers_are 1 || die "the sleeper did not go to sleep"
-echo 1 >"$SYSFS/patches/$PATCH/enabled" || die "enable failed"
+write_file 1 "$SYSFS/patches/$PATCH/enabled"
 assert_eq "$(patch_file $PATCH state)" enabling "state held by the sleeper"
-log "% echo 0 > $PATCH/enabled (reverse)"
-echo 0 >"$SYSFS/patches/$PATCH/enabled" || die "reversal to disabled failed"
+write_file 0 "$SYSFS/patches/$PATCH/enabled" reverse
 wait_state $PATCH disabled
-echo 1 >"$TDBG/release"
+write_file 1 "$TDBG/release"
 wait $s
-assert_eq "$(cat "$out")" 0 "sleeper's result (original)"
+assert_eq "$(cat "$out")" "$(sleep_orig)" "sleeper's result (original)"
 
 # Disabling, held by a sleeper in edition 1, reversed to enabled: the
 # sleeper is also inside the original (edition 1 sleeps in it), so the
 # transition waits for it, then ends enabled.
 enable_patch $PATCH
-cat "$TDBG/sleep" >"$out" &
-s=$!
+sleep_on "$TDBG/sleep" "$out"
+s=$SLEEPER
 loop_until sleepers_are 1 || die "the sleeper did not go to sleep"
-echo 0 >"$SYSFS/patches/$PATCH/enabled" || die "disable failed"
+write_file 0 "$SYSFS/patches/$PATCH/enabled"
 assert_eq "$(patch_file $PATCH state)" disabling "state held by the sleeper"
-log "% echo 1 > $PATCH/enabled (reverse)"
-echo 1 >"$SYSFS/patches/$PATCH/enabled" || die "reversal to enabled failed"
+write_file 1 "$SYSFS/patches/$PATCH/enabled" reverse
 assert_eq "$(patch_file $PATCH state)" enabling "state after reversal"
-echo 1 >"$TDBG/release"
+write_file 1 "$TDBG/release"
 wait $s
-assert_eq "$(cat "$out")" 7 "sleeper's result (edition 1)"
+assert_eq "$(cat "$out")" "$(sleep_v7)" "sleeper's result (edition 1)"
 wait_state $PATCH enabled
 rm -f "$out"
 disable_patch $PATCH
@@ -50,18 +48,34 @@ unload_mod $PATCH
 unload_mod "$CORE"
 unload_mod "$TARGET"
 
-check_result "dynamos: dynamos 0.1.0 loaded
+check_result "dynamos_selftest: % insmod $TARGET
+dynamos_selftest: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % insmod $PATCH
 dynamos: patch '$PATCH' registered
+dynamos_selftest: % cat $TDBG/sleep &
+dynamos_selftest: % echo 1 > $SYSFS/patches/$PATCH/enabled
 dynamos: enabling patch '$PATCH'
+dynamos_selftest: % echo 0 > $SYSFS/patches/$PATCH/enabled (reverse)
 dynamos: disabling patch '$PATCH'
 dynamos: reversing the transition of patch '$PATCH'
 dynamos: patch '$PATCH' disabled
+dynamos_selftest: % echo 1 > $TDBG/release
+dynamos_selftest: % echo 1 > $SYSFS/patches/$PATCH/enabled
 dynamos: enabling patch '$PATCH'
 dynamos: patch '$PATCH' enabled
+dynamos_selftest: % cat $TDBG/sleep &
+dynamos_selftest: % echo 0 > $SYSFS/patches/$PATCH/enabled
 dynamos: disabling patch '$PATCH'
+dynamos_selftest: % echo 1 > $SYSFS/patches/$PATCH/enabled (reverse)
 dynamos: reversing the transition of patch '$PATCH'
+dynamos_selftest: % echo 1 > $TDBG/release
 dynamos: patch '$PATCH' enabled
+dynamos_selftest: % echo 0 > $SYSFS/patches/$PATCH/enabled
 dynamos: disabling patch '$PATCH'
 dynamos: patch '$PATCH' disabled
+dynamos_selftest: % rmmod $PATCH
 dynamos: patch '$PATCH' unregistered
-dynamos: dynamos unloaded"
+dynamos_selftest: % rmmod $CORE
+dynamos: dynamos unloaded
+dynamos_selftest: % rmmod $TARGET"

@@ -15,9 +15,9 @@ load_mod "$CORE_KO"
 load_mod "$(test_ko add)"
 load_mod "$(test_ko wrap)"
 enable_patch $ADD
-assert_eq "$(call_add 2 3)" 105 "add with $ADD"
+assert_eq "$(call_add 2 3)" "$(add_v100 2 3)" "add with $ADD"
 enable_patch $WRAP
-assert_eq "$(call_add 2 3)" 105 "add with $WRAP over $ADD"
+assert_eq "$(call_add 2 3)" "$(add_v100 2 3)" "add with $WRAP over $ADD"
 assert_eq "$(cat "$(func_dir $F)/default")" 2 "default edition"
 assert_eq "$(edition_file $F 2 patch)" $WRAP "edition 2 owner"
 assert_eq "$(edition_file $F 1 state)" live "edition 1 state"
@@ -27,27 +27,40 @@ assert_eq "$(patch_file $ADD state)" enabled "$ADD after refused disable"
 grep -q "patch '$WRAP' is above this one" "$SYSFS/patches/$ADD/error" || die "no reason in $ADD/error"
 
 disable_patch $WRAP
-assert_eq "$(call_add 2 3)" 105 "add after disabling $WRAP"
+assert_eq "$(call_add 2 3)" "$(add_v100 2 3)" "add after disabling $WRAP"
 disable_patch $ADD
-assert_eq "$(call_add 2 3)" 5 "add after disabling both"
+assert_eq "$(call_add 2 3)" "$(add_orig 2 3)" "add after disabling both"
 unload_mod $WRAP
 unload_mod $ADD
 unload_mod "$CORE"
 unload_mod "$TARGET"
 
-check_result "dynamos: dynamos 0.1.0 loaded
+check_result "dynamos_selftest: % insmod $TARGET
+dynamos_selftest: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % insmod $ADD
 dynamos: patch '$ADD' registered
+dynamos_selftest: % insmod $WRAP
 dynamos: patch '$WRAP' registered
+dynamos_selftest: % echo 1 > $SYSFS/patches/$ADD/enabled
 dynamos: enabling patch '$ADD'
 dynamos: patch '$ADD' enabled
+dynamos_selftest: % echo 1 > $SYSFS/patches/$WRAP/enabled
 dynamos: enabling patch '$WRAP'
 dynamos: patch '$WRAP' enabled
+dynamos_selftest: % echo -n 0 > $SYSFS/patches/$ADD/enabled (expected to fail: Device or resource busy)
 dynamos: patch '$ADD': patch '$WRAP' is above this one on dynamos_target:dynamos_target_add: disable it first
+dynamos_selftest: % echo 0 > $SYSFS/patches/$WRAP/enabled
 dynamos: disabling patch '$WRAP'
 dynamos: patch '$WRAP' disabled
+dynamos_selftest: % echo 0 > $SYSFS/patches/$ADD/enabled
 dynamos: disabling patch '$ADD'
 dynamos: patch '$ADD' disabled
+dynamos_selftest: % rmmod $WRAP
 $WRAP: counted 1 calls
 dynamos: patch '$WRAP' unregistered
+dynamos_selftest: % rmmod $ADD
 dynamos: patch '$ADD' unregistered
-dynamos: dynamos unloaded"
+dynamos_selftest: % rmmod $CORE
+dynamos: dynamos unloaded
+dynamos_selftest: % rmmod $TARGET"

@@ -29,14 +29,14 @@ assert_eq "$(cat "$ST/reversible")" 1 "reversible"
 assert_eq "$(cat "$ST/eager")" idle "eager pass before it is asked for"
 
 # First access by the new edition converts.
-echo "0 500" >"$DDBG/obj_touch"
+write_file "0 500" "$DDBG/obj_touch"
 assert_eq "$(cat "$ST/converted")" 500 "objects converted by 500 reads"
-echo "0 500" >"$DDBG/obj_touch"
+write_file "0 500" "$DDBG/obj_touch"
 assert_eq "$(cat "$ST/converted")" 500 "objects converted by reading them again"
 
 # The eager pass, raced by readers.
-echo 2 >"$DDBG/obj_workers"
-echo 1 >"$ST/eager"
+write_file 2 "$DDBG/obj_workers"
+write_file 1 "$ST/eager"
 seen=""
 done_pass() {
 	local e
@@ -47,14 +47,14 @@ done_pass() {
 loop_until done_pass || die "the eager pass did not finish: $(cat "$ST/eager")"
 assert_eq "$(cat "$ST/eager")" "done $n/$n" "eager pass"
 log "ok: eager pass done${seen:+ (seen: $seen)}"
-echo 0 >"$DDBG/obj_workers"
+write_file 0 "$DDBG/obj_workers"
 assert_eq "$(cat "$ST/converted")" "$n" "objects converted"
 assert_eq "$(ddbg_field obj_stats converted1)" "$n" "objects converted exactly once"
 assert_eq "$(ddbg_field obj_stats convertedN)" 0 "objects converted more than once"
 assert_eq "$(ddbg_field obj_stats wrong)" 0 "wrong reads"
 assert_eq "$(cat "$SYSFS/shadow_vars")" "$n" "records"
 assert_eq "$(ddbg obj_sum)" "$sum" "sum of the values in the new representation"
-echo "5 7" >"$DDBG/obj_add"
+write_file "5 7" "$DDBG/obj_add"
 assert_eq "$(ddbg obj_sum)" $((sum + 7)) "sum after adding 7 in the new representation"
 assert_eq "$(ddbg_field obj_stats raw_sum)" "$sum" "old representation, unchanged"
 expect_write_error "$ST/eager" maybe "Invalid argument"
@@ -69,12 +69,26 @@ assert_eq "$(cat "$SYSFS/shadow_vars")" 0 "records after the disable"
 expect_write_error "$ST/eager" 1 "Invalid argument"
 unload_mod $STATE
 
-check_result "dynamos: dynamos 0.1.0 loaded
+check_result "dynamos_selftest: % insmod $DATA
+dynamos_selftest: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % insmod $STATE
 dynamos: patch '$STATE' registered
 dynamos: enabling patch '$STATE'
 dynamos: patch '$STATE' enabled
+dynamos_selftest: % echo '0 500' > $DDBG/obj_touch
+dynamos_selftest: % echo '0 500' > $DDBG/obj_touch
+dynamos_selftest: % echo 2 > $DDBG/obj_workers
+dynamos_selftest: % echo 1 > $ST/eager
 dynamos: state 'dynamos_objs': eager pass done after $n of $n objects
+dynamos_selftest: % echo 0 > $DDBG/obj_workers
+dynamos_selftest: % echo '5 7' > $DDBG/obj_add
+dynamos_selftest: % echo -n maybe > $ST/eager (expected to fail: Invalid argument)
+dynamos_selftest: % echo -n 1 > $ST/allow_loss (expected to fail: Invalid argument)
+dynamos_selftest: % echo 0 > $SYSFS/patches/$STATE/enabled
 dynamos: disabling patch '$STATE'
 dynamos: state 'dynamos_objs': $n objects converted back
 dynamos: patch '$STATE' disabled
+dynamos_selftest: % echo -n 1 > $ST/eager (expected to fail: Invalid argument)
+dynamos_selftest: % rmmod $STATE
 dynamos: patch '$STATE' unregistered"

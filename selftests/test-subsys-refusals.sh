@@ -22,9 +22,9 @@ assert_mode "$SUBSYS/cancel" 200
 assert_mode "$SUBSYS/force" 200
 
 # The pre hook refuses.
-echo -22 >"$SDBG/refuse"
+write_file -22 "$SDBG/refuse"
 expect_write_error "$SYSFS/patches/$SUBPATCH/enabled" 1 "Invalid argument"
-echo -16 >"$SDBG/refuse"
+write_file -16 "$SDBG/refuse"
 expect_write_error "$SYSFS/patches/$SUBPATCH/enabled" 1 "Device or resource busy"
 assert_eq "$(patch_file $SUBPATCH state)" registered "patch state after a refusal"
 assert_eq "$(patch_file $SUBPATCH error)" "its pre_patch callback refused (-16)" "error file"
@@ -36,7 +36,7 @@ ticks=$(loop_field ticks)
 loop_until eval '[ "$(loop_field ticks)" -gt $ticks ]' || die "the loop thread stopped"
 assert_eq "$(loop_field edition)" 0 "loop edition after a refusal"
 
-echo 0 >"$SDBG/refuse"
+write_file 0 "$SDBG/refuse"
 enable_patch $SUBPATCH
 assert_eq "$(sub_file members | sort)" "dynamos_subsys:dynamos_sub_check
 dynamos_subsys:dynamos_sub_count
@@ -63,13 +63,13 @@ assert_eq "$(sub_file state)" idle "state after bad writes"
 assert_eq "$(patch_file $SUBPATCH state)" enabled "patch state after bad writes"
 
 # The pre_unpatch hook refuses.
-echo -16 >"$SDBG/refuse"
+write_file -16 "$SDBG/refuse"
 expect_write_error "$SYSFS/patches/$SUBPATCH/enabled" 0 "Device or resource busy"
 assert_eq "$(patch_file $SUBPATCH state)" enabled "patch state after a refused disable"
 assert_eq "$(patch_file $SUBPATCH error)" "its pre_unpatch callback refused (-16)" "error file"
 assert_eq "$(sub_file generation)" 1 "generation after a refused disable"
 assert_eq "$(loop_field edition)" 1 "loop edition after a refused disable"
-echo 0 >"$SDBG/refuse"
+write_file 0 "$SDBG/refuse"
 disable_patch $SUBPATCH
 loop_until loop_edition_is 0 || die "the loop thread did not come back: $(sdbg loop)"
 unload_mod $SUBPATCH
@@ -77,25 +77,49 @@ assert_absent "$SUBSYS"
 unload_mod "$CORE"
 unload_mod "$SUB"
 
-check_result "dynamos: dynamos 0.1.0 loaded
+check_result "dynamos_selftest: % insmod $SUB
+dynamos_selftest: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % insmod $SUBPATCH
 dynamos: patch '$SUBPATCH' registered
+dynamos_selftest: % echo -22 > $SDBG/refuse
+dynamos_selftest: % echo -n 1 > $SYSFS/patches/$SUBPATCH/enabled (expected to fail: Invalid argument)
 $SUBPATCH: pre_patch: -22
 dynamos: patch '$SUBPATCH': its pre_patch callback refused (-22)
+dynamos_selftest: % echo -16 > $SDBG/refuse
+dynamos_selftest: % echo -n 1 > $SYSFS/patches/$SUBPATCH/enabled (expected to fail: Device or resource busy)
 $SUBPATCH: pre_patch: -16
 dynamos: patch '$SUBPATCH': its pre_patch callback refused (-16)
+dynamos_selftest: % echo 0 > $SDBG/refuse
+dynamos_selftest: % echo 1 > $SYSFS/patches/$SUBPATCH/enabled
 $SUBPATCH: pre_patch: 0
 dynamos: enabling patch '$SUBPATCH'
 $SUBPATCH: transfer forward
 $SUBPATCH: post_patch
 dynamos: subsystem 'dynamos_subsys': now at generation 1
 dynamos: patch '$SUBPATCH' enabled
+dynamos_selftest: % echo -n abc > $SUBSYS/timeout_ms (expected to fail: Invalid argument)
+dynamos_selftest: % echo -n -1 > $SUBSYS/timeout_ms (expected to fail: Invalid argument)
+dynamos_selftest: % echo -n 3600001 > $SUBSYS/timeout_ms (expected to fail: Invalid argument)
+dynamos_selftest: % echo -n $(printf '%065d' 1) > $SUBSYS/timeout_ms (expected to fail: Argument list too long)
+dynamos_selftest: % echo -n 0 > $SUBSYS/cancel (expected to fail: Invalid argument)
+dynamos_selftest: % echo -n 1 > $SUBSYS/cancel (expected to fail: Invalid argument)
+dynamos_selftest: % echo -n yes > $SUBSYS/force (expected to fail: Invalid argument)
+dynamos_selftest: % echo -n 1 > $SUBSYS/force (expected to fail: Invalid argument)
+dynamos_selftest: % echo -16 > $SDBG/refuse
+dynamos_selftest: % echo -n 0 > $SYSFS/patches/$SUBPATCH/enabled (expected to fail: Device or resource busy)
 $SUBPATCH: pre_unpatch: -16
 dynamos: patch '$SUBPATCH': its pre_unpatch callback refused (-16)
+dynamos_selftest: % echo 0 > $SDBG/refuse
+dynamos_selftest: % echo 0 > $SYSFS/patches/$SUBPATCH/enabled
 $SUBPATCH: pre_unpatch: 0
 dynamos: disabling patch '$SUBPATCH'
 $SUBPATCH: transfer backward
 $SUBPATCH: post_unpatch
 dynamos: subsystem 'dynamos_subsys': now at generation 0
 dynamos: patch '$SUBPATCH' disabled
+dynamos_selftest: % rmmod $SUBPATCH
 dynamos: patch '$SUBPATCH' unregistered
-dynamos: dynamos unloaded"
+dynamos_selftest: % rmmod $CORE
+dynamos: dynamos unloaded
+dynamos_selftest: % rmmod $SUB"

@@ -31,15 +31,14 @@ loop_until eval '[ "$(loop_field ticks)" -ge 3 ]' || die "the loop thread does n
 assert_eq "$(loop_field edition)" 0 "loop edition before"
 loop_until eval '[ "$(loop_field ticks loop2)" -ge 3 ]' || die "the second loop thread does not tick"
 
-echo 4 >"$SDBG/workers"
+write_file 4 "$SDBG/workers"
 loop_until sdbg_at_least calls 200 || die "the workers do not run"
 out=$(mktemp)
 start_sleeper "$out"
 
 t0=$(loop_field ticks)
 t0b=$(loop_field ticks loop2)
-log "% echo 1 > $SUBPATCH/enabled (4 workers, the loop thread, sleeper $SLEEPER in generation 0)"
-echo 1 >"$SYSFS/patches/$SUBPATCH/enabled" || die "enable failed"
+write_file 1 "$SYSFS/patches/$SUBPATCH/enabled" "4 workers, the loop threads, a sleeper in generation 0"
 assert_eq "$(sub_file generation)" 1 "generation during the switch"
 loop_until loop_edition_is 1 || die "the loop thread did not move to edition 1: $(sdbg loop)"
 assert_eq "$(loop_field pid)" "$kpid" "loop thread pid after moving"
@@ -61,9 +60,9 @@ loop_until eval '[ "$(edition_file $F 1 calls)" -gt $((c1 + 20)) ]' ||
 	die "new paths do not run generation 1 while the sleeper sleeps"
 log "ok: new paths run generation 1 while sleeper $SLEEPER holds generation 0"
 
-echo 1 >"$SDBG/release"
+write_file 1 "$SDBG/release"
 wait "$SLEEPER"
-assert_eq "$(cat "$out")" 0 "the sleeper's result (generation 0)"
+assert_eq "$(cat "$out")" "$(sub_sleep_orig)" "the sleeper's result (generation 0)"
 wait_state $SUBPATCH enabled
 assert_eq "$(sub_file state)" idle "state after the switch"
 assert_eq "$(sub_file holders)" "" "holders after the switch"
@@ -74,9 +73,8 @@ settle_counts
 
 # Back: disabling switches 1->0 the same way; the loop thread unwinds to
 # the original loop, its ticks carried back.
-echo 4 >"$SDBG/workers"
-log "% echo 0 > $SUBPATCH/enabled"
-echo 0 >"$SYSFS/patches/$SUBPATCH/enabled" || die "disable failed"
+write_file 4 "$SDBG/workers"
+write_file 0 "$SYSFS/patches/$SUBPATCH/enabled"
 loop_until loop_edition_is 0 || die "the loop thread did not come back to edition 0: $(sdbg loop)"
 loop_until loop_edition_is 0 loop2 || die "the second loop thread did not come back: $(sdbg loop2)"
 wait_state $SUBPATCH disabled
@@ -95,19 +93,37 @@ unload_mod "$CORE"
 unload_mod "$SUB"
 rm -f "$out"
 
-check_result "dynamos: dynamos 0.1.0 loaded
+check_result "dynamos_selftest: % insmod $SUB
+dynamos_selftest: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % insmod $SUBPATCH
 dynamos: patch '$SUBPATCH' registered
+dynamos_selftest: % echo 4 > $SDBG/workers
+dynamos_selftest: % cat $SDBG/sleep &
+dynamos_selftest: % echo 1 > $SYSFS/patches/$SUBPATCH/enabled (4 workers, the loop threads, a sleeper in generation 0)
 $SUBPATCH: pre_patch: 0
 dynamos: enabling patch '$SUBPATCH'
+dynamos_selftest: % echo 1 > $SDBG/release
 $SUBPATCH: transfer forward
 $SUBPATCH: post_patch
 dynamos: subsystem 'dynamos_subsys': now at generation 1
 dynamos: patch '$SUBPATCH' enabled
+dynamos_selftest: % echo 0 > $SDBG/workers
+dynamos_selftest: % echo 1 > $SDBG/quiet
+dynamos_selftest: % echo 0 > $SDBG/quiet
+dynamos_selftest: % echo 4 > $SDBG/workers
+dynamos_selftest: % echo 0 > $SYSFS/patches/$SUBPATCH/enabled
 $SUBPATCH: pre_unpatch: 0
 dynamos: disabling patch '$SUBPATCH'
 $SUBPATCH: transfer backward
 $SUBPATCH: post_unpatch
 dynamos: subsystem 'dynamos_subsys': now at generation 0
 dynamos: patch '$SUBPATCH' disabled
+dynamos_selftest: % echo 0 > $SDBG/workers
+dynamos_selftest: % echo 1 > $SDBG/quiet
+dynamos_selftest: % echo 0 > $SDBG/quiet
+dynamos_selftest: % rmmod $SUBPATCH
 dynamos: patch '$SUBPATCH' unregistered
-dynamos: dynamos unloaded"
+dynamos_selftest: % rmmod $CORE
+dynamos: dynamos unloaded
+dynamos_selftest: % rmmod $SUB"

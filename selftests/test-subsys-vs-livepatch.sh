@@ -20,7 +20,7 @@ lp_transition() { cat "/sys/kernel/livepatch/$KLP/transition" 2>/dev/null; }
 start_test "livepatch cannot switch a never-returning kthread; dynamos can"
 [ -d /sys/kernel/livepatch ] || skip "the kernel has no livepatch (CONFIG_LIVEPATCH)"
 load_mod "$SUB_KO"
-echo 2 >"$SDBG/workers"
+write_file 2 "$SDBG/workers"
 loop_until sdbg_at_least calls 100 || die "the workers do not run"
 kpid=$(loop_field pid)
 
@@ -36,8 +36,7 @@ while [ "$(ms_now)" -lt "$deadline" ]; do
 done
 lp_ms=$(($(ms_now) - t0))
 log "livepatch: did not finish in $((lp_ms / 1000)).$((lp_ms % 1000 / 100)) s (transition still 1; thread $kpid never left its loop)"
-log "% echo 0 > /sys/kernel/livepatch/$KLP/enabled"
-echo 0 >"/sys/kernel/livepatch/$KLP/enabled" || die "reversing the livepatch failed"
+write_file 0 "/sys/kernel/livepatch/$KLP/enabled"
 loop_until eval "[ ! -e /sys/kernel/livepatch/$KLP ]" || die "the livepatch did not go away"
 unload_mod $KLP
 assert_eq "$(sdbg mixes)" 0 "paths that mixed editions under livepatch"
@@ -46,7 +45,7 @@ assert_eq "$(sdbg mixes)" 0 "paths that mixed editions under livepatch"
 load_mod "$CORE_KO"
 load_mod "$(test_ko subsys)"
 t0=$(ms_now)
-echo 1 >"$SYSFS/patches/$SUBPATCH/enabled" || die "enable failed"
+write_file 1 "$SYSFS/patches/$SUBPATCH/enabled"
 wait_state $SUBPATCH enabled
 dy_ms=$(($(ms_now) - t0))
 loop_until loop_edition_is 1 || die "the loop thread does not run the new loop: $(sdbg loop)"
@@ -57,22 +56,35 @@ assert_eq "$(sdbg mixes)" 0 "paths that mixed generations under dynamos"
 disable_patch $SUBPATCH
 unload_mod $SUBPATCH
 unload_mod "$CORE"
-echo 0 >"$SDBG/workers"
+write_file 0 "$SDBG/workers"
 unload_mod "$SUB"
 
-check_result "dynamos: dynamos 0.1.0 loaded
+check_result "dynamos_selftest: % insmod $SUB
+dynamos_selftest: % echo 2 > $SDBG/workers
+dynamos_selftest: % insmod $KLP
+dynamos_selftest: % echo 0 > /sys/kernel/livepatch/$KLP/enabled
+dynamos_selftest: % rmmod $KLP
+dynamos_selftest: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % insmod $SUBPATCH
 dynamos: patch '$SUBPATCH' registered
+dynamos_selftest: % echo 1 > $SYSFS/patches/$SUBPATCH/enabled
 $SUBPATCH: pre_patch: 0
 dynamos: enabling patch '$SUBPATCH'
 $SUBPATCH: transfer forward
 $SUBPATCH: post_patch
 dynamos: subsystem 'dynamos_subsys': now at generation 1
 dynamos: patch '$SUBPATCH' enabled
+dynamos_selftest: % echo 0 > $SYSFS/patches/$SUBPATCH/enabled
 $SUBPATCH: pre_unpatch: 0
 dynamos: disabling patch '$SUBPATCH'
 $SUBPATCH: transfer backward
 $SUBPATCH: post_unpatch
 dynamos: subsystem 'dynamos_subsys': now at generation 0
 dynamos: patch '$SUBPATCH' disabled
+dynamos_selftest: % rmmod $SUBPATCH
 dynamos: patch '$SUBPATCH' unregistered
-dynamos: dynamos unloaded"
+dynamos_selftest: % rmmod $CORE
+dynamos: dynamos unloaded
+dynamos_selftest: % echo 0 > $SDBG/workers
+dynamos_selftest: % rmmod $SUB"

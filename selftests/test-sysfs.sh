@@ -39,8 +39,8 @@ assert_eq "$(cat "$SYSFS/patches/$HELLO/state")" "registered" "patch state"
 # refuse others. Nothing changes.
 for f in "$SYSFS/version" "$SYSFS/patches/$HELLO/state" "$SYSFS/patches/$HELLO/enabled"; do
 	before=$(cat "$f")
-	if [ "$(stat -c %a "$f")" = 444 ] && (echo 1 >"$f") 2>/dev/null; then die "root could write $f"; fi
-	if setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "echo 1 >'$f'" 2>/dev/null; then
+	if [ "$(stat -c %a "$f")" = 444 ] && try_write 1 "$f" "expected to fail"; then die "root could write $f"; fi
+	if try_write_as_nobody 1 "$f" "expected to fail"; then
 		die "an unprivileged user could write $f"
 	fi
 	assert_eq "$(cat "$f")" "$before" "$f after refused writes"
@@ -50,7 +50,16 @@ log "ok: writes refused, contents unchanged"
 unload_mod "$HELLO"
 unload_mod "$CORE"
 
-check_result "dynamos: dynamos 0.1.0 loaded
+check_result "dynamos_selftest: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+dynamos_selftest: % insmod $HELLO
 dynamos: patch '$HELLO' registered
+dynamos_selftest: % echo 1 > $SYSFS/version (expected to fail)
+dynamos_selftest: % echo 1 > $SYSFS/version (as nobody; expected to fail)
+dynamos_selftest: % echo 1 > $SYSFS/patches/$HELLO/state (expected to fail)
+dynamos_selftest: % echo 1 > $SYSFS/patches/$HELLO/state (as nobody; expected to fail)
+dynamos_selftest: % echo 1 > $SYSFS/patches/$HELLO/enabled (as nobody; expected to fail)
+dynamos_selftest: % rmmod $HELLO
 dynamos: patch '$HELLO' unregistered
+dynamos_selftest: % rmmod $CORE
 dynamos: dynamos unloaded"
