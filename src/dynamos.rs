@@ -45,7 +45,7 @@ module! {
 
 // The one entry `src/raw/direct.c`'s trampoline calls, made for the sites'
 // handler type.
-raw::direct::tramp_dispatch!(mech::site::Shared);
+raw::direct::tramp_dispatch!(mech::site::SiteHandler);
 
 // The entry points patch modules register with (`src/api/exports.c`).
 raw::desc::patch_entry_points!(api::entry::register, api::entry::unregister);

@@ -22,7 +22,7 @@ use crate::{
     },
     mech::site::EditionSpec,
     raw::{
-        callbacks::{Callbacks, StateFns},
+        callbacks::{PatchCallbacks, StateFns},
         desc::{FuncList, FuncRef, ListError, PatchRef},
     },
     registry::{
@@ -339,7 +339,7 @@ fn desc_list_of<T>(
 }
 
 /// The functions of patch `pname`, each checked, none listed twice.
-fn funcs_of(pname: &CStr, descs: FuncList, callbacks: &Callbacks) -> Result<KVec<FuncSpec>> {
+fn funcs_of(pname: &CStr, descs: FuncList, callbacks: &PatchCallbacks) -> Result<KVec<FuncSpec>> {
     let mut funcs = KVec::with_capacity(descs.len(), GFP_KERNEL)?;
     for i in 0..descs.len() {
         let Some(fd) = descs.get(i) else {

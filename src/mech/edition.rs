@@ -12,7 +12,7 @@
 //! the others.
 
 use crate::raw::{
-    callbacks::{Adapt as AdaptHandler, Migrate},
+    callbacks::{AdaptHandler, Migrate},
     kthread::LoopFn,
     modules::ModuleRef,
 };

@@ -51,13 +51,13 @@ struct Moves {
 }
 
 /// What every safe point hook's handler sees.
-pub(crate) struct Shared {
+pub(crate) struct SharedMoves {
     moves: RcuBox<Moves>,
 }
 
 /// The handler of the hook in one slot.
 pub(crate) struct SlotHandler {
-    shared: Arc<Shared>,
+    shared: Arc<SharedMoves>,
     stub: usize,
 }
 
@@ -81,7 +81,7 @@ struct Slot {
 /// The hooks on the safe points of kernel threads (`kthread_should_stop()`
 /// and the functions patches declared), present while loop sites exist.
 pub(crate) struct Safepoints {
-    shared: Arc<Shared>,
+    shared: Arc<SharedMoves>,
     slots: [Option<Slot>; kthread::SLOTS],
 }
 
@@ -99,7 +99,7 @@ impl Safepoints {
             GFP_KERNEL,
         )?;
         let shared = Arc::new(
-            Shared {
+            SharedMoves {
                 moves: RcuBox::new(moves),
             },
             GFP_KERNEL,

@@ -23,7 +23,7 @@ pub(crate) use super::edition::{Edition, EditionId, EditionSpec, InheritTable, L
 use crate::{
     logic::dispatch::{self, JumpPlan, TopEntries},
     raw::{
-        callbacks::Adapt as AdaptHandler,
+        callbacks::AdaptHandler,
         direct::{self, Direct, Route},
         ftrace::{Call, Handler},
         kallsyms,
@@ -39,7 +39,7 @@ use core::{
 use kernel::{prelude::*, str::CString, sync::Arc, task::Pid};
 /// Where an adaptation handler's choices lead, as indexes in
 /// [`Dispatch::editions`].
-struct Adapt {
+struct AdaptRoutes {
     handler: AdaptHandler,
     this: usize,
     replaced: usize,
@@ -70,7 +70,7 @@ pub(crate) struct Dispatch {
     /// Per-process editions, as indexes.
     pids: KVec<(Pid, usize)>,
     /// The top edition's adaptation handler.
-    adapt: Option<Adapt>,
+    adapt: Option<AdaptRoutes>,
     /// Whether calls go to the counted entries.
     counting: bool,
     /// Counted entry of the original (0: none, let through uncounted).
@@ -166,18 +166,18 @@ pub(crate) struct Prepared(KBox<Dispatch>, Route, Option<JumpTo>);
 type JumpTo = (EditionId, bool);
 
 /// The part of a site that its ftrace handler sees.
-pub(crate) struct Shared {
+pub(crate) struct SiteHandler {
     dispatch: RcuBox<Dispatch>,
 }
 
-impl Handler for Shared {
+impl Handler for SiteHandler {
     #[inline(always)]
     fn on_call(&self, call: &mut Call<'_>) {
         self.handle(call);
     }
 }
 
-impl Shared {
+impl SiteHandler {
     /// Decides where `call` goes.
     #[inline(always)]
     fn handle(&self, call: &mut Call<'_>) {
@@ -289,8 +289,8 @@ pub(crate) struct Site {
     pending: Option<(Route, Option<JumpTo>)>,
     // Dropped before `shared`: the hook is unregistered, which waits for
     // the CPUs in its trampoline, and the trampoline forgets the site.
-    direct: Direct<Shared>,
-    shared: Arc<Shared>,
+    direct: Direct<SiteHandler>,
+    shared: Arc<SiteHandler>,
 }
 
 impl Site {
@@ -329,7 +329,7 @@ impl Site {
             GFP_KERNEL,
         )?;
         let shared = Arc::new(
-            Shared {
+            SiteHandler {
                 dispatch: RcuBox::new(dispatch),
             },
             GFP_KERNEL,
@@ -675,7 +675,7 @@ impl Site {
         let top = live - 1;
         let (default, pids) = self.policy_indexes(&editions[..live])?;
         let adapt = self.stack.last().and_then(|l| {
-            l.edition.adapt.map(|handler| Adapt {
+            l.edition.adapt.map(|handler| AdaptRoutes {
                 handler,
                 this: top,
                 replaced: top - 1,

@@ -26,9 +26,9 @@ use kernel::{
 /// Every function in `0` may be called in process context, with no lock
 /// held, for as long as this value exists.
 #[derive(Clone, Copy)]
-pub(crate) struct Callbacks(abi::Callbacks);
+pub(crate) struct PatchCallbacks(abi::Callbacks);
 
-impl Callbacks {
+impl PatchCallbacks {
     /// Wraps a patch's callbacks.
     ///
     /// # Safety
@@ -38,7 +38,7 @@ impl Callbacks {
     /// until the value is dropped.
     pub(crate) unsafe fn new(raw: abi::Callbacks) -> Self {
         // INVARIANT: By the caller's guarantee.
-        Callbacks(raw)
+        PatchCallbacks(raw)
     }
 
     /// The pre hook of a transition towards `goal`.
@@ -102,9 +102,9 @@ impl Callbacks {
 /// The function may be called with preemption disabled, from any context
 /// but NMI, for as long as this value exists.
 #[derive(Clone, Copy)]
-pub(crate) struct Adapt(AdaptFn);
+pub(crate) struct AdaptHandler(AdaptFn);
 
-impl Adapt {
+impl AdaptHandler {
     /// Wraps an adaptation handler.
     ///
     /// # Safety
@@ -113,7 +113,7 @@ impl Adapt {
     /// copies) exists: the edition that holds it keeps its module loaded.
     pub(crate) unsafe fn new(f: AdaptFn) -> Self {
         // INVARIANT: By the caller's guarantee.
-        Adapt(f)
+        AdaptHandler(f)
     }
 
     /// Asks the handler where a call with these argument registers goes

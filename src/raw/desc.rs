@@ -15,7 +15,7 @@
 //! caller's pointer, so that the checks above them need no `unsafe`.
 
 use super::{
-    callbacks::{Adapt, Callbacks, StateFns},
+    callbacks::{AdaptHandler, PatchCallbacks, StateFns},
     kthread::LoopFn,
     modules::PatchModule,
 };
@@ -205,11 +205,11 @@ impl PatchRef {
     }
 
     /// The patch's callbacks.
-    pub(crate) fn callbacks(&self) -> Callbacks {
+    pub(crate) fn callbacks(&self) -> PatchCallbacks {
         // SAFETY: The patch's functions, callable while it is registered
         // (type invariant); the registry holds a module reference while it
         // calls them outside the registration.
-        unsafe { Callbacks::new(self.0.callbacks) }
+        unsafe { PatchCallbacks::new(self.0.callbacks) }
     }
 
     /// The patch module.
@@ -328,10 +328,10 @@ impl FuncRef {
     }
 
     /// The adaptation handler, if any.
-    pub(crate) fn adapt(&self) -> Option<Adapt> {
+    pub(crate) fn adapt(&self) -> Option<AdaptHandler> {
         // SAFETY: The patch's handler, callable while its module is
         // loaded, which the edition holding it ensures (type invariant).
-        self.0.adapt.map(|a| unsafe { Adapt::new(a) })
+        self.0.adapt.map(|a| unsafe { AdaptHandler::new(a) })
     }
 
     /// For a kernel thread loop, the edition's entry as a thread function.

@@ -81,7 +81,7 @@ pub(crate) struct Direct<H: Handler> {
     route: Route,
     body: usize,
     // Removed after `drop` has unregistered the hook.
-    _entry: TableEntry,
+    _entry: TableHandle,
     // Keeps the handler alive while the table may lead to it.
     _handler: Arc<H>,
 }
@@ -106,7 +106,7 @@ impl<H: Handler> Direct<H> {
     /// `ENOMEM`.
     pub(crate) fn new(ip: usize, route: Route, handler: Arc<H>) -> Result<Self> {
         let body = body(ip).ok_or(EINVAL)?;
-        let entry = TableEntry::new(body, Arc::as_ptr(&handler).cast())?;
+        let entry = TableHandle::new(body, Arc::as_ptr(&handler).cast())?;
         let (addr, jmp) = route.raw();
         let mut err: c_int = 0;
         // SAFETY: `err` is writable; the C side checks `ip`.
@@ -303,11 +303,11 @@ unsafe fn lookup<H>(body: usize, _guard: &RecursionGuard) -> Option<&H> {
 }
 
 /// A hook's entry in [`TABLE`], removed on drop.
-struct TableEntry {
+struct TableHandle {
     index: usize,
 }
 
-impl TableEntry {
+impl TableHandle {
     fn new(body: usize, handler: *const ()) -> Result<Self> {
         let _guard = TABLE_LOCK.lock();
         if TABLE_LEN.load(Ordering::Relaxed) >= TABLE_SLOTS / 2 {
@@ -326,11 +326,11 @@ impl TableEntry {
         // Pairs with the acquire load of `key` in `lookup`.
         slot.key.store(body, Ordering::Release);
         TABLE_LEN.fetch_add(1, Ordering::Relaxed);
-        Ok(TableEntry { index: i })
+        Ok(TableHandle { index: i })
     }
 }
 
-impl Drop for TableEntry {
+impl Drop for TableHandle {
     fn drop(&mut self) {
         let _guard = TABLE_LOCK.lock();
         let slot = &TABLE[self.index];

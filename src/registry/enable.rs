@@ -27,7 +27,7 @@
 
 use super::{
     disable,
-    model::{fail, Applied, Core, Leftover, SavedPolicies, SavedStacks, SiteEntry, Trash},
+    model::{fail, Applied, Core, Leftover, SavedPolicies, SavedStacks, SiteRecord, Trash},
     subsystem,
     switch::{self, entry_mut, site_name, Applicable, Resolved},
 };
@@ -38,7 +38,7 @@ use crate::{
         rules,
     },
     mech::{drain::Drain, edition::Edition, site::Prepared},
-    raw::{callbacks::Callbacks, display, kallsyms},
+    raw::{callbacks::PatchCallbacks, display, kallsyms},
 };
 use core::ops::Range;
 use kernel::{prelude::*, str::CStr, sync::Arc};
@@ -159,10 +159,10 @@ struct Enabling<'a> {
     name: &'static CStr,
     replace: bool,
     text: Range<usize>,
-    callbacks: Callbacks,
+    callbacks: PatchCallbacks,
     subsystem: Option<&'static CStr>,
     /// Sites hooked for this patch, until they join the registry.
-    new_sites: KVec<SiteEntry>,
+    new_sites: KVec<SiteRecord>,
     /// The patch's functions with their editions, made so far.
     applied: KVec<Applied>,
     plan: Plan,
@@ -252,7 +252,7 @@ impl<'a> Enabling<'a> {
             // Reserved first: a failed push would drop the new site's
             // directories under the registry mutex.
             self.new_sites.reserve(1, GFP_KERNEL)?;
-            let made = SiteEntry::new(
+            let made = SiteRecord::new(
                 self.core,
                 self.trash,
                 site_name(f)?,

@@ -169,7 +169,7 @@ impl<T: Send + Sync + 'static> Drop for Kept<T> {
 }
 
 /// A site with its sysfs directories.
-pub(crate) struct SiteEntry {
+pub(crate) struct SiteRecord {
     edition_attrs: &'static [Attr<EditionInfo>],
     edition_dirs: KVec<Kept<EditionInfo>>,
     editions_dir: Kept<()>,
@@ -178,7 +178,7 @@ pub(crate) struct SiteEntry {
     pub(crate) site: Site,
 }
 
-impl SiteEntry {
+impl SiteRecord {
     /// Hooks `addr` and creates its sysfs directories; on failure, what was
     /// made goes to `trash`.
     #[allow(clippy::too_many_arguments)]
@@ -206,7 +206,7 @@ impl SiteEntry {
                 return Err(e);
             }
         };
-        let mut entry = SiteEntry {
+        let mut entry = SiteRecord {
             edition_attrs: core.tables.edition,
             edition_dirs: KVec::new(),
             editions_dir,
@@ -283,7 +283,7 @@ pub(crate) struct Core {
     /// Registered patches, in registration order.
     pub(crate) patches: KVec<Patch>,
     /// Hooked functions.
-    pub(crate) sites: KVec<SiteEntry>,
+    pub(crate) sites: KVec<SiteRecord>,
     /// The transition in progress.
     pub(crate) transition: Option<Transition>,
     /// Drains left by forced switches.
@@ -325,12 +325,12 @@ impl Core {
     }
 
     /// The site hooking `addr`.
-    pub(crate) fn site(&mut self, addr: usize) -> Option<&mut SiteEntry> {
+    pub(crate) fn site(&mut self, addr: usize) -> Option<&mut SiteRecord> {
         self.sites.iter_mut().find(|s| s.site.addr() == addr)
     }
 
     /// The site hooking `addr`, to read.
-    pub(crate) fn site_ref(&self, addr: usize) -> Option<&SiteEntry> {
+    pub(crate) fn site_ref(&self, addr: usize) -> Option<&SiteRecord> {
         self.sites.iter().find(|s| s.site.addr() == addr)
     }
 
@@ -432,8 +432,8 @@ impl Trash {
     }
 
     /// Queues a site for removal, its directories first.
-    pub(crate) fn push_site(&mut self, entry: SiteEntry) {
-        let SiteEntry {
+    pub(crate) fn push_site(&mut self, entry: SiteRecord) {
+        let SiteRecord {
             edition_attrs: _,
             edition_dirs,
             editions_dir,

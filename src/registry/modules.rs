@@ -6,7 +6,7 @@
 //! and lose their sites when it goes.
 
 use super::{
-    model::{fail, with_core, Applied, Core, SiteEntry, Trash},
+    model::{fail, with_core, Applied, Core, SiteRecord, Trash},
     spec::FuncSpec,
     subsystem,
     switch::{remove_empty_sites, site_name, where_is},
@@ -122,7 +122,7 @@ fn hook_coming(
         core.prepare_safepoints(f.edition.safepoint)?;
     }
     let subsystem = core.patch(key).ok_or(ENODEV)?.spec.subsystem;
-    let made = SiteEntry::new(
+    let made = SiteRecord::new(
         core,
         trash,
         site_name(f)?,

@@ -14,7 +14,7 @@ use crate::{
     abi,
     mech::site::EditionSpec,
     raw::{
-        callbacks::{Callbacks, StateFns},
+        callbacks::{PatchCallbacks, StateFns},
         modules::PatchModule,
     },
 };
@@ -53,7 +53,7 @@ pub(crate) struct PatchSpec {
     /// The subsystem its functions form, if any.
     pub(crate) subsystem: Option<&'static CStr>,
     /// Its callbacks.
-    pub(crate) callbacks: Callbacks,
+    pub(crate) callbacks: PatchCallbacks,
     /// The kinds of shadow variables it uses.
     pub(crate) shadows: KVec<&'static abi::ShadowDesc>,
     /// The states it converts lazily.

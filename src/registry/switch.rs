@@ -6,7 +6,7 @@
 //! snapshots prepared for all, then installed for all).
 
 use super::{
-    model::{fail, Applied, Core, SavedPolicies, SavedStacks, SiteEntry, Transition, Trash},
+    model::{fail, Applied, Core, SavedPolicies, SavedStacks, SiteRecord, Transition, Trash},
     spec::FuncSpec,
     subsystem,
 };
@@ -419,10 +419,10 @@ pub(crate) fn drop_editions(core: &mut Core, applied: &[Applied], trash: &mut Tr
 
 /// The site entry for `addr`, among the registry's or the new ones.
 pub(crate) fn entry_mut<'a>(
-    sites: &'a mut KVec<SiteEntry>,
-    new: &'a mut KVec<SiteEntry>,
+    sites: &'a mut KVec<SiteRecord>,
+    new: &'a mut KVec<SiteRecord>,
     addr: usize,
-) -> Option<&'a mut SiteEntry> {
+) -> Option<&'a mut SiteRecord> {
     if let Some(i) = sites.iter().position(|s| s.site.addr() == addr) {
         return sites.get_mut(i);
     }

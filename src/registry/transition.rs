@@ -15,7 +15,7 @@ use crate::{
     abi::ShadowDesc,
     logic::lifecycle::{Goal, PatchKey, PatchState},
     mech::{drain::Drain, site::free_stale, state::LazyState},
-    raw::{callbacks::Callbacks, display, modules::ModuleRef},
+    raw::{callbacks::PatchCallbacks, display, modules::ModuleRef},
 };
 use kernel::{prelude::*, str::CStr, sync::Arc};
 
@@ -76,7 +76,7 @@ pub(crate) fn run() {
 /// without the registry mutex (they are the patch's code and may take any
 /// lock, or sleep).
 pub(crate) struct Transfer {
-    callbacks: Callbacks,
+    callbacks: PatchCallbacks,
     goal: Goal,
     /// The patch's states, converted back when it is disabled.
     states: KVec<Arc<LazyState>>,
