@@ -6,7 +6,7 @@
 //! - `model.rs`: what dynamos owns while loaded ([`model::Core`]), behind
 //!   one mutex, and the lock rules;
 //! - `subsystem.rs`: subsystems and their rules;
-//! - `switch.rs`: what enabling, disabling and reversing share: targets,
+//! - `stacking.rs`: what enabling, disabling and reversing share: targets,
 //!   layers, policies, switching a set of sites in one step;
 //! - `enable.rs`: enabling, in named phases under one undo guard;
 //! - `disable.rs`: disabling, and reversing a transition midway;
@@ -22,6 +22,6 @@ pub(crate) mod model;
 pub(crate) mod modules;
 pub(crate) mod register;
 pub(crate) mod spec;
+pub(crate) mod stacking;
 pub(crate) mod subsystem;
-pub(crate) mod switch;
 pub(crate) mod transition;

@@ -150,7 +150,7 @@ fn func(fd: FuncRef) -> Result<FuncSpec> {
             prev_fn: f.prev_fn as usize,
             migrate: None,
             loop_fn: fd.loop_fn(),
-            safepoint: f.safepoint as usize,
+            safepoint: fd.safepoint(),
             new_iface,
             adaptor: f.adaptor as usize,
         },
@@ -243,10 +243,10 @@ fn check_data(
     let p = pname.to_str().unwrap_or("?");
     let mut names: KVec<&'static CStr> = KVec::with_capacity(states.len(), GFP_KERNEL)?;
     for fns in states {
-        let st = fns.raw();
+        let st = fns.shape();
         let n = name(fns.name(), "state name")?;
         let unknown = st.flags & !abi::STATE_EAGER;
-        match rules::check_state(st.size, MAX_RECORD, st.convert.is_some(), unknown) {
+        match rules::check_state(st.size, MAX_RECORD, st.convert, unknown) {
             Ok(()) => {}
             Err(StateRefusal::Shape) => {
                 pr_err!(
@@ -412,6 +412,17 @@ fn check(d: Option<PatchRef>) -> Result<PatchSpec> {
     let callbacks = d.callbacks();
     let mut funcs = funcs_of(pname, descs, &callbacks)?;
     check_interfaces(pname, descs, &mut funcs, subsystem)?;
+    // Both lists' lengths first, then their elements, as the checks
+    // always ran.
+    if let Err(what) = d.check_lists(MAX_LIST) {
+        let n = if what == "shadow" {
+            desc.nr_shadows
+        } else {
+            desc.nr_states
+        };
+        bad_list(pname, what, n);
+        return Err(EINVAL);
+    }
     let shadows = desc_list(d.shadows(MAX_LIST), "shadow", desc.nr_shadows, pname)?;
     let states = desc_list_of(d.states(MAX_LIST), "state", desc.nr_states, pname)?;
     let state_names = check_data(pname, &shadows, &states)?;

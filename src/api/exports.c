@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Makes the C entry points of dynamos (Rust functions with C linkage,
- * defined in src/raw/desc.rs, src/raw/shadow.rs and src/mech/state.rs)
- * visible to patch modules. Rust modules cannot export symbols to other
+ * Makes the C entry points of dynamos (Rust functions with C linkage:
+ * registration and lazy state are made by raw::desc::patch_entry_points!
+ * and raw::callbacks::state_entry_point! in src/dynamos.rs, shadow data is
+ * in src/raw/shadow.rs) visible to patch modules. Rust modules cannot export symbols to other
  * modules yet; this is the nova-core pattern.
  */
 #include <linux/export.h>
@@ -35,7 +36,7 @@ EXPORT_SYMBOL_GPL(dynamos_shadow_get_or_alloc);
 EXPORT_SYMBOL_GPL(dynamos_shadow_free);
 EXPORT_SYMBOL_GPL(dynamos_shadow_free_all);
 
-/* Lazy state conversion (src/mech/state.rs). */
+/* Lazy state conversion (src/mech/state.rs, through src/raw/callbacks.rs). */
 struct dynamos_state_desc;
 
 void *dynamos_state_get(const struct dynamos_state_desc *state, void *obj, gfp_t gfp);

@@ -36,9 +36,11 @@
 //!         force                   1: complete the switch now
 //! ```
 //!
-//! Every handler takes the registry mutex through `with_core`, parses its
-//! input with `logic/parse.rs` first, and on a refusal returns an errno
-//! and changes nothing. `Documentation/ABI/` has one entry per file.
+//! Every handler of a patch, function, edition or subsystem file takes the
+//! registry mutex through `with_core` (a state's files, `version` and
+//! `shadow_vars` read atomics); a store parses its input with
+//! `logic/parse.rs` first, and on a refusal returns an errno and changes
+//! nothing. `Documentation/ABI/` has one entry per file.
 
 use crate::{
     abi::ABI_VERSION,
@@ -59,9 +61,8 @@ use crate::{
         model::{
             with_core, Core, EditionInfo, PatchInfo, SiteInfo, StateInfo, SubsysInfo, Tables, Trash,
         },
-        register,
+        register, stacking,
         subsystem::{generation, switching},
-        switch,
     },
     VERSION,
 };
@@ -123,7 +124,7 @@ fn with_patch<R>(
 
 fn show_enabled(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
     let on = with_patch(info, |core, i, _| {
-        Ok(core.patch(i).ok_or(ENODEV)?.state.target_enabled())
+        Ok(core.patch(i).ok_or(ENODEV)?.state().target_enabled())
     })?;
     emit!(buf, "{}\n", u8::from(on))
 }
@@ -134,12 +135,12 @@ fn store_enabled(info: &PatchInfo, input: &[u8]) -> Result {
         return with_patch(info, disable::disable);
     }
     // Symbols are resolved without the registry mutex (see
-    // `switch::Resolved`), from a copy of the patch's function list.
+    // `stacking::Resolved`), from a copy of the patch's function list.
     let queries = with_patch(info, |core, i, _| {
         let p = core.patch(i).ok_or(ENODEV)?;
-        match p.state {
+        match p.state() {
             PatchState::Registered | PatchState::Disabled => {
-                switch::queries(&p.spec.funcs).map(Some)
+                stacking::queries(&p.spec.funcs).map(Some)
             }
             _ => Ok(None),
         }
@@ -149,12 +150,12 @@ fn store_enabled(info: &PatchInfo, input: &[u8]) -> Result {
 }
 
 fn show_state(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
-    let state = with_patch(info, |core, i, _| Ok(core.patch(i).ok_or(ENODEV)?.state))?;
+    let state = with_patch(info, |core, i, _| Ok(core.patch(i).ok_or(ENODEV)?.state()))?;
     emit!(buf, "{}\n", state.name())
 }
 
 fn show_transition(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
-    let state = with_patch(info, |core, i, _| Ok(core.patch(i).ok_or(ENODEV)?.state))?;
+    let state = with_patch(info, |core, i, _| Ok(core.patch(i).ok_or(ENODEV)?.state()))?;
     emit!(buf, "{}\n", u8::from(state.in_transition()))
 }
 
@@ -505,7 +506,7 @@ fn store_timeout(info: &SubsysInfo, input: &[u8]) -> Result {
     })
 }
 
-/// The index of the patch switching subsystem `name`, if one is and its
+/// The key of the patch switching subsystem `name`, if one is and its
 /// switch can still be cancelled or forced.
 fn switch_of(core: &Core, name: &CStr) -> Result<PatchKey> {
     let t = core.transition.as_ref().ok_or(EINVAL)?;
@@ -526,7 +527,7 @@ fn store_cancel(info: &SubsysInfo, input: &[u8]) -> Result {
             "subsystem '{}': switch cancelled by the admin\n",
             display(&info.name)
         );
-        if core.patch(key).ok_or(ENODEV)?.state == PatchState::Enabling {
+        if core.patch(key).ok_or(ENODEV)?.state() == PatchState::Enabling {
             disable::disable(core, key, trash)
         } else {
             disable::reverse_disable(core, key)

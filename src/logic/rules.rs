@@ -3,7 +3,7 @@
 //! The rules a patch must follow, checked when it registers or enables,
 //! and the edits of a function's per-process table.
 //!
-//! The C side (`api/entry.rs`, `registry/`) reads the descriptors and the
+//! The callers (`api/entry.rs`, `registry/`) read the descriptors and the
 //! registry; the decisions are made here, on plain values, and the callers
 //! turn a refusal into its message and errno.
 
@@ -234,7 +234,7 @@ pub(crate) fn pid_edit(
 }
 
 /// Writes a function's sysfs name: `[module:]symbol[,position]`.
-pub(crate) fn site_name(
+pub(crate) fn write_site_name(
     w: &mut impl core::fmt::Write,
     symbol: &str,
     object: Option<&str>,

@@ -94,7 +94,7 @@ pub(crate) fn parse_line(line: &[u8]) -> Option<Line<'_>> {
 /// The size of a function from `sprint_symbol()`'s text for its start
 /// address, "name+0x0/0x80 [module]": `None` unless the offset is 0 (the
 /// address is the start of a function) and the size is readable.
-pub(crate) fn function_size(text: &[u8]) -> Option<usize> {
+pub(crate) fn size_from_sprint(text: &[u8]) -> Option<usize> {
     let text = text.split(|&b| b == b' ').next()?;
     let slash = text.iter().rposition(|&b| b == b'/')?;
     let size = hex(text[slash + 1..].strip_prefix(b"0x")?)?;

@@ -13,7 +13,7 @@
 
 use crate::raw::{
     callbacks::{AdaptHandler, Migrate},
-    kthread::LoopFn,
+    kthread::{LoopFn, SafepointCall},
     modules::ModuleRef,
 };
 use core::{
@@ -78,7 +78,7 @@ pub(crate) struct Edition {
     pub(super) adaptive: usize,
     /// Calls sent here by patches' adaptive entries (the original only).
     pub(super) own_calls: AtomicU64,
-    /// The counted entry (0 for the original: see [`Dispatch`]).
+    /// The counted entry (0 for the original: see `site::Dispatch`).
     pub(super) counted: usize,
     /// Threads inside through the counted entry (patch editions).
     pub(super) inside: Option<&'static AtomicIsize>,
@@ -101,8 +101,8 @@ pub(crate) struct Edition {
     /// For a kthread loop edition: its entry as a thread function.
     pub(crate) loop_fn: Option<LoopFn>,
     /// For a kthread loop: the function its safe point calls, besides
-    /// `kthread_should_stop()` (0: none).
-    pub(crate) safepoint: usize,
+    /// `kthread_should_stop()`, if its patch declared one.
+    pub(crate) safepoint: Option<SafepointCall>,
     /// For an edition with a new interface: the code whose calls use it
     /// (the patch module's text), and the adaptor (0: none) that old-
     /// interface calls enter instead.
@@ -150,8 +150,9 @@ pub(crate) struct EditionSpec {
     pub(crate) migrate: Option<Migrate>,
     /// For a kthread loop: the edition's entry as a thread function.
     pub(crate) loop_fn: Option<LoopFn>,
-    /// For a kthread loop: the declared safe point (0: the default).
-    pub(crate) safepoint: usize,
+    /// For a kthread loop: the declared safe point (`None`: only
+    /// `kthread_should_stop()`).
+    pub(crate) safepoint: Option<SafepointCall>,
     /// The edition has a new interface (`abi::FUNC_NEW_INTERFACE`).
     pub(crate) new_iface: bool,
     /// Its adaptor for old-interface calls (0: none).
@@ -185,7 +186,7 @@ impl Edition {
             bypass: [0..0, 0..0],
             migrate: None,
             loop_fn: None,
-            safepoint: 0,
+            safepoint: None,
             iface: None,
             _module: None,
         })

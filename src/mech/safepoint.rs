@@ -37,7 +37,7 @@ use crate::{
     abi,
     raw::{
         ftrace::{Call, Handler, Hook},
-        kthread,
+        kthread::{self, SafepointCall},
         rcu::RcuBox,
     },
 };
@@ -74,7 +74,7 @@ impl Handler for SlotHandler {
 
 /// One hooked safe point function.
 struct Slot {
-    addr: usize,
+    call: SafepointCall,
     _hook: Pin<KBox<Hook<SlotHandler>>>,
 }
 
@@ -111,8 +111,8 @@ impl Safepoints {
     }
 
     /// The function hooked in `slot`.
-    pub(crate) fn addr(&self, slot: usize) -> Option<usize> {
-        self.slots.get(slot)?.as_ref().map(|s| s.addr)
+    pub(crate) fn hooked(&self, slot: usize) -> Option<SafepointCall> {
+        self.slots.get(slot)?.as_ref().map(|s| s.call)
     }
 
     /// Hooks the safe point function at `addr`, unless it is hooked.
@@ -122,8 +122,8 @@ impl Safepoints {
     /// `ENOSPC` when every slot is taken; those of [`Hook::new`]: `EBUSY`
     /// if another ftrace user that changes the instruction pointer holds
     /// it, `EINVAL` if ftrace cannot trace it; `ENOMEM`.
-    fn hook(&mut self, addr: usize) -> Result {
-        if self.slots.iter().flatten().any(|s| s.addr == addr) {
+    fn hook(&mut self, call: SafepointCall) -> Result {
+        if self.slots.iter().flatten().any(|s| s.call == call) {
             return Ok(());
         }
         let slot = self.slots.iter().position(|s| s.is_none()).ok_or(ENOSPC)?;
@@ -131,8 +131,8 @@ impl Safepoints {
             shared: self.shared.clone(),
             stub: kthread::stub_addr(slot),
         };
-        let hook = Hook::new(addr, handler)?;
-        self.slots[slot] = Some(Slot { addr, _hook: hook });
+        let hook = Hook::new(call.addr(), handler)?;
+        self.slots[slot] = Some(Slot { call, _hook: hook });
         Ok(())
     }
 }
@@ -145,16 +145,19 @@ impl Safepoints {
 ///
 /// As for hooking: `ENOSPC` (too many declared safe points), `EBUSY`,
 /// `EINVAL`, `ENOMEM`.
-pub(crate) fn prepare(safepoints: &mut Option<Safepoints>, safepoint: usize) -> Result {
+pub(crate) fn hook(
+    safepoints: &mut Option<Safepoints>,
+    safepoint: Option<SafepointCall>,
+) -> Result {
     if safepoints.is_none() {
         *safepoints = Some(Safepoints::new()?);
     }
     let Some(sp) = safepoints.as_mut() else {
         return Err(ENOMEM);
     };
-    sp.hook(kthread::should_stop_addr())?;
-    if safepoint != 0 {
-        sp.hook(safepoint)?;
+    sp.hook(SafepointCall::should_stop())?;
+    if let Some(call) = safepoint {
+        sp.hook(call)?;
     }
     Ok(())
 }
@@ -175,11 +178,11 @@ pub(crate) fn refresh<'a>(
         for (i, s) in sp.slots.iter().enumerate() {
             let Some(s) = s else { continue };
             let used = loops.clone().any(|site| {
-                s.addr == kthread::should_stop_addr()
-                    || site.all_editions().any(|ed| ed.safepoint == s.addr)
+                s.call == SafepointCall::should_stop()
+                    || site.all_editions().any(|ed| ed.safepoint == Some(s.call))
             });
             if used {
-                needed[i] = s.addr;
+                needed[i] = s.call.addr();
             }
         }
     }
@@ -251,11 +254,11 @@ pub(crate) fn action<'a>(sites: impl Iterator<Item = &'a Site>, ret: usize) -> A
 /// what that call returns: whether the loop must end.
 ///
 /// `look` takes one look at the registry: the function hooked in the slot
-/// and what to do (from [`Safepoints::addr`] and [`action`]); `None` once
+/// and what to do (from [`Safepoints::hooked`] and [`action`]); `None` once
 /// the slot is unhooked.
 pub(crate) fn at_safepoint(
     args: &kthread::Args,
-    look: impl Fn() -> Option<(usize, Action)>,
+    look: impl Fn() -> Option<(SafepointCall, Action)>,
 ) -> bool {
     loop {
         let Some((real, action)) = look() else {
@@ -272,20 +275,20 @@ pub(crate) fn at_safepoint(
             // its loop runs.
             Action::Unwind(ed) => {
                 if let Some(m) = &ed.migrate {
-                    kthread::migrate(m, abi::BACKWARD);
+                    kthread::migrate(args, m, abi::BACKWARD);
                 }
                 return true;
             }
             Action::Nest(ed) => {
-                if let Some(m) = &ed.migrate {
-                    kthread::migrate(m, abi::FORWARD);
-                }
                 // Every loop edition has its thread function; without one
                 // the thread stays where it is.
                 let Some(f) = ed.loop_fn else {
                     return false;
                 };
-                let _ = kthread::run_loop(f);
+                if let Some(m) = &ed.migrate {
+                    kthread::migrate(args, m, abi::FORWARD);
+                }
+                let _ = kthread::run_loop(args, f);
             }
         }
     }

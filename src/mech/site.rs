@@ -310,6 +310,9 @@ impl Site {
         size: usize,
         kthread_loop: bool,
     ) -> Result<Self> {
+        // Copies first: once hooked, only the hook may fail.
+        let copy = |n: Option<&kernel::str::CStr>| n.map(CString::try_from).transpose();
+        let (object, subsystem) = (copy(object)?, copy(subsystem)?);
         let original = Arc::new(Edition::original(addr, size)?, GFP_KERNEL)?;
         let mut editions = KVec::new();
         editions.push(original.clone(), GFP_KERNEL)?;
@@ -335,8 +338,6 @@ impl Site {
             GFP_KERNEL,
         )?;
         let direct = Direct::new(addr, Route::Tramp, shared.clone())?;
-        let copy = |n: Option<&kernel::str::CStr>| n.map(CString::try_from).transpose();
-        let (object, subsystem) = (copy(object)?, copy(subsystem)?);
         Ok(Site {
             name,
             object,

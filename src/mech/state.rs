@@ -28,8 +28,8 @@
 use crate::{
     logic::lifecycle::PatchKey,
     raw::{
-        callbacks::{StateFns, StateRuntime},
-        display, shadow, tasks,
+        callbacks::{StateFns, StateObject, StateRuntime},
+        display, tasks,
     },
 };
 use core::{
@@ -147,7 +147,7 @@ impl LazyState {
     /// Makes `dynamos_state_get()` on the descriptor find this value.
     /// `EBUSY` if another registration uses the descriptor.
     pub(crate) fn attach(self: &Arc<Self>) -> Result {
-        self.fns.attach(self)
+        self.fns.attach(self.clone())
     }
 
     /// Undoes [`LazyState::attach`]; the patch's code no longer runs.
@@ -241,8 +241,9 @@ impl LazyState {
     }
 
     /// Waits until no pass is queued or running; call after
-    /// [`LazyState::stop_pass`], without the registry mutex. A pass checks
-    /// the stop request between objects, so this is short.
+    /// [`LazyState::stop_pass`]. A pass checks the stop request between
+    /// objects, so this is short; it never takes the registry mutex, so the
+    /// wait may run under it.
     pub(crate) fn wait_pass(&self) {
         while matches!(self.pass(), Pass::Queued | Pass::Running) {
             tasks::cond_resched();
@@ -294,9 +295,7 @@ impl LazyState {
     pub(crate) fn roll_back(&self) -> usize {
         let converted = &self.converted;
         let fns = self.fns;
-        let n = shadow::free_all(fns.id(), &mut |obj, rec| {
-            // A record of its state that nothing can find any more.
-            fns.revert(obj, rec);
+        let n = fns.roll_back(&mut || {
             converted.fetch_sub(1, Ordering::AcqRel);
         });
         if n > 0 {
@@ -328,10 +327,8 @@ impl LazyState {
 impl LazyState {
     /// The record of `obj`, converting it first if needed (the shadow
     /// constructor: exactly once, under the shadow lock).
-    fn get(&self, obj: usize, gfp: c_uint) -> Option<NonNull<u8>> {
-        shadow::get_or_alloc_with(obj, self.fns.id(), self.fns.size(), gfp, &mut |obj, rec| {
-            // A zeroed record that nobody sees yet.
-            self.fns.convert(obj, rec);
+    fn get(&self, obj: StateObject, gfp: c_uint) -> Option<NonNull<u8>> {
+        self.fns.record(obj, gfp, &mut || {
             self.converted.fetch_add(1, Ordering::AcqRel);
         })
     }
@@ -344,7 +341,7 @@ impl LazyState {
 
     /// The eager pass's second walk: converts an object, if not yet.
     /// Process context.
-    fn convert_one(&self, obj: usize) -> c_int {
+    fn convert_one(&self, obj: StateObject) -> c_int {
         if self.stop.load(Ordering::Acquire) {
             return 1;
         }
@@ -360,7 +357,7 @@ impl LazyState {
 }
 
 impl StateRuntime for LazyState {
-    fn record(&self, obj: usize, gfp: c_uint) -> Option<NonNull<u8>> {
+    fn record(&self, obj: StateObject, gfp: c_uint) -> Option<NonNull<u8>> {
         self.get(obj, gfp)
     }
 }

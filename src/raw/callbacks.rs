@@ -24,7 +24,9 @@ use kernel::{
 /// # Invariants
 ///
 /// Every function in `0` may be called in process context, with no lock
-/// held, for as long as this value exists.
+/// held, while the patch is registered or a reference on its module is
+/// held (copies of the value are kept only by the registration and by
+/// holders of such a reference).
 #[derive(Clone, Copy)]
 pub(crate) struct PatchCallbacks(abi::Callbacks);
 
@@ -100,7 +102,8 @@ impl PatchCallbacks {
 /// # Invariants
 ///
 /// The function may be called with preemption disabled, from any context
-/// but NMI, for as long as this value exists.
+/// but NMI, while the edition that holds the value (and so its patch
+/// module) lives.
 #[derive(Clone, Copy)]
 pub(crate) struct AdaptHandler(AdaptFn);
 
@@ -130,14 +133,15 @@ impl AdaptHandler {
 /// # Invariants
 ///
 /// The function may be called in a kernel thread of the patched loop, on
-/// that thread's data, for as long as this value exists.
+/// that thread's data, while the edition that holds the value (and so its
+/// patch module) lives.
 #[derive(Clone, Copy)]
 pub(crate) struct Migrate(unsafe extern "C" fn(data: *mut c_void, dir: u32));
 
 impl Migrate {
     /// Moves the calling thread's state (`data`, its `kthread_data()`) in
     /// direction `dir` (`abi::FORWARD` or `abi::BACKWARD`).
-    pub(crate) fn call(&self, data: *mut c_void, dir: u32) {
+    pub(super) fn call(&self, data: *mut c_void, dir: u32) {
         // SAFETY: Callable (type invariant); the patch receives the
         // thread's own data, as its contract says.
         unsafe { (self.0)(data, dir) };
@@ -150,9 +154,9 @@ impl Migrate {
 /// # Invariants
 ///
 /// `0` is a state descriptor under the ABI contract: valid and unchanged
-/// (but for its atomic `rt`) while the patch is registered, which outlives
-/// this value; its functions may be called from any thread in the
-/// contexts `abi.rs` gives.
+/// (but for its atomic `rt`) while the patch is registered, which the
+/// registration that holds this value (and its copies) outlives; its
+/// functions may be called from any thread in the contexts `abi.rs` gives.
 #[derive(Clone, Copy)]
 pub(crate) struct StateFns(&'static abi::StateDesc);
 
@@ -162,12 +166,37 @@ unsafe impl Send for StateFns {}
 // SAFETY: As above.
 unsafe impl Sync for StateFns {}
 
+/// An object of a state: the address the patch's code or walker handed
+/// over. Only this file makes one, so the patch's functions only ever see
+/// the patch's own objects.
+#[derive(Clone, Copy)]
+pub(crate) struct StateObject(usize);
+
 /// What the C entry `dynamos_state_get()` asks of the run-time state
-/// attached to a descriptor (see [`state_entry_point!`]).
-pub(crate) trait StateRuntime: Sync {
+/// attached to a descriptor.
+pub(crate) trait StateRuntime: Send + Sync {
     /// The record of `obj`, converting it first if needed; `gfp` suits the
     /// caller's context.
-    fn record(&self, obj: usize, gfp: c_uint) -> Option<NonNull<u8>>;
+    fn record(&self, obj: StateObject, gfp: c_uint) -> Option<NonNull<u8>>;
+}
+
+/// The run-time state type of the crate: the one `dynamos_state_get()`
+/// casts attached states to.
+///
+/// # Safety
+///
+/// Implemented only by [`state_entry_point!`], for the type it casts to.
+pub(crate) unsafe trait StateEntry: StateRuntime {}
+
+/// What the patch declared of a state, as plain values.
+#[derive(Clone, Copy)]
+pub(crate) struct StateShape {
+    /// The size of a record.
+    pub(crate) size: usize,
+    /// `STATE_*` flags.
+    pub(crate) flags: u32,
+    /// Whether it has a conversion.
+    pub(crate) convert: bool,
 }
 
 impl StateFns {
@@ -176,15 +205,19 @@ impl StateFns {
     /// # Safety
     ///
     /// `desc` is a state descriptor of a patch that stays registered for as
-    /// long as the value exists (`abi.rs`).
+    /// long as the value (and its copies) exists (`abi.rs`).
     pub(crate) unsafe fn new(desc: &'static abi::StateDesc) -> Self {
         // INVARIANT: By the caller's guarantee.
         StateFns(desc)
     }
 
-    /// The plain fields (size, flags, which functions are set).
-    pub(crate) fn raw(&self) -> &'static abi::StateDesc {
-        self.0
+    /// The plain fields, for the registration's checks.
+    pub(crate) fn shape(&self) -> StateShape {
+        StateShape {
+            size: self.0.size,
+            flags: self.0.flags,
+            convert: self.0.convert.is_some(),
+        }
     }
 
     /// The state's name, `None` if missing.
@@ -198,11 +231,6 @@ impl StateFns {
     /// The shadow id of the records.
     pub(crate) fn id(&self) -> u64 {
         self.0.id
-    }
-
-    /// The size of a record.
-    pub(crate) fn size(&self) -> usize {
-        self.0.size
     }
 
     /// Whether the patch asked for an eager pass at enable.
@@ -220,30 +248,46 @@ impl StateFns {
         self.0.for_each.is_some()
     }
 
-    /// Converts `obj` into `rec`, a zeroed record of [`StateFns::size`]
-    /// bytes that nobody else sees. Must not sleep (it runs under the
-    /// shadow lock).
-    pub(crate) fn convert(&self, obj: usize, rec: NonNull<u8>) {
-        if let Some(convert) = self.0.convert {
-            // SAFETY: The patch's conversion (type invariant), on an object
-            // of its state and a record of its size.
-            unsafe { convert(obj as *mut c_void, rec.as_ptr().cast()) };
-        }
+    /// The record of `obj`, made and converted first if it has none (the
+    /// shadow constructor: exactly once, under the shadow lock; `fresh` runs
+    /// there too, after the conversion).
+    pub(crate) fn record(
+        &self,
+        obj: StateObject,
+        gfp: c_uint,
+        fresh: &mut dyn FnMut(),
+    ) -> Option<NonNull<u8>> {
+        let convert = self.0.convert;
+        super::shadow::get_or_alloc_with(obj.0, self.0.id, self.0.size, gfp, &mut |obj, rec| {
+            if let Some(convert) = convert {
+                // SAFETY: The patch's conversion (type invariant), on one of
+                // its objects (`StateObject`) and a zeroed record of its
+                // size that nobody sees yet.
+                unsafe { convert(obj as *mut c_void, rec.as_ptr().cast()) };
+            }
+            fresh();
+        })
     }
 
-    /// Converts `obj` back from `rec`, a record nothing can find any more.
-    pub(crate) fn revert(&self, obj: usize, rec: NonNull<u8>) {
-        if let Some(revert) = self.0.revert {
-            // SAFETY: The patch's inverse conversion (type invariant), on a
-            // record of its state.
-            unsafe { revert(obj as *mut c_void, rec.as_ptr().cast()) };
-        }
+    /// Converts every record back (or only drops it, without a `revert`),
+    /// calling `each` for each; returns how many. The patch's code no
+    /// longer runs. Process context.
+    pub(crate) fn roll_back(&self, each: &mut dyn FnMut()) -> usize {
+        let revert = self.0.revert;
+        super::shadow::free_all(self.0.id, &mut |obj, rec| {
+            if let Some(revert) = revert {
+                // SAFETY: The patch's inverse conversion (type invariant), on
+                // a record of its state that nothing can find any more.
+                unsafe { revert(obj as *mut c_void, rec.as_ptr().cast()) };
+            }
+            each();
+        })
     }
 
     /// Walks every object of the state with `visit`, until it returns
     /// nonzero, which the walk then returns; `None` without a walker.
     /// Process context.
-    pub(crate) fn for_each(&self, visit: &mut dyn FnMut(usize) -> c_int) -> Option<c_int> {
+    pub(crate) fn for_each(&self, visit: &mut dyn FnMut(StateObject) -> c_int) -> Option<c_int> {
         /// Runs the closure `ctx` points to.
         ///
         /// # Safety
@@ -251,8 +295,8 @@ impl StateFns {
         /// `ctx` is the `&mut &mut dyn FnMut` below, alive for the call.
         unsafe extern "C" fn run(ctx: *mut c_void, obj: *mut c_void) -> c_int {
             // SAFETY: By the function's contract.
-            let f = unsafe { &mut *ctx.cast::<&mut dyn FnMut(usize) -> c_int>() };
-            f(obj as usize)
+            let f = unsafe { &mut *ctx.cast::<&mut dyn FnMut(StateObject) -> c_int>() };
+            f(StateObject(obj as usize))
         }
         let walk = self.0.for_each?;
         let mut visit = visit;
@@ -261,33 +305,44 @@ impl StateFns {
         Some(unsafe { walk(run, (&raw mut visit).cast()) })
     }
 
-    /// Attaches `rt` to the descriptor, for `dynamos_state_get()`. `EBUSY`
-    /// if another registration uses it. `rt` stays alive until
-    /// [`StateFns::detach`], which must come once the patch's code no
-    /// longer runs.
-    pub(crate) fn attach<T: StateRuntime>(&self, rt: &Arc<T>) -> Result {
-        let me = Arc::as_ptr(rt).cast_mut().cast::<c_void>();
-        self.0
-            .rt
-            .compare_exchange(
-                core::ptr::null_mut(),
-                me,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
-            .map(|_| ())
-            .map_err(|_| EBUSY)
+    /// Attaches `rt` to the descriptor, for `dynamos_state_get()`, which
+    /// holds the reference until [`StateFns::detach`]. `EBUSY` if another
+    /// registration uses it.
+    pub(crate) fn attach<T: StateEntry>(&self, rt: Arc<T>) -> Result {
+        let me = Arc::into_raw(rt).cast_mut().cast::<c_void>();
+        match self.0.rt.compare_exchange(
+            core::ptr::null_mut(),
+            me,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => Ok(()),
+            Err(_) => {
+                // SAFETY: `me` came from `Arc::into_raw` just above and was
+                // not published.
+                drop(unsafe { Arc::from_raw(me.cast::<T>()) });
+                Err(EBUSY)
+            }
+        }
     }
 
-    /// Undoes [`StateFns::attach`].
-    pub(crate) fn detach<T: StateRuntime>(&self, rt: &Arc<T>) {
+    /// Undoes [`StateFns::attach`] of `rt`, if it is attached, once the
+    /// patch's code no longer runs (the only caller of
+    /// `dynamos_state_get()`).
+    pub(crate) fn detach<T: StateEntry>(&self, rt: &Arc<T>) {
         let me = Arc::as_ptr(rt).cast_mut().cast::<c_void>();
-        let _ = self.0.rt.compare_exchange(
+        let swapped = self.0.rt.compare_exchange(
             me,
             core::ptr::null_mut(),
             Ordering::AcqRel,
             Ordering::Acquire,
         );
+        if swapped.is_ok() {
+            // SAFETY: `attach` published `me` from `Arc::into_raw`; it is
+            // unpublished now, and the patch's code, the only reader, no
+            // longer runs.
+            drop(unsafe { Arc::from_raw(me.cast::<T>()) });
+        }
     }
 }
 
@@ -296,6 +351,9 @@ impl StateFns {
 /// (attached with [`StateFns::attach`]). Used once, in the crate root.
 macro_rules! state_entry_point {
     ($rt:ty) => {
+        // SAFETY: This is the one entry of the crate, and it casts to `$rt`.
+        unsafe impl $crate::raw::callbacks::StateEntry for $rt {}
+
         /// Returns the record of `obj` in the new representation of
         /// `state`, converting the object first if this is its first
         /// access: exactly once, even when CPUs race. NULL if the record
@@ -314,7 +372,7 @@ macro_rules! state_entry_point {
             gfp: ::kernel::ffi::c_uint,
         ) -> *mut ::kernel::ffi::c_void {
             // SAFETY: The caller's guarantee; every state attached is a
-            // `$rt` (the macro's contract).
+            // `$rt` (`StateEntry`).
             unsafe { $crate::raw::callbacks::state_get::<$rt>(state, obj, gfp) }
         }
     };
@@ -325,9 +383,8 @@ pub(crate) use state_entry_point;
 ///
 /// # Safety
 ///
-/// As `dynamos_state_get()`; every run-time state attached to a descriptor
-/// is a `T`.
-pub(crate) unsafe fn state_get<T: StateRuntime>(
+/// As `dynamos_state_get()`.
+pub(crate) unsafe fn state_get<T: StateEntry>(
     state: *const abi::StateDesc,
     obj: *mut c_void,
     gfp: c_uint,
@@ -341,10 +398,10 @@ pub(crate) unsafe fn state_get<T: StateRuntime>(
     if rt.is_null() {
         return core::ptr::null_mut();
     }
-    // SAFETY: Set by `attach` to a `T` (the caller's guarantee) that the
-    // registration keeps alive until `detach`, which runs once the patch's
-    // code no longer does; the patch's code runs (the caller's guarantee).
+    // SAFETY: Set by `attach` to a `T` (`StateEntry`), whose reference it
+    // holds until `detach`, which runs once the patch's code no longer does;
+    // the patch's code runs (the caller's guarantee).
     let st = unsafe { &*rt.cast::<T>() };
-    st.record(obj as usize, gfp)
+    st.record(StateObject(obj as usize), gfp)
         .map_or(core::ptr::null_mut(), |d| d.as_ptr().cast())
 }

@@ -16,7 +16,7 @@
 
 use super::{
     callbacks::{AdaptHandler, PatchCallbacks, StateFns},
-    kthread::LoopFn,
+    kthread::{LoopFn, SafepointCall},
     modules::PatchModule,
 };
 use crate::abi::{self, FuncDesc, PatchDesc, ShadowDesc, StateDesc};
@@ -173,6 +173,20 @@ impl PatchRef {
         // SAFETY: The descriptor's list (type invariant).
         // INVARIANT: Function descriptors of this descriptor.
         unsafe { list(self.0.funcs, self.0.nr_funcs, max) }.map(FuncList)
+    }
+
+    /// Whether the shadow and state lists have at most `max` elements and
+    /// a pointer if they have any: `Err` names the first bad one.
+    pub(crate) fn check_lists(&self, max: usize) -> core::result::Result<(), &'static str> {
+        // SAFETY: The descriptor's lists (type invariant); only checked.
+        if unsafe { list(self.0.shadows, self.0.nr_shadows, max) }.is_none() {
+            return Err("shadow");
+        }
+        // SAFETY: As above.
+        if unsafe { list(self.0.states, self.0.nr_states, max) }.is_none() {
+            return Err("state");
+        }
+        Ok(())
     }
 
     /// The shadow kinds, each checked for null, at most `max`.
@@ -332,6 +346,18 @@ impl FuncRef {
         // SAFETY: The patch's handler, callable while its module is
         // loaded, which the edition holding it ensures (type invariant).
         self.0.adapt.map(|a| unsafe { AdaptHandler::new(a) })
+    }
+
+    /// For a kernel thread loop, the safe point its patch declared.
+    pub(crate) fn safepoint(&self) -> Option<SafepointCall> {
+        let f = self.0;
+        if f.flags & abi::FUNC_KTHREAD_LOOP == 0 || f.safepoint.is_null() {
+            return None;
+        }
+        // SAFETY: The patch declares it with `kthread_should_stop()`'s
+        // contract (abi.rs, `FuncDesc::safepoint`); the edition holding it
+        // keeps its module loaded.
+        Some(unsafe { SafepointCall::new(f.safepoint as usize) })
     }
 
     /// For a kernel thread loop, the edition's entry as a thread function.

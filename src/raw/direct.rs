@@ -22,7 +22,7 @@ use core::{
 use kernel::{
     ffi::{c_int, c_ulong, c_void},
     prelude::*,
-    sync::{global_lock, Arc},
+    sync::Arc,
 };
 
 extern "C" {
@@ -70,13 +70,22 @@ pub(crate) fn body(addr: usize) -> Option<usize> {
     (b != 0).then_some(b)
 }
 
+/// The handler type of every [`Direct`] hook: the one
+/// `dynamos_tramp_dispatch()` casts the table's entries to.
+///
+/// # Safety
+///
+/// Implemented only by [`tramp_dispatch!`], for the type it dispatches
+/// to, once in the crate: no other type may be a `Direct`'s handler.
+pub(crate) unsafe trait TrampHandler: Handler {}
+
 /// A direct ftrace hook on one function, whose trampoline calls ask an
 /// `H`.
 ///
 /// # Invariants
 ///
 /// `raw` was returned by `dynamos_direct_new()` and is freed only in drop.
-pub(crate) struct Direct<H: Handler> {
+pub(crate) struct Direct<H: TrampHandler> {
     raw: NonNull<c_void>,
     route: Route,
     body: usize,
@@ -89,11 +98,11 @@ pub(crate) struct Direct<H: Handler> {
 // SAFETY: The hook is only changed through `&mut self`; ftrace may run the
 // trampoline on any CPU, which does not touch this value; `H` is `Send +
 // Sync`.
-unsafe impl<H: Handler> Send for Direct<H> {}
+unsafe impl<H: TrampHandler> Send for Direct<H> {}
 // SAFETY: `&Direct` gives read access to `route` only.
-unsafe impl<H: Handler> Sync for Direct<H> {}
+unsafe impl<H: TrampHandler> Sync for Direct<H> {}
 
-impl<H: Handler> Direct<H> {
+impl<H: TrampHandler> Direct<H> {
     /// Hooks the function at `ip` with calls going to `route`; in
     /// [`Route::Tramp`] mode `handler` decides where each goes. The hook
     /// holds `handler` until it is dropped.
@@ -156,7 +165,7 @@ impl<H: Handler> Direct<H> {
     }
 }
 
-impl<H: Handler> Drop for Direct<H> {
+impl<H: TrampHandler> Drop for Direct<H> {
     fn drop(&mut self) {
         // SAFETY: `raw` is live and not used after this.
         unsafe { dynamos_direct_free(self.raw.as_ptr()) };
@@ -182,6 +191,10 @@ pub(crate) struct TrampRegs {
 /// the crate must have that handler type.
 macro_rules! tramp_dispatch {
     ($handler:ty) => {
+        // SAFETY: This is the one dispatch of the crate, and it casts to
+        // `$handler`.
+        unsafe impl $crate::raw::direct::TrampHandler for $handler {}
+
         /// Called by `dynamos_tramp` (`raw/direct.c`) at each call of a
         /// function in trampoline mode.
         ///
@@ -257,16 +270,10 @@ static TABLE: [TableSlot; TABLE_SLOTS] = [const {
 /// Live entries in [`TABLE`].
 static TABLE_LEN: AtomicUsize = AtomicUsize::new(0);
 
-global_lock! {
-    // SAFETY: `init()` initializes it at module init, before any site
-    // exists.
-    unsafe(uninit) static TABLE_LOCK: SpinLock<()> = ();
-}
-
-/// Initializes the table's writers' lock. Called once, at module init.
-pub(crate) fn init() {
-    // SAFETY: Called once, before any use.
-    unsafe { TABLE_LOCK.init() };
+super::global::module_lock! {
+    static TABLE_LOCK: SpinLock<()> = ();
+    init = init;
+    lock = table_lock;
 }
 
 fn table_start(key: usize) -> usize {
@@ -309,7 +316,7 @@ struct TableHandle {
 
 impl TableHandle {
     fn new(body: usize, handler: *const ()) -> Result<Self> {
-        let _guard = TABLE_LOCK.lock();
+        let _guard = table_lock().ok_or(ENODEV)?;
         if TABLE_LEN.load(Ordering::Relaxed) >= TABLE_SLOTS / 2 {
             return Err(ENOSPC);
         }
@@ -332,7 +339,8 @@ impl TableHandle {
 
 impl Drop for TableHandle {
     fn drop(&mut self) {
-        let _guard = TABLE_LOCK.lock();
+        // Made only once the lock is ready (`new`).
+        let _guard = table_lock();
         let slot = &TABLE[self.index];
         slot.site.store(core::ptr::null_mut(), Ordering::Release);
         slot.key.store(GONE, Ordering::Release);

@@ -1,37 +1,53 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Module-wide state behind a mutex: the kernel crate's `global_lock!`,
-//! whose one unsafe step (initializing the lock) is made safe here.
+//! Module-wide state behind a lock: the kernel crate's `global_lock!`,
+//! with its one unsafe step (initializing the lock) made safe here.
 //!
 //! `global_lock!` asks its user to promise that the lock is initialized
-//! once, before any other use. [`module_mutex!`] makes the static and a
-//! safe function that initializes it: at most once (a second call does
-//! nothing), and the module calls it at init, before it makes anything
-//! (sysfs files, notifiers, exported entry points usable by other modules)
-//! through which the lock could be reached.
+//! once, before any other use. [`module_lock!`] makes the static private to
+//! a function that checks it: `$init()` initializes it at most once (later
+//! calls do nothing), and `$lock()` takes it only once initialized (`None`
+//! before), so no use can come first.
 
-/// Defines `static $name: Mutex<$ty>` holding `$value`, and `fn $init()`
-/// which initializes it; call `$init()` at module init, before anything
-/// that uses `$name` can run.
-macro_rules! module_mutex {
-    ($(#[$attr:meta])* static $name:ident: Mutex<$ty:ty> = $value:expr; init = $init:ident;) => {
+/// Defines a `global_lock!` static `$name` of lock kind `$kind` (`Mutex`,
+/// `SpinLock`, `SpinLockIrq`) holding `$value`, `fn $init()` which
+/// initializes it once, and `fn $lock()`, which locks it (`None` until
+/// `$init()` is done). `$name` itself is only used by the two functions.
+macro_rules! module_lock {
+    (
+        static $name:ident: $kind:ident<$ty:ty> = $value:expr;
+        init = $init:ident;
+        lock = $lock:ident;
+    ) => {
         ::kernel::sync::global_lock! {
-            // SAFETY: `$init()` initializes it, once, at module init,
-            // before anything that could use it exists (the macro's
-            // contract).
-            $(#[$attr])*
-            unsafe(uninit) static $name: Mutex<$ty> = $value;
+            // SAFETY: Only `$init()` initializes it, once (`READY`), and
+            // only `$lock()` uses it, once `$init()` is done.
+            unsafe(uninit) static $name: $kind<$ty> = $value;
         }
 
-        /// Initializes the module's mutex, once; later calls do nothing.
+        /// 0: not initialized; 1: being initialized; 2: ready.
+        static READY: ::core::sync::atomic::AtomicU8 = ::core::sync::atomic::AtomicU8::new(0);
+
+        /// Initializes the lock, once; later calls do nothing. Called at
+        /// module init.
         pub(crate) fn $init() {
-            static DONE: ::core::sync::atomic::AtomicBool = ::core::sync::atomic::AtomicBool::new(false);
-            if !DONE.swap(true, ::core::sync::atomic::Ordering::AcqRel) {
-                // SAFETY: The first and only call (`DONE`); at module init,
-                // before any use (the macro's contract).
+            use ::core::sync::atomic::Ordering;
+            if READY
+                .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                // SAFETY: The first and only call (`READY` was 0), before
+                // any use (`$lock()` waits for `READY` to be 2).
                 unsafe { $name.init() };
+                READY.store(2, Ordering::Release);
             }
+        }
+
+        /// Locks it; `None` until it is initialized.
+        pub(crate) fn $lock() -> Option<impl ::core::ops::DerefMut<Target = $ty>> {
+            // Pairs with the release store in `$init()`.
+            (READY.load(::core::sync::atomic::Ordering::Acquire) == 2).then(|| $name.lock())
         }
     };
 }
-pub(crate) use module_mutex;
+pub(crate) use module_lock;

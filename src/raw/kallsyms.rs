@@ -227,7 +227,7 @@ pub(crate) fn function_size(addr: usize) -> Option<usize> {
     // SAFETY: `buf` is at least KSYM_SYMBOL_LEN bytes long.
     unsafe { bindings::sprint_symbol(buf.as_mut_ptr().cast(), addr) };
     let len = buf.iter().position(|&b| b == 0)?;
-    symtext::function_size(&buf[..len])
+    symtext::size_from_sprint(&buf[..len])
 }
 
 /// `addr` as `name+off/size [module]`, in `buf`.

@@ -66,7 +66,9 @@ pub(crate) const SLOTS: usize = 4;
 /// # Invariants
 ///
 /// Points to the six registers a safe point stub saved, alive until the
-/// stub returns.
+/// stub returns; made only by `dynamos_safepoint_rs()`, so holding one
+/// proves the caller is a kernel thread at its safe point (the raw pointer
+/// keeps it from moving to another thread).
 pub(crate) struct Args(*const isize);
 
 /// Start and end of `dynamos_call_loop()`, found at init.
@@ -75,14 +77,14 @@ static CALL_LOOP: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
 /// What a thread at a redirected safe point runs: given the slot, the
 /// return address of the loop's call and its arguments, it answers whether
 /// the loop must end.
-pub(crate) type SafepointFn = fn(slot: usize, ret: usize, args: &Args) -> bool;
+pub(crate) type AtSafepoint = fn(slot: usize, ret: usize, args: &Args) -> bool;
 
-/// The [`SafepointFn`] set by [`init`]; null before.
+/// The [`AtSafepoint`] set by [`init`]; null before.
 static AT_SAFEPOINT: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
 
 /// Finds the extent of `dynamos_call_loop()` and sets what redirected safe
 /// point calls run. Called once, at init, before any safe point is hooked.
-pub(crate) fn init(at_safepoint: SafepointFn) {
+pub(crate) fn init(at_safepoint: AtSafepoint) {
     let start = dynamos_call_loop as *const () as usize;
     // Without kallsyms' size, a conservative guess: the helper is tiny.
     let size = super::kallsyms::function_size(start).unwrap_or(64);
@@ -106,9 +108,40 @@ pub(crate) fn live_part(trace: &[usize]) -> &[usize] {
     }
 }
 
-/// Address of `kthread_should_stop()`, the safe point of kernel threads.
-pub(crate) fn should_stop_addr() -> usize {
-    bindings::kthread_should_stop as *const () as usize
+/// A function that kernel thread loops call where they hold nothing, with
+/// `kthread_should_stop()`'s contract: it returns a `bool`, true to leave
+/// the loop, and takes at most six integer arguments.
+///
+/// # Invariants
+///
+/// `0` is the address of such a function, callable while the value is
+/// held by an edition (which keeps its module loaded) or for ever
+/// (`kthread_should_stop()`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct SafepointCall(usize);
+
+impl SafepointCall {
+    /// `kthread_should_stop()`, every loop's safe point.
+    pub(crate) fn should_stop() -> Self {
+        // INVARIANT: The kernel's own, with its own contract.
+        SafepointCall(bindings::kthread_should_stop as *const () as usize)
+    }
+
+    /// The function at `addr`.
+    ///
+    /// # Safety
+    ///
+    /// `addr` is a function with `kthread_should_stop()`'s contract (see
+    /// the type), callable while the value is in use.
+    pub(crate) unsafe fn new(addr: usize) -> Self {
+        // INVARIANT: By the caller's guarantee.
+        SafepointCall(addr)
+    }
+
+    /// Its address.
+    pub(crate) fn addr(self) -> usize {
+        self.0
+    }
 }
 
 /// Address of the C stub where calls of the safe point hooked in `slot`
@@ -125,13 +158,12 @@ pub(crate) fn stub_addr(slot: usize) -> usize {
 
 /// What the safe point function at `addr` answers to the redirected call
 /// whose arguments are `args`: whether the loop must end.
-pub(crate) fn safepoint_answer(addr: usize, args: &Args) -> bool {
-    // SAFETY: `addr` is a hooked safe point: `kthread_should_stop()` or a
-    // function a patch declared with its contract (a `bool` function of at
-    // most six integer arguments); `args` holds the six registers of the
-    // loop's call, read by the C stub. The call comes from dynamos' code, so
-    // the hook lets it through.
-    unsafe { dynamos_call_safepoint(addr, args.0) }
+pub(crate) fn safepoint_answer(f: SafepointCall, args: &Args) -> bool {
+    // SAFETY: `f` has `kthread_should_stop()`'s contract (type invariant);
+    // `args` holds the six registers of the loop's call, read by the C
+    // stub (its invariant). The call comes from dynamos' code, so the hook
+    // lets it through.
+    unsafe { dynamos_call_safepoint(f.0, args.0) }
 }
 
 /// The calling kernel thread's `data` argument.
@@ -145,8 +177,13 @@ fn data() -> *mut c_void {
 /// place of its loop's call, from `ret`, of the safe point hooked in
 /// `slot`, with the call's argument registers. Returns what that call
 /// returns: whether the loop must end.
+///
+/// # Safety
+///
+/// Called by the stubs only, in a kernel thread, with `args` their array
+/// of six saved registers.
 #[unsafe(no_mangle)]
-extern "C" fn dynamos_safepoint_rs(slot: u32, ret: usize, args: *const isize) -> isize {
+unsafe extern "C" fn dynamos_safepoint_rs(slot: u32, ret: usize, args: *const isize) -> isize {
     // INVARIANT: `args` is the stub's array of six registers, alive until
     // the stub returns, after this call.
     let args = Args(args);
@@ -154,14 +191,14 @@ extern "C" fn dynamos_safepoint_rs(slot: u32, ret: usize, args: *const isize) ->
     if f.is_null() {
         return 0;
     }
-    // SAFETY: Only `init` stores here, a `SafepointFn`.
-    let f = unsafe { core::mem::transmute::<*mut (), SafepointFn>(f) };
+    // SAFETY: Only `init` stores here, an `AtSafepoint`.
+    let f = unsafe { core::mem::transmute::<*mut (), AtSafepoint>(f) };
     isize::from(f(slot as usize, ret, &args))
 }
 
-/// Calls a patch's state transfer on the calling thread's data. Only in a
-/// kernel thread at its safe point.
-pub(crate) fn migrate(f: &Migrate, dir: u32) {
+/// Calls a patch's state transfer on the calling thread's data, in a
+/// kernel thread at its safe point (`_at` proves it).
+pub(crate) fn migrate(_at: &Args, f: &Migrate, dir: u32) {
     f.call(data(), dir);
 }
 
@@ -171,7 +208,8 @@ pub(crate) fn migrate(f: &Migrate, dir: u32) {
 /// # Invariants
 ///
 /// `0` is an `int (*)(void *)` function that may be called in a kernel
-/// thread on its data for as long as this value exists.
+/// thread on its data while the edition that holds the value (and so its
+/// patch module) lives.
 #[derive(Clone, Copy)]
 pub(crate) struct LoopFn(unsafe extern "C" fn(*mut c_void) -> c_int);
 
@@ -193,8 +231,9 @@ impl LoopFn {
 }
 
 /// Runs `f` as the calling thread's main function, on top of the current
-/// frame, until it returns. Only in a kernel thread at its safe point.
-pub(crate) fn run_loop(f: LoopFn) -> c_int {
+/// frame, until it returns, in a kernel thread at its safe point (`_at`
+/// proves it).
+pub(crate) fn run_loop(_at: &Args, f: LoopFn) -> c_int {
     // SAFETY: `f` is a thread function (type invariant); the thread's own
     // data is its argument.
     unsafe { dynamos_call_loop(f.0, data()) }

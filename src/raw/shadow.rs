@@ -40,7 +40,7 @@ use kernel::{
     bindings,
     ffi::{c_int, c_uint, c_void},
     prelude::*,
-    sync::{global_lock, rcu},
+    sync::rcu,
 };
 
 pub(crate) use crate::abi::{ShadowCtor, ShadowDtor};
@@ -68,16 +68,10 @@ static BUCKETS: [AtomicPtr<Node>; NR_BUCKETS] =
 /// Live variables, for `/sys/kernel/dynamos/shadow_vars`.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
-global_lock! {
-    // SAFETY: `init()` initializes it before any entry point can run (the
-    // exports are only reachable once the module's init has returned).
-    unsafe(uninit) static SHADOW_LOCK: SpinLockIrq<()> = ();
-}
-
-/// Initializes the writers' lock. Called once, from the module's init.
-pub(crate) fn init() {
-    // SAFETY: Called once, before any use.
-    unsafe { SHADOW_LOCK.init() };
+super::global::module_lock! {
+    static SHADOW_LOCK: SpinLockIrq<()> = ();
+    init = init;
+    lock = shadow_lock;
 }
 
 /// Waits until every freed variable's memory is returned (the `call_rcu()`
@@ -201,7 +195,7 @@ unsafe fn alloc(
         }
     }
     let fresh = Fresh::new(obj, id, size, gfp)?;
-    let _guard = SHADOW_LOCK.lock();
+    let _guard = shadow_lock()?;
     if let Some(n) = find(obj, id) {
         if exists == IfExists::Fail {
             pr_warn!("shadow: {:#x}/{} exists already\n", obj, id);
@@ -296,7 +290,9 @@ fn retire_list(mut list: *mut Node, f: &mut dyn FnMut(usize, NonNull<u8>)) -> us
 /// first.
 pub(crate) fn free(obj: usize, id: u64, f: &mut dyn FnMut(usize, NonNull<u8>)) {
     let list = {
-        let _guard = SHADOW_LOCK.lock();
+        let Some(_guard) = shadow_lock() else {
+            return;
+        };
         unlink(bucket(obj, id), &|n| n.obj == obj && n.id == id)
     };
     retire_list(list, f);
@@ -312,7 +308,9 @@ pub(crate) fn free_all(id: u64, f: &mut dyn FnMut(usize, NonNull<u8>)) -> usize 
             continue;
         }
         let list = {
-            let _guard = SHADOW_LOCK.lock();
+            let Some(_guard) = shadow_lock() else {
+                return count;
+            };
             unlink(b, &|n| n.id == id)
         };
         count += retire_list(list, f);
@@ -440,7 +438,7 @@ pub(crate) unsafe extern "C" fn dynamos_shadow_free_all(id: u64, dtor: Option<Sh
 /// `size` bytes are zeroed, then `ctor` fills them, once, under the shadow
 /// lock (it must not sleep), before the variable is visible; of racing
 /// callers exactly one constructs. `None` if the allocation fails.
-pub(crate) fn get_or_alloc_with(
+pub(super) fn get_or_alloc_with(
     obj: usize,
     id: u64,
     size: usize,

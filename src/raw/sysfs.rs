@@ -104,9 +104,17 @@ pub(crate) enum Parent<'a> {
     Dir(&'a dyn AsParent),
 }
 
+mod sealed {
+    /// Only this file's types may be parents (see [`super::AsParent`]).
+    pub(crate) trait Sealed {}
+}
+
+impl<T: Send + Sync + 'static> sealed::Sealed for Dir<T> {}
+
 /// Implemented by every [`Dir`], whatever its context type, so that it can be
-/// the parent of another directory.
-pub(crate) trait AsParent {
+/// the parent of another directory. Sealed: `Dir::new` trusts the kobject
+/// it returns, so no other type may implement it.
+pub(crate) trait AsParent: sealed::Sealed {
     /// The kobject of this directory.
     fn kobj(&self) -> NonNull<bindings::kobject>;
 }

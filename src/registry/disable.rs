@@ -11,10 +11,10 @@
 
 use super::{
     model::{fail, Applied, Core, SavedPolicies, SavedStacks, Trash},
-    switch::{self, check_not_transferring},
+    stacking::{self, check_not_transferring},
 };
 use crate::{
-    logic::lifecycle::{Goal, Move, PatchKey, PatchState},
+    logic::lifecycle::{Goal, Move, PatchKey},
     raw::display,
 };
 use kernel::{c_str, prelude::*, str::CString};
@@ -51,7 +51,12 @@ fn check_rollback(core: &mut Core, key: PatchKey) -> Result {
 /// this one is below another on some function.
 pub(crate) fn disable(core: &mut Core, key: PatchKey, _trash: &mut Trash) -> Result {
     check_not_transferring(core)?;
-    match core.patch(key).ok_or(ENODEV)?.state.request(Goal::Disable) {
+    match core
+        .patch(key)
+        .ok_or(ENODEV)?
+        .state()
+        .request(Goal::Disable)
+    {
         Move::Start => {}
         Move::Refuse => return Err(EINVAL),
         Move::Reverse => return reverse(core, key, Goal::Disable),
@@ -117,18 +122,18 @@ fn take_off(
     applied: &[Applied],
 ) -> Result<(KVec<usize>, crate::mech::drain::Drain)> {
     check_on_top(core, key, applied)?;
-    let sites = switch::distinct(applied)?;
-    let editions = switch::editions_of(applied)?;
+    let sites = stacking::distinct(applied)?;
+    let editions = stacking::editions_of(applied)?;
     // Snapshots and bookkeeping, with rollback on allocation failure.
-    let saved = switch::save_policies(core, &sites)?;
-    switch::pop_layers(core, applied);
-    match switch::drain_and_prepare(core, editions, KVec::new(), &sites, &sites) {
+    let saved = stacking::save_policies(core, &sites)?;
+    stacking::pop_layers(core, applied);
+    match stacking::drain_and_prepare(core, editions, KVec::new(), &sites, &sites) {
         Ok((prepared, drain)) => {
-            switch::install(core, prepared);
+            stacking::install(core, prepared);
             Ok((sites, drain))
         }
         Err(e) => {
-            switch::repush_layers(core, applied, saved);
+            stacking::repush_layers(core, applied, saved);
             Err(fail(
                 core,
                 key,
@@ -149,12 +154,12 @@ fn start_disable(core: &mut Core, key: PatchKey) -> Result {
     let p = core.patch_mut(key).ok_or(ENODEV)?;
     p.applied = applied;
     let (sites, drain) = res?;
-    p.state = Goal::Disable.moving();
+    p.begin(Goal::Disable);
     // Eager passes stop; the transfer waits for them.
     for st in p.states.iter() {
         st.stop_pass();
     }
-    core.transition = Some(switch::transition(
+    core.transition = Some(stacking::new_transition(
         key,
         Goal::Disable,
         drain,
@@ -174,22 +179,22 @@ fn put_back(
     core: &mut Core,
     applied: &[Applied],
 ) -> Result<(KVec<usize>, crate::mech::drain::Drain)> {
-    let sites = switch::distinct(applied)?;
+    let sites = stacking::distinct(applied)?;
     for &a in sites.iter() {
         core.site(a).ok_or(ENODEV)?.site.reserve_layer()?;
     }
-    let saved = switch::save_policies(core, &sites)?;
-    let prev = switch::push_layers(core, applied)?;
-    let res = switch::orig_counters(core, &sites)
-        .and_then(|c| switch::drain_and_prepare(core, prev, c, &sites, &sites));
+    let saved = stacking::save_policies(core, &sites)?;
+    let prev = stacking::push_layers(core, applied)?;
+    let res = stacking::orig_counters(core, &sites)
+        .and_then(|c| stacking::drain_and_prepare(core, prev, c, &sites, &sites));
     match res {
         Ok((p, d)) => {
-            switch::install(core, p);
+            stacking::install(core, p);
             Ok((sites, d))
         }
         Err(e) => {
-            switch::pop_layers(core, applied);
-            switch::restore_policies(core, saved);
+            stacking::pop_layers(core, applied);
+            stacking::restore_policies(core, saved);
             Err(e)
         }
     }
@@ -224,8 +229,8 @@ pub(crate) fn reverse(core: &mut Core, key: PatchKey, goal: Goal) -> Result {
             let p = core.patch_mut(key).ok_or(ENODEV)?;
             p.applied = applied;
             let (sites, drain) = res?;
-            p.state = Goal::Enable.moving();
-            core.transition = Some(switch::transition(
+            p.begin(Goal::Enable);
+            core.transition = Some(stacking::new_transition(
                 key,
                 Goal::Enable,
                 drain,
@@ -266,23 +271,23 @@ fn reverse_replace(core: &mut Core, key: PatchKey) -> Result {
     let name = core.patch_name(key);
     let t = core.transition.as_ref().ok_or(EBUSY)?;
     let (undo_stacks, undo_policies) = copy_undo(t.undo.as_ref().ok_or(EBUSY)?)?;
-    let sites = switch::copy(&t.sites)?;
-    let replaced = switch::copy(&t.replaced)?;
+    let sites = stacking::copy(&t.sites)?;
+    let replaced = stacking::copy(&t.replaced)?;
     // What is there now, to come back to if the reversal cannot be made.
-    let now_stacks = switch::save_stacks(core, &sites)?;
-    let now_policies = switch::save_policies(core, &sites)?;
-    let editions = switch::editions_of(&core.patch(key).ok_or(ENODEV)?.applied)?;
-    switch::restore_stacks(core, undo_stacks, undo_policies);
+    let now_stacks = stacking::save_stacks(core, &sites)?;
+    let now_policies = stacking::save_policies(core, &sites)?;
+    let editions = stacking::editions_of(&core.patch(key).ok_or(ENODEV)?.applied)?;
+    stacking::restore_stacks(core, undo_stacks, undo_policies);
     for &a in sites.iter() {
         if let Some(e) = core.site(a) {
             e.site.set_counting(true);
         }
     }
     let (prepared, drain) =
-        match switch::drain_and_prepare(core, editions, KVec::new(), &sites, &sites) {
+        match stacking::drain_and_prepare(core, editions, KVec::new(), &sites, &sites) {
             Ok(x) => x,
             Err(e) => {
-                switch::restore_stacks(core, now_stacks, now_policies);
+                stacking::restore_stacks(core, now_stacks, now_policies);
                 return Err(fail(
                     core,
                     key,
@@ -291,16 +296,16 @@ fn reverse_replace(core: &mut Core, key: PatchKey) -> Result {
                 ));
             }
         };
-    switch::install(core, prepared);
+    stacking::install(core, prepared);
     for &k in replaced.iter() {
         if let Some(p) = core.patch_mut(k) {
-            p.state = PatchState::Enabled;
+            p.reach(Goal::Enable);
         }
     }
     if let Some(p) = core.patch_mut(key) {
-        p.state = Goal::Disable.moving();
+        p.begin(Goal::Disable);
     }
-    core.transition = Some(switch::transition(
+    core.transition = Some(stacking::new_transition(
         key,
         Goal::Disable,
         drain,

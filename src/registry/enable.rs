@@ -28,8 +28,8 @@
 use super::{
     disable,
     model::{fail, Applied, Core, Leftover, SavedPolicies, SavedStacks, SiteRecord, Trash},
+    stacking::{self, record_mut, site_name, Applicable, Resolved},
     subsystem,
-    switch::{self, entry_mut, site_name, Applicable, Resolved},
 };
 use crate::{
     abi,
@@ -57,8 +57,8 @@ pub(crate) fn enable(
     trash: &mut Trash,
     found: Option<Resolved>,
 ) -> Result {
-    switch::check_not_transferring(core)?;
-    match core.patch(key).ok_or(ENODEV)?.state.request(Goal::Enable) {
+    stacking::check_not_transferring(core)?;
+    match core.patch(key).ok_or(ENODEV)?.state().request(Goal::Enable) {
         Move::Start => {}
         Move::Refuse => return Err(EINVAL),
         Move::Reverse => return disable::reverse(core, key, Goal::Enable),
@@ -77,7 +77,7 @@ pub(crate) fn enable(
         // The caller saw the patch disabling; it no longer is.
         return Err(EAGAIN);
     };
-    let targets = switch::targets(core, key, found)?;
+    let targets = stacking::targets(core, key, found)?;
     let mut addrs = KVec::with_capacity(targets.len(), GFP_KERNEL)?;
     for t in targets.iter() {
         addrs.push(t.2, GFP_KERNEL)?;
@@ -126,7 +126,7 @@ enum Stage {
     /// The `pre_patch` callback ran.
     PreRan,
     /// Stacks may have changed.
-    Switching,
+    Stacking,
     /// Committed: nothing to undo.
     Done,
 }
@@ -226,7 +226,7 @@ impl<'a> Enabling<'a> {
     /// target not hooked yet.
     fn hook(&mut self, targets: &[Applicable]) -> Result {
         for (_, f, _) in targets.iter().filter(|t| t.1.kthread_loop) {
-            if let Err(e) = self.core.prepare_safepoints(f.edition.safepoint) {
+            if let Err(e) = self.core.hook_safepoints(f.edition.safepoint) {
                 return Err(self.refuse(
                     e,
                     format_args!(
@@ -298,7 +298,7 @@ impl<'a> Enabling<'a> {
                 return Err(self.refuse(EBUSY, format_args!("the patch module is going away")));
             };
             let entry =
-                entry_mut(&mut self.core.sites, &mut self.new_sites, *addr).ok_or(ENODEV)?;
+                record_mut(&mut self.core.sites, &mut self.new_sites, *addr).ok_or(ENODEV)?;
             let stack = entry.site.stack();
             let clash = rules::iface_stack_clash(
                 self.replace,
@@ -347,7 +347,7 @@ impl<'a> Enabling<'a> {
         let mut plan = Plan::default();
         if self.replace {
             for p in core.patches.iter() {
-                if p.key != self.key && p.state == PatchState::Enabled {
+                if p.key != self.key && p.state() == PatchState::Enabled {
                     plan.replaced.push(p.key, GFP_KERNEL)?;
                 }
             }
@@ -362,9 +362,9 @@ impl<'a> Enabling<'a> {
                 plan.sites.push(e.site.addr(), GFP_KERNEL)?;
             }
         } else {
-            plan.sites = switch::distinct(&self.applied)?;
+            plan.sites = stacking::distinct(&self.applied)?;
         }
-        plan.policies = switch::save_policies(core, &plan.sites)?;
+        plan.policies = stacking::save_policies(core, &plan.sites)?;
         self.plan = plan;
         Ok(())
     }
@@ -382,7 +382,7 @@ impl<'a> Enabling<'a> {
     /// Phase 5: the layers go on, what they replace drains, and every
     /// site's snapshot is prepared.
     fn switch(&mut self, targets: &[Applicable]) -> Result<KVec<(usize, Prepared)>> {
-        self.stage = Stage::Switching;
+        self.stage = Stage::Stacking;
         if self.replace {
             for e in self.core.sites.iter_mut() {
                 if !e.site.stack().is_empty() {
@@ -390,7 +390,7 @@ impl<'a> Enabling<'a> {
                 }
             }
         }
-        let replaced = switch::push_layers(self.core, &self.applied)?;
+        let replaced = stacking::push_layers(self.core, &self.applied)?;
         let mut prev = KVec::new();
         let mut spare = KVec::new();
         let mut spare_sites = KVec::new();
@@ -415,9 +415,9 @@ impl<'a> Enabling<'a> {
         if !spare.is_empty() {
             self.spare(spare, &spare_sites)?;
         }
-        let counters = switch::orig_counters(self.core, &drain_sites)?;
+        let counters = stacking::orig_counters(self.core, &drain_sites)?;
         let (prepared, drain) =
-            switch::drain_and_prepare(self.core, prev, counters, &drain_sites, &self.plan.sites)?;
+            stacking::drain_and_prepare(self.core, prev, counters, &drain_sites, &self.plan.sites)?;
         self.drain = Some(drain);
         Ok(prepared)
     }
@@ -425,7 +425,7 @@ impl<'a> Enabling<'a> {
     /// Old editions of callers an adaptor covers drain on the side, as a
     /// leftover.
     fn spare(&mut self, editions: KVec<Arc<Edition>>, sites: &[usize]) -> Result {
-        let counters = switch::orig_counters(self.core, sites)?;
+        let counters = stacking::orig_counters(self.core, sites)?;
         let drain = Drain::new(editions, counters, sites)?;
         self.core.leftovers.reserve(1, GFP_KERNEL)?;
         // PANIC: cannot fail, reserved above.
@@ -441,7 +441,7 @@ impl<'a> Enabling<'a> {
     /// transition starts.
     fn commit(mut self, prepared: KVec<(usize, Prepared)>) {
         self.stage = Stage::Done;
-        switch::install(self.core, prepared);
+        stacking::install(self.core, prepared);
         let core = &mut *self.core;
         let key = self.key;
         let plan = core::mem::take(&mut self.plan);
@@ -450,15 +450,15 @@ impl<'a> Enabling<'a> {
         };
         if let Some(p) = core.patch_mut(key) {
             p.applied = core::mem::take(&mut self.applied);
-            p.state = Goal::Enable.moving();
+            p.begin(Goal::Enable);
         }
         for &k in plan.replaced.iter() {
             if let Some(p) = core.patch_mut(k) {
-                p.state = PatchState::Disabling;
+                p.begin(Goal::Disable);
             }
         }
         let undo = self.replace.then_some((plan.stacks, plan.policies));
-        core.transition = Some(switch::transition(
+        core.transition = Some(stacking::new_transition(
             key,
             Goal::Enable,
             drain,
@@ -476,19 +476,19 @@ impl Drop for Enabling<'_> {
         if self.stage == Stage::Done {
             return;
         }
-        if self.stage >= Stage::Switching {
+        if self.stage >= Stage::Stacking {
             if self.spared {
                 self.core.leftovers.pop();
             }
-            switch::pop_layers(self.core, &self.applied);
+            stacking::pop_layers(self.core, &self.applied);
             let plan = core::mem::take(&mut self.plan);
-            switch::restore_stacks(self.core, plan.stacks, plan.policies);
+            stacking::restore_stacks(self.core, plan.stacks, plan.policies);
         }
         for s in core::mem::take(&mut self.new_sites) {
             self.trash.push_site(s);
         }
-        switch::drop_editions(self.core, &self.applied, self.trash);
-        if self.stage >= Stage::Switching {
+        stacking::drop_editions(self.core, &self.applied, self.trash);
+        if self.stage >= Stage::Stacking {
             // What the pre hook did is undone as livepatch does it.
             self.callbacks.post(Goal::Disable);
         }

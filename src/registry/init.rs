@@ -22,10 +22,10 @@ use kernel::{c_str, prelude::*, sync::Arc};
 /// A kernel thread's loop called the safe point hooked in `slot` from
 /// `ret`: one look at the registry per decision (see
 /// `mech::safepoint::at_safepoint`).
-fn at_safepoint(slot: usize, ret: usize, args: &kthread::Args) -> bool {
+fn safepoint_reached(slot: usize, ret: usize, args: &kthread::Args) -> bool {
     safepoint::at_safepoint(args, || {
         with_core(|core, _| {
-            let real = core.safepoints.as_ref().and_then(|sp| sp.addr(slot));
+            let real = core.safepoints.as_ref().and_then(|sp| sp.hooked(slot));
             Ok(real.map(|r| {
                 (
                     r,
@@ -66,10 +66,10 @@ pub(crate) fn init(tables: &'static Tables) -> Result {
         Arc::new((), GFP_KERNEL)?,
         &[],
     )?;
-    kthread::init(at_safepoint);
+    kthread::init(safepoint_reached);
     let work = Arc::pin_init(TransitionWork::new(transition::run), GFP_KERNEL)?;
     let notifier = Notifier::register(module_event)?;
-    model::install(Core {
+    model::set_core(Core {
         _notifier: notifier,
         patches: KVec::new(),
         sites: KVec::new(),
@@ -94,7 +94,7 @@ pub(crate) fn init(tables: &'static Tables) -> Result {
 pub(crate) fn exit() {
     // Taken out under the mutex, dropped outside it: the workqueue drains
     // (its work finds no registry and stops) and the directories go.
-    if let Some(core) = model::uninstall() {
+    if let Some(core) = model::take_core() {
         // Cannot happen: patch modules hold a reference on dynamos.
         if !core.patches.is_empty() {
             pr_warn!(

@@ -15,13 +15,16 @@
 //!    - dropping a sysfs directory (`raw::sysfs::Dir`): removing a file
 //!      waits for its running handlers, which may be waiting for `CORE`.
 //!      Directories go to the [`Trash`], emptied after `CORE` is released;
-//!    - a patch's callbacks (`pre`/`post` hooks excepted, which livepatch
-//!      also runs under its mutex): `transfer` and the post hooks run from
-//!      `registry/transition.rs` without it, since the patch may take any
-//!      lock;
+//!    - a transition's end: the `transfer` callback and the post hooks run
+//!      from `registry/transition.rs` without it, since the patch may take
+//!      any lock. The `pre` hooks run under it, as livepatch runs its
+//!      pre callbacks under its mutex, and so does the `post_unpatch` that
+//!      undoes a `pre_patch` when an enable fails after it;
 //!    - reading `/proc/kallsyms` (seq_file locks): targets are resolved
-//!      before `CORE` is taken (`registry/patch.rs`, `Resolved`);
-//!    - waiting for an eager pass (`LazyState::wait_pass`).
+//!      before `CORE` is taken (`registry/stacking.rs`, `Resolved`).
+//!
+//!    Waiting for an eager pass (`LazyState::wait_pass`) is allowed under
+//!    it: the pass runs on its own workqueue and never takes `CORE`.
 //! 2. `TABLE_LOCK` (`raw/direct.rs`), a spinlock: the table that leads
 //!    `dynamos_tramp` to a site, written when a hook is made or dropped,
 //!    under `CORE`.
@@ -48,7 +51,8 @@ use crate::{
     },
     raw::{
         display,
-        global::module_mutex,
+        global::module_lock,
+        kthread::SafepointCall,
         modules::Notifier,
         shadow,
         sysfs::{AsParent, Attr, Dir, Parent},
@@ -137,25 +141,18 @@ impl<T: Send + Sync + 'static> Kept<T> {
         Ok(Kept::new(Dir::new(name, Parent::Dir(parent), ctx, attrs)?))
     }
 
-    /// The directory, as a parent of others.
-    pub(crate) fn parent(&self) -> &dyn AsParent {
-        self
+    /// The directory, as a parent of others (`ENODEV` cannot happen: see
+    /// the type invariant).
+    pub(crate) fn parent(&self) -> Result<&dyn AsParent> {
+        match &self.0 {
+            Some(d) => Ok(d),
+            None => Err(ENODEV),
+        }
     }
 
     /// The context the directory shows.
     pub(crate) fn ctx(&self) -> Option<&Arc<T>> {
         self.0.as_ref().map(|d| d.ctx())
-    }
-}
-
-impl<T: Send + Sync + 'static> AsParent for Kept<T> {
-    fn kobj(&self) -> core::ptr::NonNull<kernel::bindings::kobject> {
-        match &self.0 {
-            Some(d) => d.kobj(),
-            // Cannot happen (type invariant): taken only by the trash,
-            // which consumes the `Kept`.
-            None => core::ptr::NonNull::dangling(),
-        }
     }
 }
 
@@ -193,16 +190,22 @@ impl SiteRecord {
         kthread_loop: bool,
     ) -> Result<Self> {
         let site = Site::new(name, object, subsystem, addr, size, kthread_loop)?;
-        let dir = Kept::make(
-            site.name(),
-            &core.functions_dir,
-            SiteInfo { addr },
-            core.tables.site,
-        )?;
-        let editions_dir = match Kept::make(c_str!("editions"), dir.parent(), (), &[]) {
+        let info = SiteInfo { addr };
+        let dir = match Kept::make(site.name(), &core.functions_dir, info, core.tables.site) {
+            Ok(d) => d,
+            Err(e) => {
+                trash.push_hook(site);
+                return Err(e);
+            }
+        };
+        let editions_dir = match dir
+            .parent()
+            .and_then(|p| Kept::make(c_str!("editions"), p, (), &[]))
+        {
             Ok(d) => d,
             Err(e) => {
                 trash.push_dir(dir);
+                trash.push_hook(site);
                 return Err(e);
             }
         };
@@ -229,7 +232,7 @@ impl SiteRecord {
             site: self.site.addr(),
             id,
         };
-        let dir = Kept::make(&name, self.editions_dir.parent(), info, self.edition_attrs)?;
+        let dir = Kept::make(&name, self.editions_dir.parent()?, info, self.edition_attrs)?;
         // PANIC: cannot fail, reserved above.
         let _ = self.edition_dirs.push_within_capacity(dir);
         Ok(())
@@ -319,9 +322,9 @@ impl Core {
     }
 
     /// Hooks the safe points a kernel thread loop edition needs (see
-    /// [`safepoint::prepare`]).
-    pub(crate) fn prepare_safepoints(&mut self, safepoint: usize) -> Result {
-        safepoint::prepare(&mut self.safepoints, safepoint)
+    /// [`safepoint::hook`]).
+    pub(crate) fn hook_safepoints(&mut self, safepoint: Option<SafepointCall>) -> Result {
+        safepoint::hook(&mut self.safepoints, safepoint)
     }
 
     /// The site hooking `addr`.
@@ -431,6 +434,11 @@ impl Trash {
         }
     }
 
+    /// Queues a hook for removal (after every directory).
+    pub(crate) fn push_hook(&mut self, site: Site) {
+        Self::keep(&mut self.sites, site);
+    }
+
     /// Queues a site for removal, its directories first.
     pub(crate) fn push_site(&mut self, entry: SiteRecord) {
         let SiteRecord {
@@ -469,9 +477,10 @@ impl Drop for Trash {
     }
 }
 
-module_mutex! {
+module_lock! {
     static CORE: Mutex<Option<Core>> = None;
     init = init_core_lock;
+    lock = lock_core;
 }
 
 /// Initializes the registry's mutex. Called once, at module init, before
@@ -481,20 +490,24 @@ pub(crate) fn init_lock() {
 }
 
 /// Makes `core` the registry.
-pub(crate) fn install(core: Core) {
-    *CORE.lock() = Some(core);
+pub(crate) fn set_core(core: Core) {
+    if let Some(mut g) = lock_core() {
+        *g = Some(core);
+    }
 }
 
 /// Takes the registry out, to drop it without the mutex.
-pub(crate) fn uninstall() -> Option<Core> {
-    CORE.lock().take()
+pub(crate) fn take_core() -> Option<Core> {
+    lock_core()?.take()
 }
 
 /// Runs `f` on the registry under its mutex, then empties the trash.
 pub(crate) fn with_core<R>(f: impl FnOnce(&mut Core, &mut Trash) -> Result<R>) -> Result<R> {
     let mut trash = Trash::new();
     let res = {
-        let mut guard = CORE.lock();
+        let Some(mut guard) = lock_core() else {
+            return Err(ENODEV);
+        };
         match guard.as_mut() {
             Some(core) => {
                 let res = f(core, &mut trash);
@@ -559,8 +572,9 @@ pub(crate) struct Patch {
     pub(crate) key: PatchKey,
     /// What it brings.
     pub(crate) spec: PatchSpec,
-    /// Lifecycle state.
-    pub(crate) state: PatchState,
+    /// Lifecycle state: changed only by [`Patch::begin`] and
+    /// [`Patch::reach`].
+    state: PatchState,
     /// Why the last enable or disable failed.
     pub(crate) error: Option<CString>,
     /// Its applied functions while it has editions. Functions of modules
@@ -592,6 +606,22 @@ impl Patch {
             state_dirs,
             dir,
         }
+    }
+
+    /// Where the patch is in its lifecycle.
+    pub(crate) fn state(&self) -> PatchState {
+        self.state
+    }
+
+    /// A transition of the patch towards `goal` starts (or a cumulative
+    /// patch's starts, which replaces this one: `Goal::Disable`).
+    pub(crate) fn begin(&mut self, goal: Goal) {
+        self.state = goal.moving();
+    }
+
+    /// The patch's transition reached `goal` (or was undone back to it).
+    pub(crate) fn reach(&mut self, goal: Goal) {
+        self.state = goal.reached();
     }
 
     /// Drops the patch, its directories going to the trash.
@@ -629,7 +659,7 @@ pub(crate) fn free_shadows(shadows: &[&'static ShadowDesc]) {
     }
 }
 
-/// Records and reports why an operation on patch `idx` failed.
+/// Records and reports why an operation on patch `key` failed.
 pub(crate) fn fail(core: &mut Core, key: PatchKey, err: Error, args: fmt::Arguments<'_>) -> Error {
     if let Some(p) = core.patch_mut(key) {
         pr_err!("patch '{}': {}\n", display(p.spec.name), args);
@@ -708,7 +738,7 @@ impl StateDirs {
         self.dirs.reserve(states.len(), GFP_KERNEL)?;
         for st in states {
             let info = StateInfo { state: st.clone() };
-            let d = Kept::make(st.name, self.parent.parent(), info, attrs)?;
+            let d = Kept::make(st.name, self.parent.parent()?, info, attrs)?;
             // PANIC: cannot fail, reserved above.
             let _ = self.dirs.push_within_capacity(d);
         }

@@ -8,8 +8,8 @@
 use super::{
     model::{fail, with_core, Applied, Core, SiteRecord, Trash},
     spec::FuncSpec,
+    stacking::{remove_empty_sites, site_name, where_is},
     subsystem,
-    switch::{remove_empty_sites, site_name, where_is},
 };
 use crate::{
     logic::lifecycle::PatchKey,
@@ -54,7 +54,7 @@ fn module_coming(module: &CStr) -> Result {
             GFP_KERNEL,
         )?;
     }
-    // Without the mutex: see `switch::Resolved`.
+    // Without the mutex: see `stacking::Resolved`.
     let found = kallsyms::resolve(&queries)?;
     with_core(|core, trash| {
         for ((key, fidx, q), r) in wanted.iter().zip(found.iter()) {
@@ -76,14 +76,14 @@ fn module_coming(module: &CStr) -> Result {
 
 /// What a coming module needs: for each enabled patch, the functions of
 /// its that live in the module. Made under the registry mutex; resolved
-/// without it (see [`Resolved`]).
+/// without it (see `stacking::Resolved`).
 pub(crate) fn coming_queries(
     core: &Core,
     module: &CStr,
 ) -> Result<KVec<(PatchKey, usize, Query<'static>)>> {
     let mut out = KVec::new();
     for p in core.patches.iter() {
-        if !p.state.target_enabled() {
+        if !p.state().target_enabled() {
             continue;
         }
         for (i, f) in p.spec.funcs.iter().enumerate() {
@@ -119,7 +119,7 @@ fn hook_coming(
     // under the registry mutex.
     core.sites.reserve(1, GFP_KERNEL)?;
     if f.kthread_loop {
-        core.prepare_safepoints(f.edition.safepoint)?;
+        core.hook_safepoints(f.edition.safepoint)?;
     }
     let subsystem = core.patch(key).ok_or(ENODEV)?.spec.subsystem;
     let made = SiteRecord::new(
@@ -206,7 +206,7 @@ pub(crate) fn apply_coming(
     let Some(p) = core.patch(key) else {
         return Ok(());
     };
-    if !p.state.target_enabled() || p.applied.iter().any(|a| a.func == fidx) {
+    if !p.state().target_enabled() || p.applied.iter().any(|a| a.func == fidx) {
         return Ok(());
     }
     let (f, name) = (p.spec.funcs[fidx], p.spec.name);

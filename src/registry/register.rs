@@ -7,7 +7,7 @@ use super::{
     enable,
     model::{with_core, Core, Kept, Patch, PatchInfo, StateDirs, Trash},
     spec::PatchSpec,
-    subsystem, switch,
+    stacking, subsystem,
 };
 use crate::{
     abi,
@@ -77,7 +77,10 @@ fn make_patch(core: &Core, key: PatchKey, spec: PatchSpec, trash: &mut Trash) ->
     let state_dirs = if states.is_empty() {
         None
     } else {
-        match StateDirs::new(dir.parent(), &states, core.tables.state, trash) {
+        let made = dir
+            .parent()
+            .and_then(|p| StateDirs::new(p, &states, core.tables.state, trash));
+        match made {
             Ok(d) => Some(d),
             Err(e) => {
                 for st in states.iter() {
@@ -95,9 +98,9 @@ fn make_patch(core: &Core, key: PatchKey, spec: PatchSpec, trash: &mut Trash) ->
 /// enables it unless it asked not to be.
 pub(crate) fn register(key: PatchKey, spec: PatchSpec) -> Result {
     let auto = spec.flags & abi::PATCH_NO_AUTO_ENABLE == 0;
-    // Resolved before taking the mutex: see `switch::Resolved`.
+    // Resolved before taking the mutex: see `stacking::Resolved`.
     let found = if auto {
-        Some(switch::queries(&spec.funcs).and_then(|q| kallsyms::resolve(&q)))
+        Some(stacking::queries(&spec.funcs).and_then(|q| kallsyms::resolve(&q)))
     } else {
         None
     };
@@ -177,7 +180,7 @@ fn lazy_states(key: PatchKey, spec: &PatchSpec) -> Result<KVec<Arc<LazyState>>> 
 pub(crate) fn start_eager(key: PatchKey, name: &CStr) -> Result {
     with_core(|core, _| {
         let p = core.patch(key).ok_or(ENODEV)?;
-        if p.state != PatchState::Enabled {
+        if p.state() != PatchState::Enabled {
             return Err(EINVAL);
         }
         let st = p
@@ -201,12 +204,12 @@ pub(crate) fn unregister(key: PatchKey) {
             pr_err!("unregister: unknown patch descriptor\n");
             return Ok(());
         };
-        if !core.patches[pos].state.may_unregister() {
+        if !core.patches[pos].state().may_unregister() {
             // Cannot happen: its editions hold a reference on its module.
             pr_err!(
                 "unregister: patch '{}' is still {}\n",
                 core.patches[pos].spec.name.to_str().unwrap_or("?"),
-                core.patches[pos].state.name()
+                core.patches[pos].state().name()
             );
         }
         let p = core.patches.remove(pos)?;

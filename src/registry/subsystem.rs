@@ -18,10 +18,11 @@
 //! no path mixes generations. The stack is searched only during a switch;
 //! in the steady state a member site costs what any site costs.
 //!
-//! Switch: `registry/patch.rs` pushes (or pops) the editions of every member in one
-//! step, under the registry mutex, with no stop_machine. Old-generation
-//! threads are forwarded to their own generation (above); new ones take the
-//! new one at once: nobody waits for a sleeper. Generation g retires when
+//! Switch: `registry/enable.rs` pushes (`disable.rs` pops) the editions of
+//! every member in one step, under the registry mutex, with no
+//! stop_machine. Old-generation threads are forwarded to their own
+//! generation (above); new ones take the new one at once: nobody waits for
+//! a sleeper. Generation g retires when
 //! no thread is inside it (`mech/drain.rs`: use counters, and stack checks
 //! of the threads that were inside before). Kernel threads that never
 //! return move at their safe point (`mech/safepoint.rs`). Then the patch's
@@ -93,7 +94,7 @@ pub(crate) fn forget(core: &mut Core, name: &CStr, trash: &mut Trash) {
 pub(crate) fn generation(core: &Core, name: &CStr) -> u32 {
     core.patches
         .iter()
-        .filter(|p| p.spec.subsystem == Some(name) && p.state.target_enabled())
+        .filter(|p| p.spec.subsystem == Some(name) && p.state().target_enabled())
         .count() as u32
 }
 
@@ -104,7 +105,7 @@ pub(crate) fn switching(core: &Core) -> Option<(&'static CStr, u32, u32)> {
     let p = core.patch(t.patch)?;
     let name = p.spec.subsystem?;
     let g = generation(core, name);
-    let (from, to) = switch_generations(p.state, g);
+    let (from, to) = switch_generations(p.state(), g);
     Some((name, from, to))
 }
 
@@ -146,7 +147,7 @@ pub(crate) fn check_enable(core: &mut Core, key: PatchKey, addrs: &[usize]) -> R
     let other = core
         .patches
         .iter()
-        .find(|p| p.key != key && p.spec.subsystem == Some(name) && p.state.target_enabled());
+        .find(|p| p.key != key && p.spec.subsystem == Some(name) && p.state().target_enabled());
     if let Some(p) = other {
         let mut members = KVec::with_capacity(p.applied.len(), GFP_KERNEL)?;
         for a in p.applied.iter() {

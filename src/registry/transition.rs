@@ -8,12 +8,12 @@
 
 use super::{
     model::{free_shadows, with_core, Core, Leftover, Transition, Trash},
+    stacking::{copy, remove_empty_sites},
     subsystem,
-    switch::{copy, remove_empty_sites},
 };
 use crate::{
     abi::ShadowDesc,
-    logic::lifecycle::{Goal, PatchKey, PatchState},
+    logic::lifecycle::{Goal, PatchKey},
     mech::{drain::Drain, site::free_stale, state::LazyState},
     raw::{callbacks::PatchCallbacks, display, modules::ModuleRef},
 };
@@ -272,7 +272,7 @@ pub(crate) fn conclude(core: &mut Core, f: Finished) {
         return;
     };
     let name = p.spec.name;
-    p.state = f.goal.reached();
+    p.reach(f.goal);
     match f.goal {
         Goal::Enable => {
             pr_info!("patch '{}' enabled\n", display(name));
@@ -285,7 +285,7 @@ pub(crate) fn conclude(core: &mut Core, f: Finished) {
             }
             for &k in f.replaced.iter() {
                 if let Some(p) = core.patch_mut(k) {
-                    p.state = PatchState::Disabled;
+                    p.reach(Goal::Disable);
                     pr_info!(
                         "patch '{}' disabled: replaced by '{}'\n",
                         display(p.spec.name),

@@ -484,12 +484,12 @@ fn pid_clear_of_a_missing_pid_is_no_entry() {
     assert_eq!(pid_edit(&[], 30, None, 8), Err(PidRefusal::NoEntry));
 }
 
-// ---- site_name ----
+// ---- write_site_name ----
 
-/// `site_name` written into a `String`.
+/// `write_site_name` written into a `String`.
 fn name(symbol: &str, object: Option<&str>, sympos: u32) -> String {
     let mut s = String::new();
-    site_name(&mut s, symbol, object, sympos).unwrap();
+    write_site_name(&mut s, symbol, object, sympos).unwrap();
     s
 }
 
@@ -516,6 +516,6 @@ fn site_name_of_a_module_symbol_with_a_position() {
 #[test]
 fn site_name_appends_to_what_the_writer_holds() {
     let mut s = String::from("f: ");
-    site_name(&mut s, "g", Some("m"), 1).unwrap();
+    write_site_name(&mut s, "g", Some("m"), 1).unwrap();
     assert_eq!(s, "f: m:g,1");
 }

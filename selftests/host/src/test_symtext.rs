@@ -217,34 +217,34 @@ fn module_query_with_its_module_seen_resolves() {
 
 #[test]
 fn function_size_of_a_function_start() {
-    assert_eq!(function_size(b"do_thing+0x0/0x80 [mod]"), Some(0x80));
-    assert_eq!(function_size(b"do_thing+0x0/0x1a0"), Some(0x1a0));
+    assert_eq!(size_from_sprint(b"do_thing+0x0/0x80 [mod]"), Some(0x80));
+    assert_eq!(size_from_sprint(b"do_thing+0x0/0x1a0"), Some(0x1a0));
 }
 
 #[test]
 fn function_size_needs_offset_0() {
-    assert_eq!(function_size(b"do_thing+0x4/0x80 [mod]"), None);
-    assert_eq!(function_size(b"do_thing+0x10/0x80"), None);
+    assert_eq!(size_from_sprint(b"do_thing+0x4/0x80 [mod]"), None);
+    assert_eq!(size_from_sprint(b"do_thing+0x10/0x80"), None);
 }
 
 #[test]
 fn function_size_needs_a_size() {
-    assert_eq!(function_size(b"do_thing+0x0"), None);
-    assert_eq!(function_size(b"do_thing"), None);
-    assert_eq!(function_size(b"0xffffffff81000000"), None);
-    assert_eq!(function_size(b""), None);
+    assert_eq!(size_from_sprint(b"do_thing+0x0"), None);
+    assert_eq!(size_from_sprint(b"do_thing"), None);
+    assert_eq!(size_from_sprint(b"0xffffffff81000000"), None);
+    assert_eq!(size_from_sprint(b""), None);
 }
 
 #[test]
 fn function_size_refuses_bad_hex() {
-    assert_eq!(function_size(b"do_thing+0x0/0xzz [mod]"), None);
-    assert_eq!(function_size(b"do_thing+0x0/80"), None);
-    assert_eq!(function_size(b"do_thing+0x0/0x"), None);
+    assert_eq!(size_from_sprint(b"do_thing+0x0/0xzz [mod]"), None);
+    assert_eq!(size_from_sprint(b"do_thing+0x0/80"), None);
+    assert_eq!(size_from_sprint(b"do_thing+0x0/0x"), None);
 }
 
 #[test]
 fn function_size_needs_an_offset() {
-    assert_eq!(function_size(b"do_thing/0x80"), None);
+    assert_eq!(size_from_sprint(b"do_thing/0x80"), None);
 }
 
 #[test]

@@ -38,7 +38,7 @@ struct SiteName<'a>(&'a FuncSpec);
 impl kernel::fmt::Display for SiteName<'_> {
     fn fmt(&self, w: &mut fmt::Formatter<'_>) -> fmt::Result {
         let f = self.0;
-        rules::site_name(w, display(f.name), f.object.map(display), f.sympos)
+        rules::write_site_name(w, display(f.name), f.object.map(display), f.sympos)
     }
 }
 
@@ -266,7 +266,7 @@ pub(crate) fn drain_and_prepare(
 }
 
 /// A new transition record.
-pub(crate) fn transition(
+pub(crate) fn new_transition(
     key: PatchKey,
     goal: Goal,
     drain: Drain,
@@ -417,8 +417,8 @@ pub(crate) fn drop_editions(core: &mut Core, applied: &[Applied], trash: &mut Tr
     remove_empty_sites(core, trash);
 }
 
-/// The site entry for `addr`, among the registry's or the new ones.
-pub(crate) fn entry_mut<'a>(
+/// The site record for `addr`, among the registry's or the new ones.
+pub(crate) fn record_mut<'a>(
     sites: &'a mut KVec<SiteRecord>,
     new: &'a mut KVec<SiteRecord>,
     addr: usize,
