@@ -331,8 +331,8 @@ static SITE_ATTRS: [Attr<SiteInfo>; 3] = [
 ];
 
 fn show_edition_patch(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
-    with_site(info.site, |core, _| {
-        let site = &core.site_ref(info.site).ok_or(ENODEV)?.site;
+    with_site(info.site_addr, |core, _| {
+        let site = &core.site_ref(info.site_addr).ok_or(ENODEV)?.site;
         let ed = site.edition_any(info.id).ok_or(ENODEV)?;
         match &ed.patch {
             Some(p) => emit!(buf, "{}\n", p.to_str().unwrap_or("?")),
@@ -342,9 +342,9 @@ fn show_edition_patch(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
 }
 
 fn show_edition_state(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
-    with_site(info.site, |core, _| {
+    with_site(info.site_addr, |core, _| {
         let t = core.transition.as_ref();
-        let site = &core.site_ref(info.site).ok_or(ENODEV)?.site;
+        let site = &core.site_ref(info.site_addr).ok_or(ENODEV)?.site;
         let ed = site.edition_any(info.id).ok_or(ENODEV)?;
         let state = if t.is_some_and(|t| t.drain.contains(ed))
             || core.leftovers.iter().any(|l| l.drain.contains(ed))
@@ -360,8 +360,8 @@ fn show_edition_state(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
 }
 
 fn show_edition_inside(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
-    let n = with_site(info.site, |core, _| {
-        let site = &core.site_ref(info.site).ok_or(ENODEV)?.site;
+    let n = with_site(info.site_addr, |core, _| {
+        let site = &core.site_ref(info.site_addr).ok_or(ENODEV)?.site;
         let ed = site.edition_any(info.id).ok_or(ENODEV)?;
         let counted = if info.id == 0 {
             site.orig_counted_inside()
@@ -375,8 +375,8 @@ fn show_edition_inside(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
 }
 
 fn show_edition_calls(info: &EditionInfo, buf: &mut ShowBuf<'_>) -> Result {
-    let n = with_site(info.site, |core, _| {
-        let site = &core.site_ref(info.site).ok_or(ENODEV)?.site;
+    let n = with_site(info.site_addr, |core, _| {
+        let site = &core.site_ref(info.site_addr).ok_or(ENODEV)?.site;
         Ok(site.edition_any(info.id).ok_or(ENODEV)?.calls())
     })?;
     emit!(buf, "{}\n", n)

@@ -64,7 +64,7 @@ pub(crate) struct Edition {
     /// Its id within the site.
     pub(crate) id: EditionId,
     /// The address of its site's target.
-    pub(crate) site: usize,
+    pub(crate) site_addr: usize,
     /// The owning patch, `None` for the original.
     pub(crate) patch: Option<CString>,
     /// Where calls go; 0 for the original (the call is let through).
@@ -170,7 +170,7 @@ impl Edition {
         ranges.push(addr..addr + size, GFP_KERNEL)?;
         Ok(Edition {
             id: 0,
-            site: addr,
+            site_addr: addr,
             patch: None,
             entry: 0,
             fast: 0,

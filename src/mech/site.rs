@@ -139,7 +139,7 @@ impl Dispatch {
         // The trace starts in this handler and goes through the hooked
         // function's own `__fentry__` call, whose return address lies in
         // the original: not a caller. Callers are further up.
-        let me = self.editions.first().map_or(0, |e| e.site);
+        let me = self.editions.first().map_or(0, |e| e.site_addr);
         let fentry = fentry_returns(me);
         let mut callers = trace[..n].iter().skip_while(|&a| !fentry.contains(a));
         callers.next()?;
@@ -583,7 +583,7 @@ impl Site {
         let edition = Arc::new(
             Edition {
                 id: self.next_id,
-                site: self.addr,
+                site_addr: self.addr,
                 patch: Some(CString::try_from(patch_name)?),
                 entry: spec.entry,
                 fast: spec.fast,

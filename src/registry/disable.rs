@@ -92,7 +92,7 @@ pub(crate) fn reverse_disable(core: &mut Core, key: PatchKey) -> Result {
 /// above one of them.
 fn check_on_top(core: &mut Core, key: PatchKey, applied: &[Applied]) -> Result {
     for a in applied {
-        let site = &core.site_ref(a.site).ok_or(ENODEV)?.site;
+        let site = &core.site_ref(a.addr).ok_or(ENODEV)?.site;
         let Some(top) = site.stack().last() else {
             continue;
         };

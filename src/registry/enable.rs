@@ -322,7 +322,7 @@ impl<'a> Enabling<'a> {
             entry.add_edition_dir(layer.edition.id)?;
             let applied = Applied {
                 func: *fidx,
-                site: *addr,
+                addr: *addr,
                 layer,
             };
             // PANIC: cannot fail, reserved above.

@@ -106,8 +106,8 @@ pub(crate) struct SiteInfo {
 
 /// Context of an edition's sysfs directory.
 pub(crate) struct EditionInfo {
-    /// The site's target.
-    pub(crate) site: usize,
+    /// The address of the site's target.
+    pub(crate) site_addr: usize,
     /// The edition.
     pub(crate) id: EditionId,
 }
@@ -229,7 +229,7 @@ impl SiteRecord {
         // Room first: a directory made for nothing would have to go.
         self.edition_dirs.reserve(1, GFP_KERNEL)?;
         let info = EditionInfo {
-            site: self.site.addr(),
+            site_addr: self.site.addr(),
             id,
         };
         let dir = Kept::make(&name, self.editions_dir.parent()?, info, self.edition_attrs)?;
@@ -382,7 +382,7 @@ impl Core {
             || self
                 .leftovers
                 .iter()
-                .any(|l| l.drain.editions().any(|e| e.site == addr))
+                .any(|l| l.drain.editions().any(|e| e.site_addr == addr))
     }
 }
 
@@ -560,8 +560,8 @@ impl WorkItem for TransitionWork {
 pub(crate) struct Applied {
     /// Its index in the patch's `spec.funcs`.
     pub(crate) func: usize,
-    /// The address of its site.
-    pub(crate) site: usize,
+    /// The address of its site's target.
+    pub(crate) addr: usize,
     /// Its edition, as a layer of the site's stack.
     pub(crate) layer: Layer,
 }

@@ -180,7 +180,7 @@ fn push_coming(
     }
     let applied = Applied {
         func: fidx,
-        site: addr,
+        addr,
         layer,
     };
     let p = core.patch_mut(key).ok_or(ENODEV)?;
@@ -234,7 +234,7 @@ pub(crate) fn module_going(core: &mut Core, module: &CStr, trash: &mut Trash) {
         p.applied.retain(|a| {
             let going = sites
                 .iter()
-                .any(|s| s.site.addr() == a.site && s.site.object() == Some(module));
+                .any(|s| s.site.addr() == a.addr && s.site.object() == Some(module));
             if going {
                 pr_info!(
                     "patch '{}': module {} is going\n",

@@ -214,7 +214,7 @@ fn draining_lists(core: &Core, drain: Option<&Drain>) -> Result<DrainingLists> {
         let draining = drain.into_iter().flat_map(|d| d.editions());
         for ed in Iterator::chain(draining, leftovers) {
             let on_stack = site.stack().iter().any(|l| Arc::ptr_eq(&l.edition, ed));
-            if ed.site == site.addr()
+            if ed.site_addr == site.addr()
                 && ed.id != 0
                 && !on_stack
                 && !list.iter().any(|x| Arc::ptr_eq(x, ed))
@@ -300,8 +300,8 @@ pub(crate) fn check_not_transferring(core: &Core) -> Result {
 pub(crate) fn distinct(applied: &[Applied]) -> Result<KVec<usize>> {
     let mut out = KVec::with_capacity(applied.len(), GFP_KERNEL)?;
     for a in applied {
-        if !out.contains(&a.site) {
-            out.push(a.site, GFP_KERNEL)?;
+        if !out.contains(&a.addr) {
+            out.push(a.addr, GFP_KERNEL)?;
         }
     }
     Ok(out)
@@ -374,7 +374,7 @@ pub(crate) fn remove_empty_sites(core: &mut Core, trash: &mut Trash) {
 pub(crate) fn push_layers(core: &mut Core, applied: &[Applied]) -> Result<KVec<Arc<Edition>>> {
     let mut prev = KVec::with_capacity(applied.len(), GFP_KERNEL)?;
     for a in applied {
-        let site = &mut core.site(a.site).ok_or(ENODEV)?.site;
+        let site = &mut core.site(a.addr).ok_or(ENODEV)?.site;
         if let Some(e) = site.edition(site.default_id()) {
             prev.push(e.clone(), GFP_KERNEL)?;
         }
@@ -388,7 +388,7 @@ pub(crate) fn push_layers(core: &mut Core, applied: &[Applied]) -> Result<KVec<A
 /// the per-process entries and default choices that name them.
 pub(crate) fn pop_layers(core: &mut Core, applied: &[Applied]) {
     for a in applied.iter().rev() {
-        let Some(e) = core.site(a.site) else { continue };
+        let Some(e) = core.site(a.addr) else { continue };
         e.site.pop_layer(a.layer.edition.id);
         e.site.set_counting(true);
     }
@@ -398,7 +398,7 @@ pub(crate) fn pop_layers(core: &mut Core, applied: &[Applied]) {
 /// taken off) and restores saved policies.
 pub(crate) fn repush_layers(core: &mut Core, applied: &[Applied], saved: SavedPolicies) {
     for a in applied {
-        if let Some(e) = core.site(a.site) {
+        if let Some(e) = core.site(a.addr) {
             // PANIC: cannot fail: the layer was just removed from this stack.
             let _ = e.site.push_layer(a.layer.clone());
         }
@@ -410,7 +410,7 @@ pub(crate) fn repush_layers(core: &mut Core, applied: &[Applied], saved: SavedPo
 /// no edition.
 pub(crate) fn drop_editions(core: &mut Core, applied: &[Applied], trash: &mut Trash) {
     for a in applied {
-        if let Some(e) = core.site(a.site) {
+        if let Some(e) = core.site(a.addr) {
             e.remove_edition_dir(a.layer.edition.id, trash);
         }
     }

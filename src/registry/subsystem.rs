@@ -151,7 +151,7 @@ pub(crate) fn check_enable(core: &mut Core, key: PatchKey, addrs: &[usize]) -> R
     if let Some(p) = other {
         let mut members = KVec::with_capacity(p.applied.len(), GFP_KERNEL)?;
         for a in p.applied.iter() {
-            members.push(a.site, GFP_KERNEL)?;
+            members.push(a.addr, GFP_KERNEL)?;
         }
         if !rules::same_members(&members, addrs) {
             let n = members.len();

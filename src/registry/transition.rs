@@ -148,7 +148,7 @@ pub(crate) fn start_transfer(core: &mut Core) -> Option<Transfer> {
 fn in_leftover(core: &Core, addr: usize) -> bool {
     core.leftovers
         .iter()
-        .any(|l| l.editions().any(|e| e.site == addr))
+        .any(|l| l.editions().any(|e| e.site_addr == addr))
 }
 
 /// Republishes the sites at `addrs`: fresh subsystem tables, counting only
@@ -246,7 +246,7 @@ pub(crate) fn finish(core: &mut Core, trash: &mut Trash) -> Option<Finished> {
         };
         let applied = core::mem::take(&mut p.applied);
         for a in applied.iter() {
-            if let Some(e) = core.site(a.site) {
+            if let Some(e) = core.site(a.addr) {
                 e.remove_edition_dir(a.layer.edition.id, trash);
             }
         }
