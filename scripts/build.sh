@@ -26,6 +26,12 @@ if grep -E '^(warning|error)(\[|:)' "$log" >/dev/null; then
 	cat "$log" >&2
 	die "module build has warnings; full log: $log"
 fi
+# Patch modules that reach non-exported symbols (the patch API's ksyms!):
+# their references become livepatch relocations, which the module loader
+# applies at insmod (tools/ksymconv). Every name and position is checked
+# against the guest kernel's System.map and the tree's modules first.
+"$DYNAMOS_TOP/scripts/ksyms.sh" "$kdir" || die "converting non-exported symbol references failed"
+
 # The user-space programs of the selftests and the benchmark.
 for prog in getpid_loop bench_user; do
 	cc -O2 -Wall -Werror -o "$DYNAMOS_TOP/selftests/$prog" "$DYNAMOS_TOP/selftests/$prog.c" ||

@@ -29,6 +29,12 @@ EOT
 	# A patch built on its own links to the core through its Module.symvers.
 	out=$(make -C "$kdir" M="$dir" KBUILD_EXTRA_SYMBOLS="$DYNAMOS_TOP/Module.symvers" 2>&1)
 	local rc=$?
+	# Then what the build does to a patch that reaches non-exported
+	# symbols (ksyms!): their names and positions are checked.
+	if [ $rc -eq 0 ]; then
+		out+=$'\n'$("$DYNAMOS_TOP/scripts/ksyms.sh" "$kdir" "$dir/$name.ko" 2>&1)
+		rc=$?
+	fi
 	if [ "$expect" = build ] && [ $rc -eq 0 ]; then
 		echo "ok - host: compile test $name builds"
 	elif [ "$expect" = fail ] && [ $rc -ne 0 ] && grep -q "$pattern" <<<"$out"; then
@@ -55,5 +61,32 @@ $(patch sig_edition 'msleep: fn(msecs: c_uint) -> () => e;')"
 
 case_ sig_prototype fail "mismatched types" "extern \"C\" fn e(_m: u64) {}
 $(patch sig_prototype 'msleep: fn(msecs: u64) -> () => e, check = bindings::msleep;')"
+
+# Non-exported symbols: a good one converts; an unknown name, a name that
+# is not unique and a position past the last are refused at build time,
+# with the candidates; a call with the wrong type does not compile.
+ksyms() { printf 'dynamos_patch::ksyms! { %s }\n' "$1"; }
+lookup='kallsyms_lookup_name: fn(name: *const kernel::ffi::c_char) -> kernel::ffi::c_ulong, check = bindings::kallsyms_lookup_name;'
+use_lookup='extern "C" fn e(_m: c_uint) { let _ = unsafe { kallsyms_lookup_name::call(core::ptr::null()) }; }'
+
+case_ ksym_ok build "" "$(ksyms "$lookup")
+$use_lookup
+$(patch ksym_ok 'msleep: fn(msecs: c_uint) -> () => e;')"
+
+case_ ksym_unknown fail "no symbol dynamos_no_such_symbol in vmlinux" "$(ksyms 'dynamos_no_such_symbol: fn() -> ();')
+extern \"C\" fn e(_m: c_uint) { unsafe { dynamos_no_such_symbol::call() } }
+$(patch ksym_unknown 'msleep: fn(msecs: c_uint) -> () => e;')"
+
+case_ ksym_ambiguous fail "2 symbols named c_next in vmlinux: give a position" "$(ksyms 'c_next: fn() -> ();')
+extern \"C\" fn e(_m: c_uint) { unsafe { c_next::call() } }
+$(patch ksym_ambiguous 'msleep: fn(msecs: c_uint) -> () => e;')"
+
+case_ ksym_position fail "no symbol kallsyms_lookup_name at position 2 in vmlinux" "$(ksyms "${lookup/kallsyms_lookup_name:/kallsyms_lookup_name @ 2:}")
+$use_lookup
+$(patch ksym_position 'msleep: fn(msecs: c_uint) -> () => e;')"
+
+case_ ksym_type fail "mismatched types" "$(ksyms "$lookup")
+extern \"C\" fn e(_m: c_uint) { let _ = unsafe { kallsyms_lookup_name::call(0u64) }; }
+$(patch ksym_type 'msleep: fn(msecs: c_uint) -> () => e;')"
 
 [ "$fails" -eq 0 ]

@@ -57,6 +57,8 @@ struct Dynamos;
 
 impl kernel::Module for Dynamos {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        // Before any call through a livepatch relocation (raw/ksyms.rs).
+        raw::kallsyms::check_converted()?;
         raw::shadow::init();
         raw::direct::init();
         api::init()?;

@@ -966,3 +966,167 @@ macro_rules! edition_glue {
 }
 #[allow(unused_imports)]
 pub(crate) use edition_glue;
+
+/// Declares kernel symbols that are not exported (static functions and
+/// data of vmlinux or of a module), so that a patch can call and use them.
+///
+/// ```ignore
+/// dynamos_patch::ksyms! {
+///     show_val_kb: fn(m: *mut bindings::seq_file, s: *const c_char, num: c_ulong);
+///     dynamos_dup in "dynamos_target" @ 2: fn() -> c_int;
+///     last_result in "dynamos_target": static c_long;
+/// }
+/// ```
+///
+/// Each line names a symbol as `patch!` names a target: `in "MODULE"` for
+/// a module's (vmlinux by default), `@ N` for the N-th of several symbols
+/// of that name (in kallsyms order; without it the name must be unique),
+/// `as ALIAS` to name it otherwise in the patch (two positions of one
+/// name need two names), then its type: `fn(args) -> ret` (an optional `, check = bindings::X`
+/// compares it with a prototype at compile time) or `static T`. Each line
+/// defines a module of the symbol's name:
+///
+/// - for a function, `NAME::call(args)`, an `unsafe extern "C"` function
+///   with the declared signature: every call is type-checked against it,
+///   and compiles to a direct `call`, which stays valid where IBT forbids
+///   calling the function through a pointer;
+/// - for data, `NAME::ptr()`, the variable's address as `*mut T`.
+///
+/// The loader resolves the references at `insmod`, before the module's
+/// init runs, as it does for livepatch modules: the build turns them into
+/// livepatch relocations (`tools/ksymconv`), after checking every name and
+/// position against the target kernel's `System.map` or the target module.
+/// This needs `CONFIG_LIVEPATCH`, and a module's symbols need the module
+/// loaded before the patch. Use `ksyms!` once per patch module: it also
+/// marks the module as a live patch (`livepatch=Y`: the kernel is tainted
+/// `K`, as with livepatch). See `Documentation/patch-author-guide.rst`,
+/// "Non-exported symbols".
+#[allow(unused_macros)]
+macro_rules! ksyms {
+    () => {
+        /// Marks the patch module as a live patch, as
+        /// `MODULE_INFO(livepatch, "Y")` does: the loader applies its
+        /// livepatch relocations and taints the kernel `K`.
+        // As the kernel's `module!` writes its modinfo: `used(compiler)`,
+        // so that it lands in the one `.modinfo` section.
+        #[unsafe(link_section = ".modinfo")]
+        #[used(compiler)]
+        static __DYNAMOS_KSYMS_LIVEPATCH: [u8; 12] = *b"livepatch=Y\0";
+    };
+    (
+        $name:ident $(in $object:literal)? $(@ $pos:literal)? $(as $alias:ident)? :
+        fn($($arg:ident : $aty:ty),* $(,)?) $(-> $ret:ty)? $(, check = $check:path)?;
+        $($tail:tt)*
+    ) => {
+        $crate::dynamos_patch::__ksym_mod! {
+            [$($alias)?] $name [$($object)?] [$($pos)?]
+            fn($($arg: $aty),*) $(-> $ret)? $(, check = $check)?
+        }
+        $crate::dynamos_patch::ksyms!($($tail)*);
+    };
+    (
+        $name:ident $(in $object:literal)? $(@ $pos:literal)? $(as $alias:ident)? : static $ty:ty;
+        $($tail:tt)*
+    ) => {
+        $crate::dynamos_patch::__ksym_mod! {
+            [$($alias)?] $name [$($object)?] [$($pos)?] static $ty
+        }
+        $crate::dynamos_patch::ksyms!($($tail)*);
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use ksyms;
+
+/// One `ksyms!` line: the module named for the symbol (or its alias).
+#[doc(hidden)]
+#[allow(unused_macros)]
+macro_rules! __ksym_mod {
+    ([] $name:ident $($rest:tt)*) => {
+        $crate::dynamos_patch::__ksym_mod!([$name] $name $($rest)*);
+    };
+    (
+        [$module:ident] $name:ident [$($object:literal)?] [$($pos:literal)?]
+        fn($($arg:ident : $aty:ty),*) $(-> $ret:ty)? $(, check = $check:path)?
+    ) => {
+        /// A kernel function that is not exported (see `ksyms!`).
+        #[allow(non_snake_case, dead_code)]
+        pub(crate) mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::dynamos_patch::__ksym_weak!($name [$($object)?] [$($pos)?]);
+
+            extern "C" {
+                /// The function, called directly.
+                #[link_name = $crate::dynamos_patch::__ksym_name!($name [$($object)?] [$($pos)?])]
+                pub(crate) fn call($($arg: $aty),*) $(-> $ret)?;
+            }
+
+            /// The declared signature.
+            pub(crate) type Sig = unsafe extern "C" fn($($aty),*) $(-> $ret)?;
+
+            // The declared signature against the prototype, if named.
+            $(const _: Sig = $check;)?
+        }
+    };
+    ([$module:ident] $name:ident [$($object:literal)?] [$($pos:literal)?] static $ty:ty) => {
+        /// A kernel variable that is not exported (see `ksyms!`).
+        #[allow(non_snake_case, non_upper_case_globals, dead_code)]
+        pub(crate) mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::dynamos_patch::__ksym_weak!($name [$($object)?] [$($pos)?]);
+
+            extern "C" {
+                #[link_name = $crate::dynamos_patch::__ksym_name!($name [$($object)?] [$($pos)?])]
+                static mut VAR: $ty;
+            }
+
+            /// The variable's address (the loader wrote it before any code
+            /// of the module ran).
+            pub(crate) fn ptr() -> *mut $ty {
+                &raw mut VAR
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use __ksym_mod;
+
+/// The livepatch name of a symbol: `.klp.sym.<object>.<name>,<position>`
+/// (see `ksyms!`).
+#[doc(hidden)]
+#[allow(unused_macros)]
+macro_rules! __ksym_name {
+    ($name:ident [] []) => {
+        concat!(".klp.sym.vmlinux.", stringify!($name), ",0")
+    };
+    ($name:ident [$object:literal] []) => {
+        concat!(".klp.sym.", $object, ".", stringify!($name), ",0")
+    };
+    ($name:ident [] [$pos:literal]) => {
+        concat!(".klp.sym.vmlinux.", stringify!($name), ",", $pos)
+    };
+    ($name:ident [$object:literal] [$pos:literal]) => {
+        concat!(".klp.sym.", $object, ".", stringify!($name), ",", $pos)
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use __ksym_name;
+
+/// Makes the reference to a `ksyms!` symbol weak, so that modpost lets it
+/// through undefined; `tools/ksymconv` turns it into a livepatch symbol.
+#[doc(hidden)]
+#[allow(unused_macros)]
+macro_rules! __ksym_weak {
+    ($name:ident [$($object:literal)?] [$($pos:literal)?]) => {
+        ::core::arch::global_asm!(concat!(
+            ".weak \"",
+            $crate::dynamos_patch::__ksym_name!($name [$($object)?] [$($pos)?]),
+            "\""
+        ));
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use __ksym_weak;

@@ -12,6 +12,7 @@ pub(crate) mod direct;
 pub(crate) mod ftrace;
 pub(crate) mod global;
 pub(crate) mod kallsyms;
+pub(crate) mod ksyms;
 pub(crate) mod kthread;
 pub(crate) mod modules;
 pub(crate) mod rcu;

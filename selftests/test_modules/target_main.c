@@ -23,6 +23,8 @@ static DECLARE_WAIT_QUEUE_HEAD(sleep_wq);
 static atomic_t release_gen = ATOMIC_INIT(0);
 static atomic_t sleepers = ATOMIC_INIT(0);
 static long last_result;
+/* A static variable that test-ksyms.sh's patch reaches by name. */
+static u32 dynamos_ksym_var = 5;
 static DEFINE_MUTEX(call_lock);
 static struct dentry *dir;
 
@@ -152,6 +154,7 @@ static int __init dynamos_target_init(void)
 	debugfs_create_file("sleep", 0400, dir, NULL, &sleep_fops);
 	debugfs_create_file("release", 0200, dir, NULL, &release_fops);
 	debugfs_create_file("sleepers", 0400, dir, NULL, &sleepers_fops);
+	debugfs_create_u32("ksym_var", 0600, dir, &dynamos_ksym_var);
 	return 0;
 }
 

@@ -24,13 +24,19 @@ use crate::{
     raw::{
         callbacks::{PatchCallbacks, StateFns},
         desc::{FuncList, FuncRef, ListError, PatchRef},
+        kallsyms,
+        modules::{self, ModuleRef, PatchModule},
     },
     registry::{
         register,
         spec::{FuncSpec, PatchSpec},
     },
 };
-use kernel::{ffi::c_int, prelude::*, str::CStr};
+use kernel::{
+    ffi::c_int,
+    prelude::*,
+    str::{CStr, CString},
+};
 
 /// Most functions one patch may change.
 pub(crate) const MAX_FUNCS: usize = 4096;
@@ -426,9 +432,12 @@ fn check(d: Option<PatchRef>) -> Result<PatchSpec> {
     let shadows = desc_list(d.shadows(MAX_LIST), "shadow", desc.nr_shadows, pname)?;
     let states = desc_list_of(d.states(MAX_LIST), "state", desc.nr_states, pname)?;
     let state_names = check_data(pname, &shadows, &states)?;
+    let module = d.module();
+    let pinned = pin_targets(pname, &module)?;
     Ok(PatchSpec {
         name: pname,
-        module: d.module(),
+        module,
+        _pinned: pinned,
         funcs,
         flags: desc.flags,
         subsystem,
@@ -437,6 +446,52 @@ fn check(d: Option<PatchRef>) -> Result<PatchSpec> {
         states,
         state_names,
     })
+}
+
+/// References on the modules whose non-exported symbols the patch module
+/// reaches (its `.klp.sym.<module>.*` symbols, see `ksyms!`), so that
+/// they cannot be removed under it while it is registered.
+fn pin_targets(pname: &CStr, module: &PatchModule) -> Result<KVec<ModuleRef>> {
+    let unconverted = kallsyms::unconverted_klp_symbols(module.name())?;
+    if unconverted > 0 {
+        pr_err!(
+            "register: patch {}: {} references to non-exported symbols were not converted (tools/ksymconv, run by the build): their calls would go to address 0\n",
+            pname.to_str().unwrap_or("?"),
+            unconverted
+        );
+        return Err(ENOEXEC);
+    }
+    let mut names: KVec<CString> = KVec::new();
+    let mut err = None;
+    kallsyms::klp_objects(module.name(), &mut |object| {
+        let Ok(text) = core::str::from_utf8(object) else {
+            return;
+        };
+        if err.is_some() || names.iter().any(|n| n.to_bytes() == object) {
+            return;
+        }
+        let made = CString::try_from_fmt(fmt!("{}", text));
+        match made.and_then(|n| names.push(n, GFP_KERNEL).map_err(Into::into)) {
+            Ok(()) => {}
+            Err(e) => err = Some(e),
+        }
+    })?;
+    if let Some(e) = err {
+        return Err(e);
+    }
+    let mut pinned = KVec::with_capacity(names.len(), GFP_KERNEL)?;
+    for n in names.iter() {
+        let Some(r) = modules::pin(n) else {
+            pr_err!(
+                "register: patch {}: module {}, whose symbols it reaches, is not loaded\n",
+                pname.to_str().unwrap_or("?"),
+                n.to_str().unwrap_or("?")
+            );
+            return Err(ENOENT);
+        };
+        pinned.push(r, GFP_KERNEL)?;
+    }
+    Ok(pinned)
 }
 
 /// What `dynamos_register_patch()` does (see `raw::desc`): registers the

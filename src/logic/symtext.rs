@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Symbol text: the lines of `/proc/kallsyms`, `sprint_symbol()`'s
-//! "name+off/size [module]", and how a symbol's position (livepatch's
-//! `sympos`) picks one of several symbols of the same name.
+//! Symbol text: `sprint_symbol()`'s "name+off/size [module]", livepatch
+//! symbol names, and how a symbol's position (livepatch's `sympos`) picks
+//! one of several symbols of the same name.
 
 /// Why a symbol query failed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -40,6 +40,12 @@ impl Matches {
         if !is_text(kind) || want != name {
             return;
         }
+        self.record_match(sympos, addr);
+    }
+
+    /// Counts a symbol known to match, at `addr`, and keeps its address if
+    /// it is the `sympos`-th (or the first, for 0).
+    pub(crate) fn record_match(&mut self, sympos: u32, addr: usize) {
         self.count += 1;
         if sympos == 0 && self.count == 1 || sympos == self.count {
             self.addr = addr;
@@ -61,9 +67,6 @@ impl Matches {
     }
 }
 
-/// One `/proc/kallsyms` line: address, type letter, name, module.
-pub(crate) type Line<'a> = (usize, u8, &'a [u8], Option<&'a [u8]>);
-
 /// A hexadecimal number with no prefix, `None` on overflow or a bad digit.
 fn hex(s: &[u8]) -> Option<usize> {
     if s.is_empty() {
@@ -77,20 +80,6 @@ fn hex(s: &[u8]) -> Option<usize> {
     Some(value)
 }
 
-/// Parses one `/proc/kallsyms` line: "ADDR TYPE NAME[\t[MODULE]]".
-pub(crate) fn parse_line(line: &[u8]) -> Option<Line<'_>> {
-    let mut fields = line
-        .split(|&b| b == b' ' || b == b'\t')
-        .filter(|f| !f.is_empty());
-    let addr = hex(fields.next()?)?;
-    let kind = *fields.next()?.first()?;
-    let name = fields.next()?;
-    let module = fields
-        .next()
-        .and_then(|m| m.strip_prefix(b"[").and_then(|m| m.strip_suffix(b"]")));
-    Some((addr, kind, name, module))
-}
-
 /// The size of a function from `sprint_symbol()`'s text for its start
 /// address, "name+0x0/0x80 [module]": `None` unless the offset is 0 (the
 /// address is the start of a function) and the size is readable.
@@ -100,6 +89,15 @@ pub(crate) fn size_from_sprint(text: &[u8]) -> Option<usize> {
     let size = hex(text[slash + 1..].strip_prefix(b"0x")?)?;
     let plus = text[..slash].iter().rposition(|&b| b == b'+')?;
     (&text[plus + 1..slash] == b"0x0").then_some(size)
+}
+
+/// The object a livepatch symbol `.klp.sym.<object>.<name>,<pos>` lives in,
+/// unless it is `vmlinux`; `None` for any other symbol.
+pub(crate) fn klp_object(symbol: &[u8]) -> Option<&[u8]> {
+    let rest = symbol.strip_prefix(b".klp.sym.")?;
+    let dot = rest.iter().position(|&c| c == b'.')?;
+    let object = &rest[..dot];
+    (!object.is_empty() && object != b"vmlinux").then_some(object)
 }
 
 /// The text up to the first NUL of a fixed buffer (a C string in an array),

@@ -161,3 +161,77 @@ int dynamos_module_symbols(const char *modname, dynamos_sym_fn fn, void *ctx)
 	rcu_read_unlock();
 	return ret;
 }
+
+/*
+ * Takes a reference on the live module called modname, as
+ * try_module_get() does; NULL if there is none or it is going. Walks the
+ * module list as dynamos_module_symbols() does.
+ */
+struct module *dynamos_module_get(const char *modname)
+{
+	struct module *mod, *found = NULL;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(mod, &THIS_MODULE->list, list) {
+		unsigned long a = (unsigned long)mod;
+
+		if (a < MODULES_VADDR || a >= MODULES_END)
+			continue;
+		if (mod->state == MODULE_STATE_UNFORMED || strcmp(mod->name, modname))
+			continue;
+		if (try_module_get(mod))
+			found = mod;
+		break;
+	}
+	rcu_read_unlock();
+	return found;
+}
+
+/*
+ * How many livepatch symbols (".klp.sym.*") of the module called modname
+ * were left undefined: references that tools/ksymconv did not convert,
+ * which the loader resolved to 0. -ENOENT if no such module is live.
+ */
+int dynamos_module_unconverted(const char *modname)
+{
+	struct module *mod;
+	int ret = -ENOENT;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(mod, &THIS_MODULE->list, list) {
+		unsigned long a = (unsigned long)mod;
+		struct mod_kallsyms *ks;
+		unsigned int i;
+
+		if (a < MODULES_VADDR || a >= MODULES_END)
+			continue;
+		if (mod->state == MODULE_STATE_UNFORMED || strcmp(mod->name, modname))
+			continue;
+		ks = rcu_dereference(mod->kallsyms);
+		ret = 0;
+		for (i = 0; i < ks->num_symtab; i++) {
+			const Elf_Sym *sym = &ks->symtab[i];
+
+			if (sym->st_shndx == SHN_UNDEF &&
+			    !strncmp(ks->strtab + sym->st_name, ".klp.sym.", 9))
+				ret++;
+		}
+		break;
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+/*
+ * The address the module loader gave vmlinux's
+ * kallsyms_on_each_match_symbol() for dynamos' own reference (a livepatch
+ * relocation, see src/raw/ksyms.rs): 0 if the build did not convert the
+ * references, which are weak until then.
+ */
+extern char dynamos_ksym_probe[] __asm__("\".klp.sym.vmlinux.kallsyms_on_each_match_symbol,0\"")
+	__attribute__((weak));
+
+unsigned long dynamos_ksyms_resolved(void)
+{
+	return (unsigned long)dynamos_ksym_probe;
+}

@@ -35,5 +35,8 @@ void dynamos_cond_resched(void);
 
 typedef void (*dynamos_sym_fn)(void *ctx, const char *name, unsigned long addr, char type);
 int dynamos_module_symbols(const char *modname, dynamos_sym_fn fn, void *ctx);
+struct module *dynamos_module_get(const char *modname);
+int dynamos_module_unconverted(const char *modname);
+unsigned long dynamos_ksyms_resolved(void);
 
 #endif

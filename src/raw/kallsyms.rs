@@ -2,32 +2,30 @@
 
 //! Symbol lookup for out-of-tree code.
 //!
-//! `kallsyms_lookup_name()` and `kallsyms_on_each_symbol()` are not exported
-//! to modules. kprobes resolve a name, but only the first of several
-//! symbols with that name, so they cannot honour a position. dynamos
-//! therefore reads `/proc/kallsyms` once per patch: it lists every symbol,
-//! vmlinux first and then each module's, in the order that livepatch's
-//! `sympos` counts. Addresses are readable because the read happens in the
-//! context of the (root) task loading or enabling the patch; with
-//! `kptr_restrict=2` they read as zero and resolution fails with `EPERM`.
+//! `kallsyms_lookup_name()` and `kallsyms_on_each_match_symbol()` are not
+//! exported to modules, and kprobes find only the first of several symbols
+//! of a name. dynamos reaches `kallsyms_on_each_match_symbol()` the way
+//! patches reach non-exported symbols (`raw/ksyms.rs`), and finds vmlinux
+//! symbols with it, exactly as livepatch does (`klp_find_object_symbol()`):
+//! every symbol of the name, of any type, counts for a position.
 //!
-//! A module's symbols are read from the module itself instead (a C helper
-//! walks its symbol table, in the same order): a patch whose targets are all
-//! in modules does not read `/proc/kallsyms` at all, which takes most of
-//! the time of enabling a small patch.
+//! A module's symbols are read from the module itself (a C helper walks
+//! its symbol table, in its kallsyms order, text symbols only).
 //!
 //! The size of a function comes from `sprint_symbol()` ("name+off/size").
 
 pub(crate) use crate::logic::symtext::LookupError;
 use crate::logic::symtext::{self, Matches};
 use kernel::{
-    bindings, c_str,
+    bindings,
     ffi::{c_char, c_int, c_ulong, c_void},
     prelude::*,
     str::CStr,
 };
 
 extern "C" {
+    fn dynamos_module_unconverted(modname: *const c_char) -> c_int;
+    fn dynamos_ksyms_resolved() -> c_ulong;
     fn dynamos_module_symbols(
         modname: *const c_char,
         f: unsafe extern "C" fn(ctx: *mut c_void, name: *const c_char, addr: c_ulong, kind: c_char),
@@ -72,6 +70,72 @@ unsafe extern "C" fn module_symbol(
         let q = &walk.queries[i];
         walk.found[i].record(q.name.to_bytes(), q.sympos, kind, name, addr);
     }
+}
+
+/// How many `.klp.sym.*` symbols the module called `module` left
+/// undefined: `ksyms!` references that `tools/ksymconv` did not convert,
+/// which the loader resolved to address 0.
+///
+/// # Errors
+///
+/// `ENOENT` if no such module is loaded.
+pub(crate) fn unconverted_klp_symbols(module: &CStr) -> Result<usize> {
+    // SAFETY: `module` is a C string; the helper only reads under RCU.
+    let n = unsafe { dynamos_module_unconverted(module.as_char_ptr()) };
+    kernel::error::to_result(n.min(0))?;
+    Ok(n as usize)
+}
+
+/// Refuses to run with references the build did not convert: their calls
+/// would go to address 0. Called at module init, before any of them.
+///
+/// # Errors
+///
+/// `ENOEXEC`.
+pub(crate) fn check_converted() -> Result {
+    // SAFETY: Reads an address; no side effect.
+    if unsafe { dynamos_ksyms_resolved() } == 0 {
+        pr_err!(
+            "references to non-exported kernel functions were not converted (scripts/ksyms.sh, run by the build): refusing to run\n"
+        );
+        return Err(ENOEXEC);
+    }
+    Ok(())
+}
+
+/// Calls `f` with the object name of every non-exported symbol that the
+/// module called `module` reaches through livepatch relocations (its
+/// `.klp.sym.<object>.<name>,<pos>` symbols, see the patch API's `ksyms!`),
+/// once per symbol.
+///
+/// # Errors
+///
+/// `ENOENT` if no such module is loaded.
+pub(crate) fn klp_objects(module: &CStr, f: &mut dyn FnMut(&[u8])) -> Result {
+    /// Called by `dynamos_module_symbols()` for each symbol.
+    ///
+    /// # Safety
+    ///
+    /// `ctx` is the `&mut &mut dyn FnMut` below; `name` a C string.
+    unsafe extern "C" fn each(
+        ctx: *mut c_void,
+        name: *const c_char,
+        _addr: c_ulong,
+        _kind: c_char,
+    ) {
+        // SAFETY: By the function's contract.
+        let f = unsafe { &mut *ctx.cast::<&mut dyn FnMut(&[u8])>() };
+        // SAFETY: By the function's contract.
+        let name = unsafe { CStr::from_char_ptr(name) }.to_bytes();
+        if let Some(object) = symtext::klp_object(name) {
+            f(object);
+        }
+    }
+    let mut f = f;
+    // SAFETY: `module` is a C string; the callback takes `f` back, which
+    // lives across the call, and does not sleep.
+    let r = unsafe { dynamos_module_symbols(module.as_char_ptr(), each, (&raw mut f).cast()) };
+    kernel::error::to_result(r)
 }
 
 /// Resolves every query in one pass over `/proc/kallsyms`. Only text
@@ -124,28 +188,14 @@ pub(crate) fn resolve(
             }
         }
     }
-    // vmlinux symbols, from `/proc/kallsyms`, if any are wanted.
-    if queries.iter().any(|q| q.object.is_none()) {
-        let mut hidden = true;
-        each_line(|line| {
-            let Some((addr, kind, name, module)) = symtext::parse_line(line) else {
-                return;
-            };
-            if addr != 0 {
-                hidden = false;
-            }
-            if module.is_some() {
-                return;
-            }
-            for (q, m) in queries.iter().zip(found.iter_mut()) {
-                if q.object.is_none() {
-                    m.record(q.name.to_bytes(), q.sympos, kind, name, addr);
-                }
-            }
-        })?;
-        if hidden {
-            pr_err!("/proc/kallsyms shows no addresses (kptr_restrict?): cannot resolve symbols\n");
-            return Err(EPERM);
+    // vmlinux symbols, from the kernel's own kallsyms, as livepatch counts
+    // them: every symbol of the name, of any type.
+    for (q, m) in queries.iter().zip(found.iter_mut()) {
+        if q.object.is_none() {
+            super::ksyms::each_vmlinux_symbol(q.name, &mut |addr| {
+                m.record_match(q.sympos, addr);
+                true
+            });
         }
     }
     let mut out = KVec::with_capacity(queries.len(), GFP_KERNEL)?;
@@ -153,71 +203,6 @@ pub(crate) fn resolve(
         out.push(m.outcome(q.object.is_some(), q.sympos), GFP_KERNEL)?;
     }
     Ok(out)
-}
-
-/// Reads the next bytes of the seq_file `file` at `*pos` into `out`.
-///
-/// `/proc/kallsyms` has no `read_iter`, so `kernel_read()` refuses it;
-/// `seq_read_iter()` on a kernel buffer (a kvec iterator) does the same job.
-fn read_some(file: *mut bindings::file, out: &mut [u8], pos: &mut bindings::loff_t) -> isize {
-    let vec = bindings::kvec {
-        iov_base: out.as_mut_ptr().cast::<c_void>(),
-        iov_len: out.len(),
-    };
-    // SAFETY: All-zero is a valid `kiocb` and `iov_iter`; the fields that
-    // matter are set below and by `iov_iter_kvec()`.
-    let (mut iocb, mut iter): (bindings::kiocb, bindings::iov_iter) =
-        unsafe { (core::mem::zeroed(), core::mem::zeroed()) };
-    iocb.ki_filp = file;
-    iocb.ki_pos = *pos;
-    // SAFETY: `vec` describes `out`, valid for writes for this call.
-    unsafe { bindings::iov_iter_kvec(&mut iter, bindings::ITER_DEST, &vec, 1, out.len()) };
-    // SAFETY: `file` is an open seq_file (its `private_data` is the
-    // `seq_file` set up by its open method); `iocb` and `iter` are valid.
-    let n = unsafe { bindings::seq_read_iter(&mut iocb, &mut iter) };
-    *pos = iocb.ki_pos;
-    n
-}
-
-/// Calls `f` on each line of `/proc/kallsyms`, without the newline.
-fn each_line(mut f: impl FnMut(&[u8])) -> Result {
-    let path = c_str!("/proc/kallsyms");
-    // SAFETY: `path` is a valid NUL-terminated string.
-    let file = unsafe { bindings::filp_open(path.as_char_ptr(), bindings::O_RDONLY as i32, 0) };
-    let file = kernel::error::from_err_ptr(file).inspect_err(|e| {
-        pr_err!("cannot open /proc/kallsyms ({})\n", e.to_errno());
-    })?;
-    let mut buf: KVec<u8> = KVec::with_capacity(16384, GFP_KERNEL)?;
-    buf.resize(16384, 0, GFP_KERNEL)?;
-    let mut pos: bindings::loff_t = 0;
-    let mut have = 0usize;
-    let res = loop {
-        let n = read_some(file, &mut buf[have..], &mut pos);
-        if n < 0 {
-            break Err(Error::from_errno(n as i32));
-        }
-        let end = have + n as usize;
-        let mut start = 0;
-        while let Some(nl) = buf[start..end].iter().position(|&b| b == b'\n') {
-            f(&buf[start..start + nl]);
-            start += nl + 1;
-        }
-        if n == 0 {
-            if start < end {
-                f(&buf[start..end]);
-            }
-            break Ok(());
-        }
-        buf.copy_within(start..end, 0);
-        have = end - start;
-        if have == buf.len() {
-            // A line longer than the buffer: kallsyms has none.
-            break Err(EINVAL);
-        }
-    };
-    // SAFETY: `file` was opened above and is closed once.
-    unsafe { bindings::filp_close(file, core::ptr::null_mut()) };
-    res
 }
 
 /// The size in bytes of the function starting at `addr`, from kallsyms.

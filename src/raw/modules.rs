@@ -14,6 +14,7 @@ use kernel::{
 extern "C" {
     fn dynamos_module_text(module: *mut c_void, base: *mut usize, size: *mut usize);
     fn dynamos_module_name(module: *mut c_void) -> *const kernel::ffi::c_char;
+    fn dynamos_module_get(modname: *const kernel::ffi::c_char) -> *mut c_void;
 }
 
 /// A patch module, as handed over in its descriptor.
@@ -57,6 +58,14 @@ impl PatchModule {
         base..base + size
     }
 
+    /// The module's name.
+    pub(crate) fn name(&self) -> &CStr {
+        // SAFETY: The module is live (type invariant); its name is a
+        // NUL-terminated array that lives as long as the module, which
+        // outlives `&self`.
+        unsafe { CStr::from_char_ptr(dynamos_module_name(self.module.cast())) }
+    }
+
     /// Takes a reference that makes `rmmod` of the module fail ("in use")
     /// until [`ModuleRef`] is dropped. `None` if the module is going away.
     pub(crate) fn get(&self) -> Option<ModuleRef> {
@@ -72,7 +81,18 @@ impl PatchModule {
     }
 }
 
-/// A counted reference on a patch module.
+/// Takes a reference on the loaded module called `name` (so that `rmmod`
+/// of it fails, "in use", until the reference is dropped); `None` if no
+/// such module is live.
+pub(crate) fn pin(name: &CStr) -> Option<ModuleRef> {
+    // SAFETY: `name` is a NUL-terminated string; the helper takes the
+    // reference under RCU, or returns NULL.
+    let module = unsafe { dynamos_module_get(name.as_char_ptr()) }.cast::<bindings::module>();
+    // INVARIANT: A reference just taken.
+    (!module.is_null()).then_some(ModuleRef { module })
+}
+
+/// A counted reference on a module.
 ///
 /// # Invariants
 ///

@@ -15,7 +15,7 @@ use crate::{
     mech::site::EditionSpec,
     raw::{
         callbacks::{PatchCallbacks, StateFns},
-        modules::PatchModule,
+        modules::{ModuleRef, PatchModule},
     },
 };
 use kernel::{prelude::*, str::CStr};
@@ -46,6 +46,9 @@ pub(crate) struct PatchSpec {
     pub(crate) name: &'static CStr,
     /// The patch module.
     pub(crate) module: PatchModule,
+    /// The modules whose non-exported symbols the patch module reaches
+    /// (`ksyms!`), kept loaded while it is registered.
+    pub(crate) _pinned: KVec<ModuleRef>,
     /// Its functions.
     pub(crate) funcs: KVec<FuncSpec>,
     /// `abi::PATCH_*` flags.

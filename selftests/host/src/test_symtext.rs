@@ -13,66 +13,56 @@ fn scan(want: &[u8], sympos: u32, syms: &[(u8, &[u8], usize)]) -> Matches {
 }
 
 #[test]
-fn kallsyms_vmlinux_line() {
+fn vmlinux_positions_count_every_match() {
+    // kallsyms_on_each_match_symbol() hands every symbol of the name, of
+    // any type, as livepatch counts them.
+    let mut m = Matches::default();
+    for addr in [0x100, 0x200, 0x300] {
+        m.record_match(2, addr);
+    }
+    assert_eq!(m.count, 3);
+    assert_eq!(m.outcome(false, 2), Ok(0x200));
+    assert_eq!(m.outcome(false, 0), Err(LookupError::Ambiguous(3)));
+}
+
+#[test]
+fn vmlinux_unique_match_without_position() {
+    let mut m = Matches::default();
+    m.record_match(0, 0x100);
+    assert_eq!(m.outcome(false, 0), Ok(0x100));
+}
+
+#[test]
+fn vmlinux_no_match_is_not_found() {
     assert_eq!(
-        parse_line(b"ffffffff81000000 T _stext"),
-        Some((0xffff_ffff_8100_0000, b'T', &b"_stext"[..], None))
+        Matches::default().outcome(false, 0),
+        Err(LookupError::NotFound)
     );
 }
 
 #[test]
-fn kallsyms_module_line_names_its_module() {
+fn klp_object_of_a_module_symbol() {
     assert_eq!(
-        parse_line(b"ffffffffc0a01010 t helper_fn\t[dynamos_target]"),
-        Some((
-            0xffff_ffff_c0a0_1010,
-            b't',
-            &b"helper_fn"[..],
-            Some(&b"dynamos_target"[..])
-        ))
+        klp_object(b".klp.sym.dynamos_target.dynamos_dup,2"),
+        Some(&b"dynamos_target"[..])
     );
 }
 
 #[test]
-fn kallsyms_hidden_addresses_are_0() {
-    assert_eq!(
-        parse_line(b"0000000000000000 T _stext"),
-        Some((0, b'T', &b"_stext"[..], None))
-    );
+fn klp_object_of_vmlinux_is_none() {
+    assert_eq!(klp_object(b".klp.sym.vmlinux.kallsyms_lookup_name,0"), None);
 }
 
 #[test]
-fn kallsyms_hex_is_either_case() {
-    let lower = parse_line(b"ffffffffabcdef01 T f").map(|l| l.0);
-    let upper = parse_line(b"FFFFFFFFABCDEF01 T f").map(|l| l.0);
-    assert_eq!(lower, Some(0xffff_ffff_abcd_ef01));
-    assert_eq!(upper, Some(0xffff_ffff_abcd_ef01));
-}
-
-#[test]
-fn kallsyms_fourth_field_without_brackets_is_no_module() {
-    assert_eq!(
-        parse_line(b"ffffffff81000000 T f mod"),
-        Some((0xffff_ffff_8100_0000, b'T', &b"f"[..], None))
-    );
-}
-
-#[test]
-fn kallsyms_bad_lines_are_none() {
+fn klp_object_of_other_or_malformed_names_is_none() {
     for bad in [
-        &b""[..],
-        b"   ",
-        b"\t",
-        b"garbage",
-        b"ffffffff81000000",
-        b"ffffffff81000000 T",
-        b"xyz T name",
-        b"0x81000000 T name",
-        b"-1 T name",
-        // 17 hex digits: more than a 64-bit address.
-        b"1ffffffff81000000 T name",
+        &b"kallsyms_lookup_name"[..],
+        b".klp.sym.",
+        b".klp.sym.nodot",
+        b".klp.sym..name,0",
+        b".klp.rela.vmlinux.text",
     ] {
-        assert_eq!(parse_line(bad), None, "{:?}", core::str::from_utf8(bad));
+        assert_eq!(klp_object(bad), None, "{:?}", core::str::from_utf8(bad));
     }
 }
 
