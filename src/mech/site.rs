@@ -467,13 +467,9 @@ impl Site {
 
     /// The policies in force, to put back with [`Site::restore_policy`].
     pub(crate) fn save_policy(&self) -> Result<Policy> {
-        let mut pids = KVec::with_capacity(self.pids.len(), GFP_KERNEL)?;
-        for &p in self.pids.iter() {
-            pids.push(p, GFP_KERNEL)?;
-        }
         Ok(Policy {
             default: self.default,
-            pids,
+            pids: copy_pids(&self.pids)?,
             counting: self.counting,
         })
     }
@@ -903,16 +899,21 @@ pub(crate) struct Policy {
 impl Policy {
     /// A copy.
     pub(crate) fn try_clone(&self) -> Result<Self> {
-        let mut pids = KVec::with_capacity(self.pids.len(), GFP_KERNEL)?;
-        for &p in self.pids.iter() {
-            pids.push(p, GFP_KERNEL)?;
-        }
         Ok(Policy {
             default: self.default,
-            pids,
+            pids: copy_pids(&self.pids)?,
             counting: self.counting,
         })
     }
+}
+
+/// A copy of a table of per-process editions.
+fn copy_pids(pids: &[(Pid, EditionId)]) -> Result<KVec<(Pid, EditionId)>> {
+    let mut out = KVec::with_capacity(pids.len(), GFP_KERNEL)?;
+    for &p in pids {
+        out.push(p, GFP_KERNEL)?;
+    }
+    Ok(out)
 }
 
 /// Frees snapshots after one grace period for all of them.

@@ -125,12 +125,31 @@ void dynamos_cond_resched(void)
 }
 
 /*
- * Calls fn on each symbol of the loaded module modname, in the order
- * /proc/kallsyms lists them, under rcu_read_lock(): fn must not sleep.
- * Returns -ENOENT if no such module is loaded. find_module() and
- * module_kallsyms_on_each_symbol() are not exported; the module list is
+ * The live module called modname, other than dynamos, or NULL; the caller
+ * holds rcu_read_lock(). find_module() is not exported: the module list is
  * walked from this module's own node, skipping the list head, which is not
  * in module memory.
+ */
+static struct module *find_live_module(const char *modname)
+{
+	struct module *mod;
+
+	list_for_each_entry_rcu(mod, &THIS_MODULE->list, list) {
+		unsigned long a = (unsigned long)mod;
+
+		if (a < MODULES_VADDR || a >= MODULES_END)
+			continue;
+		if (mod->state != MODULE_STATE_UNFORMED && !strcmp(mod->name, modname))
+			return mod;
+	}
+	return NULL;
+}
+
+/*
+ * Calls fn on each symbol of the loaded module modname, in the order
+ * /proc/kallsyms lists them, under rcu_read_lock(): fn must not sleep.
+ * Returns -ENOENT if no such module is loaded
+ * (module_kallsyms_on_each_symbol() is not exported).
  */
 int dynamos_module_symbols(const char *modname, dynamos_sym_fn fn, void *ctx)
 {
@@ -138,16 +157,11 @@ int dynamos_module_symbols(const char *modname, dynamos_sym_fn fn, void *ctx)
 	int ret = -ENOENT;
 
 	rcu_read_lock();
-	list_for_each_entry_rcu(mod, &THIS_MODULE->list, list) {
-		unsigned long a = (unsigned long)mod;
-		struct mod_kallsyms *ks;
+	mod = find_live_module(modname);
+	if (mod) {
+		struct mod_kallsyms *ks = rcu_dereference(mod->kallsyms);
 		unsigned int i;
 
-		if (a < MODULES_VADDR || a >= MODULES_END)
-			continue;
-		if (mod->state == MODULE_STATE_UNFORMED || strcmp(mod->name, modname))
-			continue;
-		ks = rcu_dereference(mod->kallsyms);
 		for (i = 0; i < ks->num_symtab; i++) {
 			const Elf_Sym *sym = &ks->symtab[i];
 
@@ -156,7 +170,6 @@ int dynamos_module_symbols(const char *modname, dynamos_sym_fn fn, void *ctx)
 			fn(ctx, ks->strtab + sym->st_name, sym->st_value, ks->typetab[i]);
 		}
 		ret = 0;
-		break;
 	}
 	rcu_read_unlock();
 	return ret;
@@ -164,27 +177,18 @@ int dynamos_module_symbols(const char *modname, dynamos_sym_fn fn, void *ctx)
 
 /*
  * Takes a reference on the live module called modname, as
- * try_module_get() does; NULL if there is none or it is going. Walks the
- * module list as dynamos_module_symbols() does.
+ * try_module_get() does; NULL if there is none or it is going.
  */
 struct module *dynamos_module_get(const char *modname)
 {
-	struct module *mod, *found = NULL;
+	struct module *mod;
 
 	rcu_read_lock();
-	list_for_each_entry_rcu(mod, &THIS_MODULE->list, list) {
-		unsigned long a = (unsigned long)mod;
-
-		if (a < MODULES_VADDR || a >= MODULES_END)
-			continue;
-		if (mod->state == MODULE_STATE_UNFORMED || strcmp(mod->name, modname))
-			continue;
-		if (try_module_get(mod))
-			found = mod;
-		break;
-	}
+	mod = find_live_module(modname);
+	if (mod && !try_module_get(mod))
+		mod = NULL;
 	rcu_read_unlock();
-	return found;
+	return mod;
 }
 
 /*
@@ -198,16 +202,11 @@ int dynamos_module_unconverted(const char *modname)
 	int ret = -ENOENT;
 
 	rcu_read_lock();
-	list_for_each_entry_rcu(mod, &THIS_MODULE->list, list) {
-		unsigned long a = (unsigned long)mod;
-		struct mod_kallsyms *ks;
+	mod = find_live_module(modname);
+	if (mod) {
+		struct mod_kallsyms *ks = rcu_dereference(mod->kallsyms);
 		unsigned int i;
 
-		if (a < MODULES_VADDR || a >= MODULES_END)
-			continue;
-		if (mod->state == MODULE_STATE_UNFORMED || strcmp(mod->name, modname))
-			continue;
-		ks = rcu_dereference(mod->kallsyms);
 		ret = 0;
 		for (i = 0; i < ks->num_symtab; i++) {
 			const Elf_Sym *sym = &ks->symtab[i];
@@ -216,7 +215,6 @@ int dynamos_module_unconverted(const char *modname)
 			    !strncmp(ks->strtab + sym->st_name, ".klp.sym.", 9))
 				ret++;
 		}
-		break;
 	}
 	rcu_read_unlock();
 	return ret;
