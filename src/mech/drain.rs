@@ -12,8 +12,10 @@
 //! 2. no thread that was alive when counting started is still inside it
 //!    uncounted, having entered before counting. Such threads are found by
 //!    scanning stacks, as DynAMOS did: every thread alive at the start is
-//!    *pending* until one scan sees it off-CPU with no return address in the
-//!    edition's code. Once seen outside, a thread can only come back through
+//!    *pending* until one reliable trace, taken with the thread pinned
+//!    (`raw/tasks.rs`), shows no return address in the edition's code; a
+//!    thread that runs, or whose trace is unreliable or too deep, stays
+//!    pending. Once seen outside, a thread can only come back through
 //!    a counted entry. The code checked includes the return address of
 //!    each hooked original's `__fentry__` call (`site::fentry_returns`): a
 //!    thread preempted in the ftrace trampoline has it on its stack and may
@@ -166,10 +168,10 @@ impl Drain {
             if t.is_current() || !self.is_pending(t.pid()) {
                 return;
             }
-            let inside = if t.is_running() {
-                true
-            } else {
-                let n = t.stack(&mut trace);
+            // A trace that cannot be trusted (the thread runs, the stack is
+            // unreliable or too deep) keeps the thread pending: never a
+            // guess.
+            let inside = if let Some(n) = t.stack(&mut trace) {
                 let hit = kthread::live_part(&trace[..n])
                     .iter()
                     .copied()
@@ -187,6 +189,8 @@ impl Drain {
                     }
                 }
                 hit.is_some()
+            } else {
+                true
             };
             if inside && still.push(t.pid(), GFP_ATOMIC).is_err() {
                 oom = true;
@@ -231,10 +235,14 @@ pub(crate) fn threads_in(ranges: &[Range<usize>]) -> usize {
     let mut trace = [0usize; MAX_DEPTH];
     let mut count = 0;
     tasks::for_each_thread(|t| {
-        if t.is_current() || t.is_running() {
+        // Threads whose trace cannot be trusted (running, unreliable) are
+        // not counted: this is a report, not a decision.
+        if t.is_current() {
             return;
         }
-        let n = t.stack(&mut trace);
+        let Some(n) = t.stack(&mut trace) else {
+            return;
+        };
         if kthread::live_part(&trace[..n])
             .iter()
             .any(|a| ranges.iter().any(|r| r.contains(a)))

@@ -229,7 +229,60 @@ int dynamos_module_unconverted(const char *modname)
 extern char dynamos_ksym_probe[] __asm__("\".klp.sym.vmlinux.kallsyms_on_each_match_symbol,0\"")
 	__attribute__((weak));
 
+int dynamos_task_call_func(struct task_struct *p, task_call_f func, void *arg)
+	__asm__("\".klp.sym.vmlinux.task_call_func,0\"") __attribute__((weak));
+int dynamos_save_tsk_reliable(struct task_struct *tsk, unsigned long *store, unsigned int size)
+	__asm__("\".klp.sym.vmlinux.stack_trace_save_tsk_reliable,0\"") __attribute__((weak));
+
+/* Nonzero when every reference of dynamos to a non-exported function was resolved. */
 unsigned long dynamos_ksyms_resolved(void)
 {
-	return (unsigned long)dynamos_ksym_probe;
+	return (unsigned long)dynamos_ksym_probe && dynamos_task_call_func &&
+	       dynamos_save_tsk_reliable;
+}
+
+/*
+ * Reliable stack traces of a pinned task, as kernel/livepatch/transition.c
+ * takes them: task_call_func() holds the task still (not running, its
+ * runqueue locked) while stack_trace_save_tsk_reliable() reads its stack.
+ * Neither is exported; both are reached through livepatch relocations
+ * (declared above; Documentation/design.rst chapter 12).
+ */
+struct dynamos_trace {
+	unsigned long *store;
+	unsigned int size;
+	int nr;
+};
+
+static int dynamos_save_pinned(struct task_struct *task, void *arg)
+{
+	struct dynamos_trace *t = arg;
+
+	/* Running on another CPU: its stack is moving. */
+	if (READ_ONCE(task->on_cpu) && task != current)
+		return -EBUSY;
+	t->nr = dynamos_save_tsk_reliable(task, t->store, t->size);
+	return t->nr < 0 ? t->nr : 0;
+}
+
+/*
+ * Fills store with the return addresses on task's stack, innermost first;
+ * returns how many, or a negative errno when the trace cannot be trusted:
+ * -EBUSY (the task runs), -EINVAL and the like (the unwinder found the
+ * stack unreliable), -E2BIG (deeper than size). Callers treat every error
+ * as "may be anywhere". Any context but NMI; does not sleep.
+ */
+int dynamos_task_stack(struct task_struct *task, unsigned long *store, unsigned int size)
+{
+	struct dynamos_trace t = { .store = store, .size = size, .nr = 0 };
+	int ret;
+
+	if (!dynamos_task_call_func || !dynamos_save_tsk_reliable)
+		return -ENOSYS;
+	ret = dynamos_task_call_func(task, dynamos_save_pinned, &t);
+	if (ret)
+		return ret;
+	if (t.nr >= size)
+		return -E2BIG;
+	return t.nr;
 }

@@ -38,5 +38,6 @@ int dynamos_module_symbols(const char *modname, dynamos_sym_fn fn, void *ctx);
 struct module *dynamos_module_get(const char *modname);
 int dynamos_module_unconverted(const char *modname);
 unsigned long dynamos_ksyms_resolved(void);
+int dynamos_task_stack(struct task_struct *task, unsigned long *store, unsigned int size);
 
 #endif

@@ -3,13 +3,15 @@
 //! Task walking and stack traces, for the conservative check of which
 //! threads may be inside a function.
 //!
-//! The kernel's reliable stack trace (`stack_trace_save_tsk_reliable()`) is
-//! not exported; `stack_trace_save_tsk()` is. Its trace of a task that is
-//! running on another CPU at that moment cannot be trusted, so such a task
-//! is reported as running and its stack is not read. The trace of a task
-//! that is not running starts at its saved context and, with the ORC
-//! unwinder, goes through interrupt and exception frames, so a task
-//! preempted inside a function shows that function.
+//! A task's stack is read as livepatch reads it: with the task pinned
+//! (`task_call_func()`, so it cannot run meanwhile) by the reliable
+//! unwinder (`stack_trace_save_tsk_reliable()`), which with ORC goes
+//! through interrupt and exception frames, so a task preempted inside a
+//! function shows that function, and which says so when it cannot vouch
+//! for a trace. Neither function is exported: the C helper reaches them
+//! through livepatch relocations (`raw/ksyms.rs`). A task on a CPU, an
+//! unreliable trace, or one deeper than [`MAX_DEPTH`], gives no trace:
+//! callers take the task to be anywhere.
 //!
 //! Task fields are read by C helpers (`raw/helpers.c`): bindgen's layout of
 //! `struct task_struct` does not match this GCC-built kernel's.
@@ -29,7 +31,7 @@ struct RawThread {
     task: *mut bindings::task_struct,
     pid: Pid,
     tgid: Pid,
-    on_cpu: c_int,
+    _on_cpu: c_int,
     comm: [u8; 16],
 }
 
@@ -40,6 +42,7 @@ extern "C" {
     );
     fn dynamos_current_tgid() -> Pid;
     fn dynamos_cond_resched();
+    fn dynamos_task_stack(task: *mut c_void, store: *mut usize, size: u32) -> c_int;
 }
 
 /// A thread met by [`for_each_thread`].
@@ -73,26 +76,20 @@ impl Thread<'_> {
         core::ptr::eq(self.raw.task, kernel::task::Task::current_raw())
     }
 
-    /// Whether the thread was on a CPU when met (its stack cannot be read).
-    pub(crate) fn is_running(&self) -> bool {
-        self.raw.on_cpu != 0
-    }
-
     /// Fills `out` with the return addresses on the thread's stack,
-    /// innermost first, and returns how many there are.
-    pub(crate) fn stack(&self, out: &mut [usize; MAX_DEPTH]) -> usize {
+    /// innermost first, and returns how many there are: a reliable trace
+    /// (`stack_trace_save_tsk_reliable()`) taken with the thread pinned
+    /// (`task_call_func()`), as livepatch takes them. `None` when it cannot
+    /// be trusted: the thread runs, the unwinder found the stack
+    /// unreliable, or it is deeper than `MAX_DEPTH`. Callers must then
+    /// take the thread to be anywhere.
+    pub(crate) fn stack(&self, out: &mut [usize; MAX_DEPTH]) -> Option<usize> {
         // SAFETY: `task` is live (type invariant) and `out` holds
-        // `MAX_DEPTH` entries; `stack_trace_save_tsk()` pins the task's
-        // stack while reading it and does not sleep.
-        let n = unsafe {
-            bindings::stack_trace_save_tsk(
-                self.raw.task,
-                out.as_mut_ptr().cast(),
-                MAX_DEPTH as u32,
-                0,
-            )
-        };
-        (n as usize).min(MAX_DEPTH)
+        // `MAX_DEPTH` entries; the helper pins the task while it reads its
+        // stack and does not sleep.
+        let n =
+            unsafe { dynamos_task_stack(self.raw.task.cast(), out.as_mut_ptr(), MAX_DEPTH as u32) };
+        usize::try_from(n).ok()
     }
 }
 
