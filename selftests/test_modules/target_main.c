@@ -73,6 +73,30 @@ noinline int dynamos_target_sleep(void)
 }
 EXPORT_SYMBOL_GPL(dynamos_target_sleep);
 
+/*
+ * Recurses depth times, then sleeps as dynamos_target_sleep() does, until
+ * released: a sleeper whose stack is deeper than dynamos' trace buffer
+ * (test-retire-deep.sh). The array kept across the call keeps the compiler
+ * from turning the recursion into a loop.
+ */
+noinline int dynamos_target_deep_sleep(int depth)
+{
+	volatile char frame[16];
+	int gen, ret;
+
+	frame[0] = (char)depth;
+	if (depth > 0) {
+		ret = dynamos_target_deep_sleep(depth - 1);
+		return ret + frame[0] - (char)depth;
+	}
+	gen = atomic_read(&release_gen);
+	atomic_inc(&sleepers);
+	ret = wait_event_interruptible(sleep_wq, atomic_read(&release_gen) != gen);
+	atomic_dec(&sleepers);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(dynamos_target_deep_sleep);
+
 static ssize_t call_write(struct file *file, const char __user *ubuf, size_t count, loff_t *ppos)
 {
 	char buf[64];
