@@ -87,12 +87,22 @@ impl Drain {
     /// taken at the first [`Drain::check`], which must come after the
     /// snapshots that stopped new uncounted entries have been published and
     /// a grace period has passed.
+    ///
+    /// `module_text`, when a patch is being disabled, is its module's whole
+    /// text: no thread may be anywhere in it when the patch's editions
+    /// retire, since the module may then be removed. A wrapper that ends in
+    /// a tail jump to `prev()` leaves only `prev()`'s frame, not its own,
+    /// on a sleeper's stack.
     pub(crate) fn new(
         editions: KVec<Arc<Edition>>,
         orig_counters: KVec<&'static core::sync::atomic::AtomicIsize>,
         originals: &[usize],
+        module_text: Option<Range<usize>>,
     ) -> Result<Self> {
         let mut ranges = KVec::new();
+        if let Some(t) = module_text {
+            ranges.push(t, GFP_KERNEL)?;
+        }
         for e in editions.iter() {
             for r in e.ranges.iter() {
                 ranges.push(r.clone(), GFP_KERNEL)?;

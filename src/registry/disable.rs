@@ -126,8 +126,9 @@ fn take_off(
     let editions = stacking::editions_of(applied)?;
     // Snapshots and bookkeeping, with rollback on allocation failure.
     let saved = stacking::save_policies(core, &sites)?;
+    let text = core.patch(key).ok_or(ENODEV)?.spec.module.text();
     stacking::pop_layers(core, applied);
-    match stacking::drain_and_prepare(core, editions, KVec::new(), &sites, &sites) {
+    match stacking::drain_and_prepare(core, editions, KVec::new(), &sites, &sites, Some(text)) {
         Ok((prepared, drain)) => {
             stacking::install(core, prepared);
             Ok((sites, drain))
@@ -186,7 +187,7 @@ fn put_back(
     let saved = stacking::save_policies(core, &sites)?;
     let prev = stacking::push_layers(core, applied)?;
     let res = stacking::orig_counters(core, &sites)
-        .and_then(|c| stacking::drain_and_prepare(core, prev, c, &sites, &sites));
+        .and_then(|c| stacking::drain_and_prepare(core, prev, c, &sites, &sites, None));
     match res {
         Ok((p, d)) => {
             stacking::install(core, p);
@@ -276,26 +277,33 @@ fn reverse_replace(core: &mut Core, key: PatchKey) -> Result {
     // What is there now, to come back to if the reversal cannot be made.
     let now_stacks = stacking::save_stacks(core, &sites)?;
     let now_policies = stacking::save_policies(core, &sites)?;
-    let editions = stacking::editions_of(&core.patch(key).ok_or(ENODEV)?.applied)?;
+    let p = core.patch(key).ok_or(ENODEV)?;
+    let (editions, text) = (stacking::editions_of(&p.applied)?, p.spec.module.text());
     stacking::restore_stacks(core, undo_stacks, undo_policies);
     for &a in sites.iter() {
         if let Some(e) = core.site(a) {
             e.site.set_counting(true);
         }
     }
-    let (prepared, drain) =
-        match stacking::drain_and_prepare(core, editions, KVec::new(), &sites, &sites) {
-            Ok(x) => x,
-            Err(e) => {
-                stacking::restore_stacks(core, now_stacks, now_policies);
-                return Err(fail(
-                    core,
-                    key,
-                    e,
-                    format_args!("cannot prepare the reversal ({})", e.to_errno()),
-                ));
-            }
-        };
+    let (prepared, drain) = match stacking::drain_and_prepare(
+        core,
+        editions,
+        KVec::new(),
+        &sites,
+        &sites,
+        Some(text),
+    ) {
+        Ok(x) => x,
+        Err(e) => {
+            stacking::restore_stacks(core, now_stacks, now_policies);
+            return Err(fail(
+                core,
+                key,
+                e,
+                format_args!("cannot prepare the reversal ({})", e.to_errno()),
+            ));
+        }
+    };
     stacking::install(core, prepared);
     for &k in replaced.iter() {
         if let Some(p) = core.patch_mut(k) {

@@ -416,8 +416,14 @@ impl<'a> Enabling<'a> {
             self.spare(spare, &spare_sites)?;
         }
         let counters = stacking::orig_counters(self.core, &drain_sites)?;
-        let (prepared, drain) =
-            stacking::drain_and_prepare(self.core, prev, counters, &drain_sites, &self.plan.sites)?;
+        let (prepared, drain) = stacking::drain_and_prepare(
+            self.core,
+            prev,
+            counters,
+            &drain_sites,
+            &self.plan.sites,
+            None,
+        )?;
         self.drain = Some(drain);
         Ok(prepared)
     }
@@ -426,7 +432,7 @@ impl<'a> Enabling<'a> {
     /// leftover.
     fn spare(&mut self, editions: KVec<Arc<Edition>>, sites: &[usize]) -> Result {
         let counters = stacking::orig_counters(self.core, sites)?;
-        let drain = Drain::new(editions, counters, sites)?;
+        let drain = Drain::new(editions, counters, sites, None)?;
         self.core.leftovers.reserve(1, GFP_KERNEL)?;
         // PANIC: cannot fail, reserved above.
         let _ = self.core.leftovers.push_within_capacity(Leftover {

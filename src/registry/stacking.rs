@@ -24,7 +24,7 @@ use crate::{
         kallsyms::{LookupError, Query},
     },
 };
-use core::{fmt, sync::atomic::AtomicIsize};
+use core::{fmt, ops::Range, sync::atomic::AtomicIsize};
 use kernel::{
     prelude::*,
     str::CString,
@@ -252,8 +252,9 @@ pub(crate) fn drain_and_prepare(
     counters: KVec<&'static AtomicIsize>,
     originals: &[usize],
     sites: &[usize],
+    module_text: Option<Range<usize>>,
 ) -> Result<(KVec<(usize, Prepared)>, Drain)> {
-    let drain = Drain::new(editions, counters, originals)?;
+    let drain = Drain::new(editions, counters, originals, module_text)?;
     let lists = draining_lists(core, Some(&drain))?;
     let old = swap_draining(core, lists);
     match prepare(core, sites) {
