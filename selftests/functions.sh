@@ -368,3 +368,55 @@ ddbg_field() {
 	tr ' ' '\n' <"$DDBG/$1" | awk -F= -v k="$2" '$1 == k { print $2 }'
 }
 ddbg_field_at_least() { [ "$(ddbg_field "$1" "$2")" -ge "$3" ]; }
+
+# sleeper_holds_disable NAME RESULT WHERE: with the target, the core and
+# test patch NAME loaded and enabled, a task sleeps in
+# dynamos_target_sleep() (WHERE says where its stack holds the patch's
+# code); disabling NAME must wait for it alone and rmmod of NAME must fail
+# until it is released, after which it reads RESULT, NAME is disabled and
+# everything unloads. The kernel messages are checked.
+sleeper_holds_disable() {
+	local name=$1 result=$2 where=$3 out s
+	enable_patch "$name"
+	out=$(mktemp)
+	sleep_on "$TDBG/sleep" "$out"
+	s=$SLEEPER
+	loop_until _sleepers_are 1 || die "the sleeper did not go to sleep"
+	write_file 0 "$SYSFS/patches/$name/enabled" "$where"
+	# The drain's first checks have seen every other thread outside: only
+	# the sleeper can be pending.
+	loop_until grep -qx "pending 1" "$SYSFS/patches/$name/waiting" ||
+		die "waiting: $(patch_file "$name" waiting)"
+	assert_eq "$(patch_file "$name" state)" disabling "state while the sleeper sleeps"
+	log_cmd "rmmod $name (expected to fail: a task may return into it)"
+	if rmmod "$name" 2>/dev/null; then die "$name was removed under its sleeper"; fi
+	log "ok: $name stays while its sleeper sleeps"
+	write_file 1 "$TDBG/release"
+	wait "$s"
+	assert_eq "$(cat "$out")" "$result" "the sleeper's result"
+	rm -f "$out"
+	wait_state "$name" disabled
+	unload_mod "$name"
+	unload_mod "$CORE"
+	unload_mod "$TARGET"
+	check_result "$CMD_PREFIX: % insmod $TARGET
+$CMD_PREFIX: % insmod $CORE
+dynamos: dynamos 0.1.0 loaded
+$CMD_PREFIX: % insmod $name
+dynamos: patch '$name' registered
+$CMD_PREFIX: % echo 1 > $SYSFS/patches/$name/enabled
+dynamos: enabling patch '$name'
+dynamos: patch '$name' enabled
+$CMD_PREFIX: % cat $TDBG/sleep &
+$CMD_PREFIX: % echo 0 > $SYSFS/patches/$name/enabled ($where)
+dynamos: disabling patch '$name'
+$CMD_PREFIX: % rmmod $name (expected to fail: a task may return into it)
+$CMD_PREFIX: % echo 1 > $TDBG/release
+dynamos: patch '$name' disabled
+$CMD_PREFIX: % rmmod $name
+dynamos: patch '$name' unregistered
+$CMD_PREFIX: % rmmod $CORE
+dynamos: dynamos unloaded
+$CMD_PREFIX: % rmmod $TARGET"
+}
+_sleepers_are() { [ "$(cat "$TDBG/sleepers")" = "$1" ]; }
