@@ -72,6 +72,8 @@ pub(crate) struct Drain {
     orig_counters: KVec<&'static core::sync::atomic::AtomicIsize>,
     /// Code a pending thread must not be in.
     ranges: KVec<Range<usize>>,
+    /// The whole module text checked besides the editions' code, if any.
+    module_text: Option<Range<usize>>,
     /// Threads not yet seen outside, sorted; `None` until the first check,
     /// which runs after the switch and its grace period.
     pending: Option<KVec<Pid>>,
@@ -100,8 +102,8 @@ impl Drain {
         module_text: Option<Range<usize>>,
     ) -> Result<Self> {
         let mut ranges = KVec::new();
-        if let Some(t) = module_text {
-            ranges.push(t, GFP_KERNEL)?;
+        if let Some(t) = &module_text {
+            ranges.push(t.clone(), GFP_KERNEL)?;
         }
         for e in editions.iter() {
             for r in e.ranges.iter() {
@@ -117,6 +119,7 @@ impl Drain {
             editions,
             orig_counters,
             ranges,
+            module_text,
             pending: None,
             holders: KVec::new(),
             counted: 0,
@@ -147,6 +150,7 @@ impl Drain {
             editions: KVec::new(),
             orig_counters: KVec::new(),
             ranges: KVec::new(),
+            module_text: None,
             pending: None,
             holders: KVec::new(),
             counted: 0,
@@ -236,6 +240,12 @@ impl Drain {
     /// The draining editions.
     pub(crate) fn editions(&self) -> impl Iterator<Item = &Arc<Edition>> {
         self.editions.iter()
+    }
+
+    /// The editions, once drained, with the module text the drain checked
+    /// as a whole (if any): see `registry/transition.rs`, `retire`.
+    pub(crate) fn into_editions(self) -> (KVec<Arc<Edition>>, Option<Range<usize>>) {
+        (self.editions, self.module_text)
     }
 }
 

@@ -192,6 +192,12 @@ impl Edition {
         })
     }
 
+    /// The text of the patch module that brought it (`None` for the
+    /// original).
+    pub(crate) fn module_text(&self) -> Option<Range<usize>> {
+        self._module.as_ref().map(ModuleRef::text)
+    }
+
     /// Calls that entered this edition.
     pub(crate) fn calls(&self) -> u64 {
         self.counter.sum()

@@ -51,11 +51,8 @@ impl PatchModule {
 
     /// The address range of the module's core text.
     pub(crate) fn text(&self) -> Range<usize> {
-        let (mut base, mut size) = (0usize, 0usize);
-        // SAFETY: The module is live (type invariant); `mem[MOD_TEXT]` is
-        // fixed once the module is loaded. Read in C: see `raw/helpers.c`.
-        unsafe { dynamos_module_text(self.module.cast(), &mut base, &mut size) };
-        base..base + size
+        // SAFETY: The module is live (type invariant).
+        unsafe { text_of(self.module) }
     }
 
     /// The module's name.
@@ -79,6 +76,19 @@ impl PatchModule {
             None
         }
     }
+}
+
+/// The address range of `module`'s core text.
+///
+/// # Safety
+///
+/// `module` is a live module, which stays loaded during the call.
+unsafe fn text_of(module: *mut bindings::module) -> Range<usize> {
+    let (mut base, mut size) = (0usize, 0usize);
+    // SAFETY: The module is live (the caller's guarantee); `mem[MOD_TEXT]`
+    // is fixed once the module is loaded. Read in C: see `raw/helpers.c`.
+    unsafe { dynamos_module_text(module.cast(), &mut base, &mut size) };
+    base..base + size
 }
 
 /// Takes a reference on the loaded module called `name` (so that `rmmod`
@@ -105,6 +115,14 @@ pub(crate) struct ModuleRef {
 unsafe impl Send for ModuleRef {}
 // SAFETY: `&ModuleRef` gives no access.
 unsafe impl Sync for ModuleRef {}
+
+impl ModuleRef {
+    /// The address range of the module's core text.
+    pub(crate) fn text(&self) -> Range<usize> {
+        // SAFETY: The reference keeps the module loaded (type invariant).
+        unsafe { text_of(self.module) }
+    }
+}
 
 impl Drop for ModuleRef {
     fn drop(&mut self) {

@@ -75,6 +75,7 @@ pub(crate) fn init(tables: &'static Tables) -> Result {
         sites: KVec::new(),
         transition: None,
         leftovers: KVec::new(),
+        releasing: KVec::new(),
         subsystems: KVec::new(),
         safepoints: None,
         work,

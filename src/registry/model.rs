@@ -291,6 +291,9 @@ pub(crate) struct Core {
     pub(crate) transition: Option<Transition>,
     /// Drains left by forced switches.
     pub(crate) leftovers: KVec<Leftover>,
+    /// Patch modules kept loaded after their editions retired, until no
+    /// task can return into them.
+    pub(crate) releasing: KVec<Release>,
     /// Subsystems declared by registered patches.
     pub(crate) subsystems: KVec<Subsystem>,
     /// The hooks on kernel threads' safe points, while loop sites exist.
@@ -367,6 +370,12 @@ impl Core {
         if let Err(st) = self.state_wq.enqueue::<Arc<LazyState>, 0>(st) {
             st.unclaim_pass();
         }
+    }
+
+    /// Whether drains outlive their transitions: leftovers, or patch
+    /// modules kept until no task can return into them.
+    pub(crate) fn has_leftovers(&self) -> bool {
+        !self.leftovers.is_empty() || !self.releasing.is_empty()
     }
 
     /// Schedules a check of the transition in `delay` jiffies.
@@ -705,6 +714,20 @@ impl Leftover {
     pub(crate) fn editions(&self) -> impl Iterator<Item = &Arc<Edition>> {
         self.drain.editions()
     }
+}
+
+/// Retired editions of one patch module, kept (and with them their
+/// references on the module) until no task has a return address anywhere in
+/// the module's text: `registry/transition.rs`, `retire`.
+pub(crate) struct Release {
+    /// Checks the module's whole text; it holds no editions of its own.
+    pub(crate) drain: Drain,
+    /// The module's text.
+    pub(crate) text: core::ops::Range<usize>,
+    /// The retired editions, which hold the module's references.
+    pub(crate) editions: KVec<Arc<Edition>>,
+    /// Whether a task was reported in the module (reported once).
+    pub(crate) reported: bool,
 }
 
 /// The states of a patch with their sysfs directories, children first.

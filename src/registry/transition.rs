@@ -7,14 +7,18 @@
 //! drained, and makes the pending jumps of sites, a few at a time.
 
 use super::{
-    model::{free_shadows, with_core, Core, Leftover, Transition, Trash},
+    model::{free_shadows, with_core, Core, Leftover, Release, Transition, Trash},
     stacking::{copy, remove_empty_sites},
     subsystem,
 };
 use crate::{
     abi::ShadowDesc,
     logic::lifecycle::{Goal, PatchKey},
-    mech::{drain::Drain, site::free_stale, state::LazyState},
+    mech::{
+        drain::Drain,
+        site::{free_stale, Edition},
+        state::LazyState,
+    },
     raw::{callbacks::PatchCallbacks, display, modules::ModuleRef},
 };
 use kernel::{prelude::*, str::CStr, sync::Arc};
@@ -28,12 +32,13 @@ const LEFTOVER_PERIOD: usize = 10;
 pub(crate) fn run() {
     let transfer = with_core(|core, trash| {
         check_leftovers(core, trash);
+        check_releasing(core);
         // Some pending jumps at each run, when no transition runs or
         // while one waits (not before it ends: they cost a text patch
         // each); `with_core` queues the work again while some are left.
         let Some(t) = core.transition.as_mut() else {
             promote(core);
-            if !core.leftovers.is_empty() {
+            if core.has_leftovers() {
                 core.kick_later(LEFTOVER_PERIOD);
             }
             return Ok(None);
@@ -55,7 +60,7 @@ pub(crate) fn run() {
         transfer.run();
         let finished = with_core(|core, trash| {
             let f = finish(core, trash);
-            if !core.leftovers.is_empty() {
+            if core.has_leftovers() {
                 core.kick_later(LEFTOVER_PERIOD);
             }
             Ok(f)
@@ -252,9 +257,9 @@ pub(crate) fn finish(core: &mut Core, trash: &mut Trash) -> Option<Finished> {
         }
     }
     remove_empty_sites(core, trash);
-    // The draining editions go now, with their references on the patch
-    // module.
-    drop(drain);
+    // The draining editions go now, and with them their references on the
+    // patch modules that no task can return into.
+    retire(core, drain);
     Some(Finished {
         key,
         goal,
@@ -337,5 +342,132 @@ pub(crate) fn check_leftovers(core: &mut Core, trash: &mut Trash) {
         }
     }
     remove_empty_sites(core, trash);
-    drop(done);
+    for l in done {
+        retire(core, l.drain);
+    }
+}
+
+/// Drops editions that drained. A drain checks the editions' code; a patch
+/// module's reference goes only once no task has a return address anywhere
+/// in the module's text, since the module may be removed then: a wrapper
+/// that ends in a tail jump to `prev()` leaves only `prev()`'s frame on a
+/// sleeper's stack, and an edition may call helpers of its module. The
+/// editions whose whole module the drain checked (a disabled patch's) go at
+/// once, the others per module as soon as a check of the module's text
+/// finds no task in it: now, or in [`check_releasing`].
+///
+/// No task can enter the module anew: the editions are off every site and
+/// out of every published snapshot. The module's other editions, if it
+/// still has some, keep it loaded anyway: its last retirement is checked
+/// after the last of them is gone.
+fn retire(core: &mut Core, drain: Drain) {
+    let (editions, checked) = drain.into_editions();
+    let mut groups: KVec<Release> = KVec::new();
+    for e in editions {
+        let Some(text) = e.module_text() else {
+            continue;
+        };
+        if checked.as_ref() == Some(&text) {
+            continue;
+        }
+        if let Some(r) = groups.iter_mut().find(|r| r.text == text) {
+            keep_edition(&mut r.editions, e);
+            continue;
+        }
+        let release =
+            Drain::new(KVec::new(), KVec::new(), &[], Some(text.clone())).and_then(|drain| {
+                let mut editions = KVec::with_capacity(1, GFP_KERNEL)?;
+                editions.push(e.clone(), GFP_KERNEL)?;
+                groups.reserve(1, GFP_KERNEL)?;
+                Ok(Release {
+                    drain,
+                    text,
+                    editions,
+                    reported: false,
+                })
+            });
+        match release {
+            // PANIC: cannot fail, reserved above.
+            Ok(r) => drop(groups.push_within_capacity(r)),
+            Err(_) => leak(e),
+        }
+    }
+    for mut r in groups {
+        if r.drain.check() {
+            continue;
+        }
+        report_release(&mut r);
+        if core.releasing.reserve(1, GFP_KERNEL).is_err() {
+            pr_err!("out of memory: a patch module stays loaded for good\n");
+            core::mem::forget(r);
+        } else if let Err(e) = core.releasing.push_within_capacity(r) {
+            core::mem::forget(e.0);
+        }
+    }
+    if !core.releasing.is_empty() {
+        core.kick_later(LEFTOVER_PERIOD);
+    }
+}
+
+/// Adds `e` to a release's editions, or keeps it for good.
+fn keep_edition(list: &mut KVec<Arc<Edition>>, e: Arc<Edition>) {
+    if list.reserve(1, GFP_KERNEL).is_err() {
+        return leak(e);
+    }
+    if let Err(e) = list.push_within_capacity(e) {
+        leak(e.0);
+    }
+}
+
+/// Keeps an edition, and so its module, loaded for good: without memory
+/// to track it, never free what a task may return into.
+fn leak(e: Arc<Edition>) {
+    pr_err!("out of memory: a patch module stays loaded for good\n");
+    core::mem::forget(e);
+}
+
+/// Says once which task keeps a retired patch's module loaded.
+fn report_release(r: &mut Release) {
+    if r.reported {
+        return;
+    }
+    let Some(h) = r.drain.holders.first() else {
+        return;
+    };
+    r.reported = true;
+    pr_info!(
+        "patch '{}': its module stays loaded while task {} ({}) may return into it\n",
+        release_name(r),
+        h.pid,
+        h.comm_str()
+    );
+}
+
+/// The name of the patch whose module `r` keeps.
+fn release_name(r: &Release) -> &str {
+    r.editions
+        .first()
+        .and_then(|e| e.patch.as_deref())
+        .map_or("?", display)
+}
+
+/// Drops the retired editions whose modules no task can return into
+/// anymore (see [`retire`]).
+pub(crate) fn check_releasing(core: &mut Core) {
+    let mut i = 0;
+    while i < core.releasing.len() {
+        if !core.releasing[i].drain.check() {
+            report_release(&mut core.releasing[i]);
+            i += 1;
+            continue;
+        }
+        if let Ok(r) = core.releasing.remove(i) {
+            if r.reported {
+                pr_info!(
+                    "patch '{}': no task can return into its module now\n",
+                    release_name(&r)
+                );
+            }
+        }
+    }
 }
