@@ -169,11 +169,13 @@ loop_until() {
 	return 1
 }
 
+# load_mod KO [PARAM=VALUE...]
 load_mod() {
 	local ko=$1 name
+	shift
 	name=$(basename "$ko" .ko)
-	log_cmd "insmod $name"
-	insmod "$ko" || die "insmod $ko failed"
+	log_cmd "insmod $name${*:+ $*}"
+	insmod "$ko" "$@" || die "insmod $ko $* failed"
 	loop_until is_loaded "$name" || die "$name did not appear in /proc/modules"
 }
 

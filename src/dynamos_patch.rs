@@ -568,6 +568,15 @@ macro_rules! patch {
             license: $license,
         }
 
+        /// Marks the patch module as a live patch, as
+        /// `MODULE_INFO(livepatch, "Y")` does: the kernel is tainted `K`
+        /// while it is loaded, so that bug reports show it was patched.
+        // As the kernel's `module!` writes its modinfo: `used(compiler)`,
+        // so that it lands in the one `.modinfo` section.
+        #[unsafe(link_section = ".modinfo")]
+        #[used(compiler)]
+        static __DYNAMOS_LIVEPATCH: [u8; 12] = *b"livepatch=Y\0";
+
         $(
             /// Glue that dynamos generates for one target.
             #[allow(non_snake_case, dead_code)]
@@ -615,14 +624,14 @@ macro_rules! patch {
                 /// The target's own contract.
                 pub(crate) unsafe extern "C" fn orig_counted($($arg: $aty),*) -> $ret {
                     let _inside = $crate::dynamos_patch::Inside::enter(&ORIG_INSIDE);
-                    // SAFETY: dynamos writes the original's address, a
-                    // function of type `Sig`, before this can run.
-                    let f: Sig = unsafe {
-                        ::core::mem::transmute::<usize, Sig>(ORIG.load(Ordering::Acquire))
-                    };
-                    // SAFETY: As in `counted`.
-                    unsafe { f($($arg),*) }
+                    // SAFETY: As in `counted`; dynamos lets calls from here
+                    // through to the original.
+                    unsafe { direct($($arg),*) }
                 }
+
+                $crate::dynamos_patch::__target_direct!(
+                    $target [$($object)?] [$($sympos)?] ($($arg: $aty),*) -> $ret
+                );
 
                 /// Calls the edition this patch's edition replaced.
                 ///
@@ -634,13 +643,23 @@ macro_rules! patch {
                 /// The target's own contract.
                 #[inline(never)]
                 pub(crate) unsafe fn prev($($arg: $aty),*) -> $ret {
-                    // SAFETY: dynamos writes the replaced edition's address,
-                    // a function of type `Sig`, before the edition can run.
-                    let f: Sig = unsafe {
-                        ::core::mem::transmute::<usize, Sig>(PREV.load(Ordering::Acquire))
+                    let to = PREV.load(Ordering::Acquire);
+                    let ret = if DIRECT && to == ORIG.load(Ordering::Acquire) {
+                        // The original, entered at its entry (where IBT
+                        // allows no jump past the hook): a direct call,
+                        // since its ENDBR may be sealed.
+                        // SAFETY: The caller upholds the target's contract.
+                        unsafe { direct($($arg),*) }
+                    } else {
+                        // SAFETY: dynamos writes the replaced edition's
+                        // address, a function of type `Sig`, before the
+                        // edition can run: an edition's entry (which has an
+                        // ENDBR), or the original's body where no IBT is
+                        // enforced.
+                        let f: Sig = unsafe { ::core::mem::transmute::<usize, Sig>(to) };
+                        // SAFETY: The caller upholds the target's contract.
+                        unsafe { f($($arg),*) }
                     };
-                    // SAFETY: The caller upholds the target's contract.
-                    let ret = unsafe { f($($arg),*) };
                     // Not a tail call: when `f` is the original, dynamos lets
                     // the call through because its return address lies in this
                     // module; a tail call would return past this module and be
@@ -861,6 +880,22 @@ macro_rules! edition_glue {
         }
 
         $crate::dynamos_patch::edition_glue!(@entries ($($arg: $aty),*) -> $ret, $edition);
+
+        /// Calls the target as any caller does: dynamos picks the edition,
+        /// and within a subsystem a call from an edition enters the same
+        /// generation. The target must be loaded.
+        ///
+        /// # Safety
+        ///
+        /// The target's own contract.
+        #[inline(always)]
+        pub(crate) unsafe fn call($($arg: $aty),*) -> $ret {
+            // SAFETY: The caller upholds the target's contract.
+            let ret = unsafe { direct($($arg),*) };
+            // Not a tail call: dynamos finds the caller's generation from
+            // this return address.
+            ::core::hint::black_box(ret)
+        }
     };
     (($($arg:ident : $aty:ty),*) -> $ret:ty, $edition:path;
      ($($narg:ident : $naty:ty),*) -> $nret:ty, [$($adaptor:path)?], [$($caller:ident),*]) => {
@@ -919,6 +954,28 @@ macro_rules! edition_glue {
         }
 
         $crate::dynamos_patch::edition_glue!(@entries ($($narg: $naty),*) -> $nret, $edition);
+
+        /// Calls the target with the new interface, which enters this
+        /// patch's edition. The target must be loaded. Through a pointer
+        /// to the target's entry: on a CPU that enforces IBT, the entry
+        /// must have its ENDBR (its address is taken somewhere).
+        ///
+        /// # Safety
+        ///
+        /// The edition's contract.
+        #[inline(always)]
+        pub(crate) unsafe fn call($($narg: $naty),*) -> $nret {
+            // SAFETY: dynamos writes the target's address when the patch is
+            // applied; a call from this module with this signature enters
+            // this patch's edition, of type `EdSig`.
+            let f: EdSig = unsafe {
+                ::core::mem::transmute::<usize, EdSig>(ORIG.load(Ordering::Acquire))
+            };
+            // SAFETY: The caller upholds the edition's contract.
+            let ret = unsafe { f($($narg),*) };
+            // Not a tail call: as for the target's interface.
+            ::core::hint::black_box(ret)
+        }
     };
     // The edition's counted entry and `call()`, with the edition's
     // signature `EdSig` (the target's, or the new interface).
@@ -937,30 +994,6 @@ macro_rules! edition_glue {
             // SAFETY: dynamos sends here the calls that have the edition's
             // interface, under its contract.
             unsafe { f($($arg),*) }
-        }
-
-        /// Calls the target as any caller does: dynamos picks the edition,
-        /// and within a subsystem a call from an edition enters the same
-        /// generation. For a new interface, the call has it, and enters
-        /// this patch's edition. The target must be loaded.
-        ///
-        /// # Safety
-        ///
-        /// The edition's contract.
-        #[inline(always)]
-        pub(crate) unsafe fn call($($arg: $aty),*) -> $ret {
-            // SAFETY: dynamos writes the target's address when the patch is
-            // applied; a call from this module with this signature enters
-            // an edition of type `EdSig` (the original, for an unchanged
-            // interface).
-            let f: EdSig = unsafe {
-                ::core::mem::transmute::<usize, EdSig>(ORIG.load(Ordering::Acquire))
-            };
-            // SAFETY: The caller upholds the edition's contract.
-            let ret = unsafe { f($($arg),*) };
-            // Not a tail call: dynamos finds the caller's generation from
-            // this return address.
-            ::core::hint::black_box(ret)
         }
     };
 }
@@ -997,22 +1030,11 @@ pub(crate) use edition_glue;
 /// livepatch relocations (`tools/ksymconv`), after checking every name and
 /// position against the target kernel's `System.map` or the target module.
 /// This needs `CONFIG_LIVEPATCH`, and a module's symbols need the module
-/// loaded before the patch. Use `ksyms!` once per patch module: it also
-/// marks the module as a live patch (`livepatch=Y`: the kernel is tainted
-/// `K`, as with livepatch). See `Documentation/patch-author-guide.rst`,
+/// loaded before the patch. See `Documentation/patch-author-guide.rst`,
 /// "Non-exported symbols".
 #[allow(unused_macros)]
 macro_rules! ksyms {
-    () => {
-        /// Marks the patch module as a live patch, as
-        /// `MODULE_INFO(livepatch, "Y")` does: the loader applies its
-        /// livepatch relocations and taints the kernel `K`.
-        // As the kernel's `module!` writes its modinfo: `used(compiler)`,
-        // so that it lands in the one `.modinfo` section.
-        #[unsafe(link_section = ".modinfo")]
-        #[used(compiler)]
-        static __DYNAMOS_KSYMS_LIVEPATCH: [u8; 12] = *b"livepatch=Y\0";
-    };
+    () => {};
     (
         $name:ident $(in $object:literal)? $(@ $pos:literal)? $(as $alias:ident)? :
         fn($($arg:ident : $aty:ty),* $(,)?) $(-> $ret:ty)? $(, check = $check:path)?;
@@ -1118,6 +1140,67 @@ macro_rules! __ksym_name {
 }
 #[allow(unused_imports)]
 pub(crate) use __ksym_name;
+
+/// A target's `direct()`: calls its entry as a caller does. For a vmlinux
+/// target, a direct `call rel32` through a livepatch relocation (the build
+/// converts it as it converts `ksyms!`), which stays valid where IBT seals
+/// the entry's ENDBR (its address is never taken); for a module's (which
+/// may come after the patch), through the address dynamos writes in `ORIG`.
+#[doc(hidden)]
+#[allow(unused_macros)]
+macro_rules! __target_direct {
+    ($target:ident [] [$($pos:literal)?] ($($arg:ident : $aty:ty),*) -> $ret:ty) => {
+        $crate::dynamos_patch::__ksym_weak!($target [] [$($pos)?]);
+
+        // As in `ksyms!`: only pointers cross the call.
+        #[allow(improper_ctypes)]
+        extern "C" {
+            /// The target's entry, called directly.
+            #[link_name = $crate::dynamos_patch::__ksym_name!($target [] [$($pos)?])]
+            fn entry($($arg: $aty),*) -> $ret;
+        }
+
+        /// `prev()` calls the original's entry directly.
+        const DIRECT: bool = true;
+
+        /// Calls the target's entry (see `__target_direct!`).
+        ///
+        /// # Safety
+        ///
+        /// The target's own contract.
+        #[inline(always)]
+        unsafe fn direct($($arg: $aty),*) -> $ret {
+            // SAFETY: The loader resolved `entry` to the target, a
+            // function with this signature (dynamos refuses a patch whose
+            // references were not converted); the caller upholds its
+            // contract.
+            unsafe { entry($($arg),*) }
+        }
+    };
+    ($target:ident [$object:literal] [$($pos:literal)?] ($($arg:ident : $aty:ty),*) -> $ret:ty) => {
+        /// A module's target: through `ORIG`.
+        const DIRECT: bool = false;
+
+        /// Calls the target's entry (see `__target_direct!`).
+        ///
+        /// # Safety
+        ///
+        /// The target's own contract.
+        #[inline(always)]
+        unsafe fn direct($($arg: $aty),*) -> $ret {
+            // SAFETY: dynamos writes the target's address, a function of
+            // type `Sig`, when the patch is applied, before an edition or
+            // `orig_counted` can run.
+            let f: Sig = unsafe {
+                ::core::mem::transmute::<usize, Sig>(ORIG.load(Ordering::Acquire))
+            };
+            // SAFETY: The caller upholds the target's contract.
+            unsafe { f($($arg),*) }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use __target_direct;
 
 /// Makes the reference to a `ksyms!` symbol weak, so that modpost lets it
 /// through undefined; `tools/ksymconv` turns it into a livepatch symbol.

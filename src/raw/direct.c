@@ -18,6 +18,7 @@
  */
 #include <linux/ftrace.h>
 #include <linux/linkage.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/cpufeature.h>
@@ -73,14 +74,25 @@ struct dynamos_direct {
 };
 
 /* Whether sites may use ftrace's jmp mode: see dynamos_direct_target(). */
+/*
+ * QEMU's TCG has no IBT: this takes the path of a CPU that enforces it, so
+ * that tests and benchmarks can run it. Fixed at load.
+ */
+static bool trampoline_only;
+module_param(trampoline_only, bool, 0444);
+MODULE_PARM_DESC(trampoline_only,
+		 "Behave as on a CPU that enforces IBT: sites never jump, calls go through the trampoline, prev() enters originals at their entry (for tests and benchmarks)");
+
 bool dynamos_jmp_ok(void)
 {
 	/*
-	 * A patch's prev() calls the original past its __fentry__ site; with
-	 * IBT that landing has no ENDBR, so jumps are used only without it.
+	 * Where sites jump, patches enter the original past its __fentry__
+	 * site, through a pointer (prev(), the adaptive entry); with IBT that
+	 * landing has no ENDBR, so jumps are used only without it. Without
+	 * jumps, prev() calls the original's entry directly.
 	 */
 	return IS_ENABLED(CONFIG_DYNAMIC_FTRACE_WITH_JMP) &&
-	       !cpu_feature_enabled(X86_FEATURE_IBT);
+	       !cpu_feature_enabled(X86_FEATURE_IBT) && !trampoline_only;
 }
 
 unsigned long dynamos_tramp_addr(void)

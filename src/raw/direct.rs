@@ -53,9 +53,10 @@ impl Route {
     }
 }
 
-/// Whether sites may jump: `CONFIG_DYNAMIC_FTRACE_WITH_JMP`, and no IBT at
-/// run time (a patch's `prev()` enters the original past its `__fentry__`
-/// site, where IBT wants an `ENDBR`).
+/// Whether sites may jump: `CONFIG_DYNAMIC_FTRACE_WITH_JMP`, no IBT at
+/// run time (where sites jump, a patch's `prev()` enters the original past
+/// its `__fentry__` site through a pointer, where IBT wants an `ENDBR`),
+/// and not the `trampoline_only` parameter, which takes the IBT path.
 pub(crate) fn jumps_allowed() -> bool {
     // SAFETY: Reads configuration and CPU features.
     unsafe { dynamos_jmp_ok() }
