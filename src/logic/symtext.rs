@@ -13,16 +13,21 @@ pub(crate) enum LookupError {
     NotFound,
     /// Several symbols of that name and the position was 0.
     Ambiguous(u32),
+    /// The symbol at that position is not code (data of the same name).
+    NotText,
 }
 
 /// The matches seen so far for one query: a name and a 1-based position
-/// among the text symbols of that name (0: it must be unique).
+/// among the symbols of that name, of any type, as livepatch counts them
+/// (`klp_find_object_symbol()`; 0: it must be unique).
 #[derive(Clone, Copy, Default, Debug)]
 pub(crate) struct Matches {
-    /// Text symbols of the wanted name seen so far.
+    /// Symbols of the wanted name seen so far.
     pub(crate) count: u32,
     /// The address of the wanted one, once seen.
     pub(crate) addr: usize,
+    /// Whether the wanted one is known not to be code.
+    pub(crate) not_text: bool,
     /// Whether the query's module was found (for module symbols).
     pub(crate) object_seen: bool,
 }
@@ -33,14 +38,18 @@ pub(crate) fn is_text(kind: u8) -> bool {
 }
 
 impl Matches {
-    /// Counts a symbol of type `kind` called `name` at `addr` if it is a
-    /// text symbol called `want`, and keeps its address if it is the
-    /// `sympos`-th (or the first, for 0).
+    /// Counts a symbol of type `kind` called `name` at `addr` if it is
+    /// called `want`, whatever its type, and keeps its address (and
+    /// whether it is code) if it is the `sympos`-th (or the first, for 0).
     pub(crate) fn record(&mut self, want: &[u8], sympos: u32, kind: u8, name: &[u8], addr: usize) {
-        if !is_text(kind) || want != name {
+        if want != name {
             return;
         }
         self.record_match(sympos, addr);
+        if sympos == 0 && self.count == 1 || sympos == self.count {
+            // A weak function is code too (`w`, `W`).
+            self.not_text = !(is_text(kind) || kind == b'w' || kind == b'W');
+        }
     }
 
     /// Counts a symbol known to match, at `addr`, and keeps its address if
@@ -61,6 +70,8 @@ impl Matches {
             Err(LookupError::NotFound)
         } else if sympos == 0 && self.count > 1 {
             Err(LookupError::Ambiguous(self.count))
+        } else if self.not_text {
+            Err(LookupError::NotText)
         } else {
             Ok(self.addr)
         }

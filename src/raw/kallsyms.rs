@@ -10,7 +10,10 @@
 //! every symbol of the name, of any type, counts for a position.
 //!
 //! A module's symbols are read from the module itself (a C helper walks
-//! its symbol table, in its kallsyms order, text symbols only).
+//! its symbol table in its kallsyms order, as
+//! `module_kallsyms_on_each_symbol()` does): every symbol of the name, data
+//! included, counts for a position, as in livepatch; a position that picks
+//! data is refused.
 //!
 //! The size of a function comes from `sprint_symbol()` ("name+off/size").
 
@@ -138,16 +141,17 @@ pub(crate) fn klp_objects(module: &CStr, f: &mut dyn FnMut(&[u8])) -> Result {
     kernel::error::to_result(r)
 }
 
-/// Resolves every query in one pass over `/proc/kallsyms`. Only text
-/// symbols (types `t` and `T`) match.
+/// Resolves every query: vmlinux symbols through kallsyms, module symbols
+/// from each module's table. Positions count every symbol of the name, as
+/// livepatch's do; the one picked must be code.
 ///
 /// # Errors
 ///
-/// The outer error is an I/O failure (or `EPERM` when addresses are
-/// hidden); the inner results say, per query, whether it was found.
+/// The outer error is an allocation failure; the inner results say, per
+/// query, whether it was found.
 ///
-/// Reading `/proc/kallsyms` takes seq_file locks: call this without holding
-/// the registry mutex.
+/// Walking kallsyms takes a while for many queries (it reschedules): call
+/// this without holding the registry mutex.
 pub(crate) fn resolve(
     queries: &[Query<'_>],
 ) -> Result<KVec<core::result::Result<usize, LookupError>>> {

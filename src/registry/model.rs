@@ -20,7 +20,7 @@
 //!      any lock. The `pre` hooks run under it, as livepatch runs its
 //!      pre callbacks under its mutex, and so does the `post_unpatch` that
 //!      undoes a `pre_patch` when an enable fails after it;
-//!    - reading `/proc/kallsyms` (seq_file locks): targets are resolved
+//!    - walking kallsyms, which takes a while: targets are resolved
 //!      before `CORE` is taken (`registry/stacking.rs`, `Resolved`).
 //!
 //!    Waiting for an eager pass (`LazyState::wait_pass`) is allowed under

@@ -69,8 +69,8 @@ pub(crate) fn queries(funcs: &[FuncSpec]) -> Result<KVec<Query<'static>>> {
 }
 
 /// What `kallsyms::resolve` found for a patch's functions. Resolution
-/// reads `/proc/kallsyms`, which takes seq_file locks, so it runs before
-/// the registry mutex is taken.
+/// walks kallsyms, which takes a while, so it runs before the registry
+/// mutex is taken.
 pub(crate) type Resolved = Result<KVec<core::result::Result<usize, LookupError>>>;
 
 /// A function of a patch that can be applied now: its index in the
@@ -96,6 +96,17 @@ fn lookup_failure(core: &mut Core, key: PatchKey, f: &FuncSpec, e: LookupError) 
             key,
             ENOENT,
             format_args!("unknown symbol {} in {}", display(f.name), where_is(f)),
+        ),
+        LookupError::NotText => fail(
+            core,
+            key,
+            EINVAL,
+            format_args!(
+                "symbol {} at position {} in {} is not a function",
+                display(f.name),
+                f.sympos,
+                where_is(f)
+            ),
         ),
         LookupError::Ambiguous(n) => fail(
             core,

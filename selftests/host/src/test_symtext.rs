@@ -148,7 +148,9 @@ fn no_symbol_of_the_name_is_not_found() {
 }
 
 #[test]
-fn non_text_symbols_are_not_counted() {
+fn module_positions_count_every_type_as_livepatch() {
+    // module_kallsyms_on_each_symbol() hands livepatch every symbol of the
+    // module, data included: positions count them all.
     let syms: &[(u8, &[u8], usize)] = &[
         (b'd', b"f", 0x10),
         (b'D', b"f", 0x11),
@@ -156,12 +158,40 @@ fn non_text_symbols_are_not_counted() {
         (b'B', b"f", 0x13),
         (b'r', b"f", 0x14),
         (b'R', b"f", 0x15),
-        (b'W', b"f", 0x16),
         (b'T', b"f", 0x20),
     ];
-    let m = scan(b"f", 0, syms);
-    assert_eq!(m.count, 1);
-    assert_eq!(m.outcome(false, 0), Ok(0x20));
+    assert_eq!(scan(b"f", 0, syms).count, 7);
+    assert_eq!(
+        scan(b"f", 0, syms).outcome(false, 0),
+        Err(LookupError::Ambiguous(7))
+    );
+    assert_eq!(scan(b"f", 7, syms).outcome(false, 7), Ok(0x20));
+}
+
+#[test]
+fn a_position_on_data_is_not_text() {
+    let syms: &[(u8, &[u8], usize)] = &[(b't', b"f", 0x10), (b'd', b"f", 0x20)];
+    assert_eq!(
+        scan(b"f", 2, syms).outcome(false, 2),
+        Err(LookupError::NotText)
+    );
+    assert_eq!(scan(b"f", 1, syms).outcome(false, 1), Ok(0x10));
+    assert_eq!(
+        scan(b"f", 0, &[(b'D', b"f", 0x20)]).outcome(false, 0),
+        Err(LookupError::NotText)
+    );
+}
+
+#[test]
+fn a_weak_function_is_text() {
+    assert_eq!(
+        scan(b"f", 0, &[(b'W', b"f", 0x20)]).outcome(false, 0),
+        Ok(0x20)
+    );
+    assert_eq!(
+        scan(b"f", 0, &[(b'w', b"f", 0x20)]).outcome(false, 0),
+        Ok(0x20)
+    );
 }
 
 #[test]
