@@ -42,7 +42,7 @@ maps_twice() {
 
 start_test "an edition of static show_map() calls static show_map_vma() and prev()"
 # A process whose mappings stay as they are.
-sleep 1000 &
+sleep 1000 </dev/null >/dev/null 2>&1 &
 pid=$!
 loop_until grep -q '\[stack\]' "/proc/$pid/maps" || die "no /proc/$pid/maps"
 orig=$(cat "/proc/$pid/maps")

@@ -247,8 +247,8 @@ fn store_default(info: &SiteInfo, input: &[u8]) -> Result {
 
 fn show_pids(info: &SiteInfo, buf: &mut ShowBuf<'_>) -> Result {
     with_site(info.addr, |core, _| {
-        for (pid, id) in core.site(info.addr).ok_or(ENODEV)?.site.pids().iter() {
-            emit!(buf, "{} {}\n", pid, id)?;
+        for (p, id) in core.site(info.addr).ok_or(ENODEV)?.site.pids() {
+            emit!(buf, "{} {}\n", p.nr(), id)?;
         }
         Ok(())
     })
@@ -256,21 +256,22 @@ fn show_pids(info: &SiteInfo, buf: &mut ShowBuf<'_>) -> Result {
 
 fn store_pids(info: &SiteInfo, input: &[u8]) -> Result {
     let cmd = parse::parse_pid_command(input).map_err(parse_errno)?;
-    if let PidCommand::Set { pid, .. } = cmd {
-        if !tasks::process_exists(pid as Pid) {
-            return Err(ESRCH);
-        }
-    }
+    let process = match cmd {
+        PidCommand::Set { pid, .. } => Some(tasks::Process::get(pid as Pid).ok_or(ESRCH)?),
+        PidCommand::Clear { .. } => None,
+    };
     with_site(info.addr, |core, _| {
         if core.site_in_transition(info.addr) {
             return Err(EBUSY);
         }
         let site = &mut core.site(info.addr).ok_or(ENODEV)?.site;
-        let mut pids = KVec::with_capacity(site.pids().len() + 1, GFP_KERNEL)?;
-        let mut table = KVec::with_capacity(site.pids().len(), GFP_KERNEL)?;
-        for &p in site.pids().iter() {
-            pids.push(p, GFP_KERNEL)?;
-            table.push(p.0, GFP_KERNEL)?;
+        // The entries of processes that exited go with this change.
+        let n = site.pids().count();
+        let mut pids = KVec::with_capacity(n + 1, GFP_KERNEL)?;
+        let mut table = KVec::with_capacity(n, GFP_KERNEL)?;
+        for (p, id) in site.pids() {
+            pids.push((p.clone_ref(), *id), GFP_KERNEL)?;
+            table.push(p.nr(), GFP_KERNEL)?;
         }
         let (pid, set) = match cmd {
             PidCommand::Set { pid, edition } => (pid, Some(edition)),
@@ -281,10 +282,10 @@ fn store_pids(info: &SiteInfo, input: &[u8]) -> Result {
             PidRefusal::NoEdition | PidRefusal::NoEntry => ENOENT,
             PidRefusal::Full => ENOSPC,
         })?;
-        match (edit, set) {
-            (PidEdit::Update(i), Some(id)) => pids[i].1 = id,
-            (PidEdit::Append, Some(id)) => pids.push((pid, id), GFP_KERNEL)?,
-            (PidEdit::Remove(i), _) => {
+        match (edit, set, process) {
+            (PidEdit::Update(i), Some(id), Some(p)) => pids[i] = (p, id),
+            (PidEdit::Append, Some(id), Some(p)) => pids.push((p, id), GFP_KERNEL)?,
+            (PidEdit::Remove(i), _, _) => {
                 pids.remove(i)?;
             }
             _ => return Err(EINVAL),
@@ -298,8 +299,8 @@ fn show_policy(info: &SiteInfo, buf: &mut ShowBuf<'_>) -> Result {
         let counting = core.site_in_transition(info.addr);
         let site = &core.site(info.addr).ok_or(ENODEV)?.site;
         emit!(buf, "default {}\n", site.default_id())?;
-        for (pid, id) in site.pids().iter() {
-            emit!(buf, "pid {} {}\n", pid, id)?;
+        for (p, id) in site.pids() {
+            emit!(buf, "pid {} {}\n", p.nr(), id)?;
         }
         if let Some(name) = site.adapt_patch() {
             emit!(buf, "handler {}\n", name.to_str().unwrap_or("?"))?;

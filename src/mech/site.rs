@@ -29,14 +29,14 @@ use crate::{
         kallsyms,
         modules::ModuleRef,
         rcu::{RcuBox, Stale},
-        tasks,
+        tasks::{self, Process},
     },
 };
 use core::{
     ops::Range,
     sync::atomic::{AtomicU64, Ordering},
 };
-use kernel::{prelude::*, str::CString, sync::Arc, task::Pid};
+use kernel::{prelude::*, str::CString, sync::Arc};
 /// Where an adaptation handler's choices lead, as indexes in
 /// [`Dispatch::editions`].
 struct AdaptRoutes {
@@ -67,8 +67,10 @@ pub(crate) struct Dispatch {
     editions: KVec<Arc<Edition>>,
     /// Index of the default edition.
     default: usize,
-    /// Per-process editions, as indexes.
-    pids: KVec<(Pid, usize)>,
+    /// Per-process editions, as indexes. The snapshot holds the processes'
+    /// references: a `struct pid` it compares with is not freed and reused
+    /// while a call may read it.
+    pids: KVec<(Process, usize)>,
     /// The top edition's adaptation handler.
     adapt: Option<AdaptRoutes>,
     /// Whether calls go to the counted entries.
@@ -96,8 +98,8 @@ impl Dispatch {
     #[inline(always)]
     fn choose(&self, call: &Call<'_>) -> usize {
         if !self.pids.is_empty() {
-            let tgid = tasks::current_tgid();
-            if let Some(&(_, idx)) = self.pids.iter().find(|(p, _)| *p == tgid) {
+            let me = tasks::current_process();
+            if let Some(&(_, idx)) = self.pids.iter().find(|(p, _)| p.id() == me) {
                 return idx;
             }
         }
@@ -265,8 +267,11 @@ pub(crate) struct Site {
     stack: KVec<Layer>,
     /// The default edition chosen by the admin; `None` follows the top.
     default: Option<EditionId>,
-    /// Per-process editions.
-    pids: KVec<(Pid, EditionId)>,
+    /// Per-process editions. A process is held by its `struct pid`, so a
+    /// later process with the same id does not inherit its edition; those
+    /// that exited are dropped at the next change of the table, and not
+    /// shown meanwhile.
+    pids: KVec<(Process, EditionId)>,
     /// Whether entries are counted (an edition is being retired).
     counting: bool,
     /// The subsystem the site's function belongs to, set by its first
@@ -389,9 +394,9 @@ impl Site {
         &self.stack
     }
 
-    /// The per-process editions.
-    pub(crate) fn pids(&self) -> &[(Pid, EditionId)] {
-        &self.pids
+    /// The per-process editions of processes that have not exited.
+    pub(crate) fn pids(&self) -> impl Iterator<Item = &(Process, EditionId)> {
+        self.pids.iter().filter(|(p, _)| p.alive())
     }
 
     /// Whether entries are counted.
@@ -501,7 +506,7 @@ impl Site {
     /// # Errors
     ///
     /// `ENOMEM`, with nothing changed.
-    pub(crate) fn set_pids(&mut self, pids: KVec<(Pid, EditionId)>) -> Result {
+    pub(crate) fn set_pids(&mut self, pids: KVec<(Process, EditionId)>) -> Result {
         let old = core::mem::replace(&mut self.pids, pids);
         self.publish_or(|s| s.pids = old)
     }
@@ -757,13 +762,13 @@ impl Site {
 
     /// The default edition and the per-process ones, as indexes in the
     /// snapshot's `live` editions (original and stack).
-    fn policy_indexes(&self, live: &[Arc<Edition>]) -> Result<(usize, KVec<(Pid, usize)>)> {
+    fn policy_indexes(&self, live: &[Arc<Edition>]) -> Result<(usize, KVec<(Process, usize)>)> {
         let index = |id: EditionId| live.iter().position(|e| e.id == id);
         let default = index(self.default_id()).unwrap_or(0);
         let mut pids = KVec::with_capacity(self.pids.len(), GFP_KERNEL)?;
-        for &(pid, id) in self.pids.iter() {
-            if let Some(i) = index(id) {
-                pids.push((pid, i), GFP_KERNEL)?;
+        for (p, id) in self.pids() {
+            if let Some(i) = index(*id) {
+                pids.push((p.clone_ref(), i), GFP_KERNEL)?;
             }
         }
         Ok((default, pids))
@@ -780,7 +785,7 @@ impl Site {
         let mut inherit = KVec::new();
         let several = dispatch::several_generations(
             self.counting,
-            !self.pids.is_empty(),
+            self.pids().next().is_some(),
             self.default.is_some(),
             adapt,
             !self.draining.is_empty(),
@@ -892,7 +897,7 @@ type Ranges = KVec<Range<usize>>;
 /// A site's policies, saved to be put back (see [`Site::save_policy`]).
 pub(crate) struct Policy {
     default: Option<EditionId>,
-    pids: KVec<(Pid, EditionId)>,
+    pids: KVec<(Process, EditionId)>,
     counting: bool,
 }
 
@@ -908,10 +913,10 @@ impl Policy {
 }
 
 /// A copy of a table of per-process editions.
-fn copy_pids(pids: &[(Pid, EditionId)]) -> Result<KVec<(Pid, EditionId)>> {
+fn copy_pids(pids: &[(Process, EditionId)]) -> Result<KVec<(Process, EditionId)>> {
     let mut out = KVec::with_capacity(pids.len(), GFP_KERNEL)?;
-    for &p in pids {
-        out.push(p, GFP_KERNEL)?;
+    for (p, id) in pids {
+        out.push((p.clone_ref(), *id), GFP_KERNEL)?;
     }
     Ok(out)
 }

@@ -37,9 +37,37 @@ void dynamos_for_each_thread(dynamos_thread_fn fn, void *ctx)
 	rcu_read_unlock();
 }
 
-pid_t dynamos_current_tgid(void)
+/*
+ * A counted reference on the struct pid of the process whose id is nr (in
+ * the caller's pid namespace); NULL if no process has that id.
+ */
+struct pid *dynamos_process_get(pid_t nr)
 {
-	return current->tgid;
+	struct pid *pid = find_get_pid(nr);
+
+	if (pid && !pid_has_task(pid, PIDTYPE_TGID)) {
+		put_pid(pid);
+		return NULL;
+	}
+	return pid;
+}
+
+/* Whether the process of this struct pid still exists. */
+bool dynamos_process_alive(struct pid *pid)
+{
+	return pid_has_task(pid, PIDTYPE_TGID);
+}
+
+/* Another reference on pid. */
+void dynamos_pid_get(struct pid *pid)
+{
+	get_pid(pid);
+}
+
+/* The struct pid of the calling thread's process, as an identity. */
+unsigned long dynamos_current_process(void)
+{
+	return (unsigned long)task_tgid(current);
 }
 
 void dynamos_module_text(struct module *mod, unsigned long *base, unsigned long *size)

@@ -18,7 +18,10 @@ struct dynamos_thread {
 typedef void (*dynamos_thread_fn)(void *ctx, const struct dynamos_thread *t);
 
 void dynamos_for_each_thread(dynamos_thread_fn fn, void *ctx);
-pid_t dynamos_current_tgid(void);
+struct pid *dynamos_process_get(pid_t nr);
+bool dynamos_process_alive(struct pid *pid);
+void dynamos_pid_get(struct pid *pid);
+unsigned long dynamos_current_process(void);
 void dynamos_module_text(struct module *mod, unsigned long *base, unsigned long *size);
 const char *dynamos_module_name(struct module *mod);
 

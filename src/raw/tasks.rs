@@ -40,7 +40,10 @@ extern "C" {
         f: unsafe extern "C" fn(ctx: *mut c_void, t: *const RawThread),
         ctx: *mut c_void,
     );
-    fn dynamos_current_tgid() -> Pid;
+    fn dynamos_process_get(nr: Pid) -> *mut c_void;
+    fn dynamos_process_alive(pid: *mut c_void) -> bool;
+    fn dynamos_pid_get(pid: *mut c_void);
+    fn dynamos_current_process() -> usize;
     fn dynamos_cond_resched();
     fn dynamos_task_stack(task: *mut c_void, store: *mut usize, size: u32) -> c_int;
 }
@@ -59,11 +62,6 @@ impl Thread<'_> {
     /// Thread id.
     pub(crate) fn pid(&self) -> Pid {
         self.raw.pid
-    }
-
-    /// Process id (thread group id).
-    pub(crate) fn tgid(&self) -> Pid {
-        self.raw.tgid
     }
 
     /// The command name, up to 15 bytes, NUL-padded.
@@ -110,13 +108,6 @@ pub(crate) fn for_each_thread<F: FnMut(&Thread<'_>)>(mut f: F) {
     unsafe { dynamos_for_each_thread(trampoline::<F>, (&raw mut f).cast()) };
 }
 
-/// Whether a process with this id exists now.
-pub(crate) fn process_exists(pid: Pid) -> bool {
-    let mut found = false;
-    for_each_thread(|t| found |= t.pid() == pid && t.tgid() == pid);
-    found
-}
-
 /// Lets other tasks run if the calling thread should reschedule. Process
 /// context, no spinlock held.
 pub(crate) fn cond_resched() {
@@ -124,11 +115,76 @@ pub(crate) fn cond_resched() {
     unsafe { dynamos_cond_resched() };
 }
 
-/// The process id of the calling thread.
+/// One process, held by a counted reference on its `struct pid`: a
+/// process that later gets the same id is another one.
+///
+/// # Invariants
+///
+/// `pid` is a `struct pid` on which this value holds one reference.
+pub(crate) struct Process {
+    pid: core::ptr::NonNull<c_void>,
+    nr: Pid,
+}
+
+// SAFETY: A reference on a `struct pid` may be used and put from any
+// thread.
+unsafe impl Send for Process {}
+// SAFETY: `&Process` only reads the refcounted object.
+unsafe impl Sync for Process {}
+
+impl Process {
+    /// The process whose id (in the calling thread's pid namespace) is
+    /// `nr`, if one exists now.
+    pub(crate) fn get(nr: Pid) -> Option<Self> {
+        // SAFETY: Looks up and takes a reference, or returns NULL.
+        let pid = core::ptr::NonNull::new(unsafe { dynamos_process_get(nr) })?;
+        // INVARIANT: The reference just taken.
+        Some(Process { pid, nr })
+    }
+
+    /// The id it was found by.
+    pub(crate) fn nr(&self) -> Pid {
+        self.nr
+    }
+
+    /// Whether the process still exists (it has not exited).
+    pub(crate) fn alive(&self) -> bool {
+        // SAFETY: We hold a reference (type invariant).
+        unsafe { dynamos_process_alive(self.pid.as_ptr()) }
+    }
+
+    /// Its identity, which [`current_process`] gives for its threads.
+    #[inline(always)]
+    pub(crate) fn id(&self) -> usize {
+        self.pid.as_ptr() as usize
+    }
+
+    /// Another reference on the same process.
+    pub(crate) fn clone_ref(&self) -> Self {
+        // SAFETY: We hold a reference (type invariant), so the object is
+        // live while another is taken.
+        unsafe { dynamos_pid_get(self.pid.as_ptr()) };
+        // INVARIANT: The reference just taken.
+        Process {
+            pid: self.pid,
+            nr: self.nr,
+        }
+    }
+}
+
+/// The identity of the calling thread's process (its `struct pid`), as
+/// [`Process::id`] gives it. Any context.
 #[inline(always)]
-pub(crate) fn current_tgid() -> Pid {
-    // SAFETY: Reads `current->tgid`; callable from any context.
-    unsafe { dynamos_current_tgid() }
+pub(crate) fn current_process() -> usize {
+    // SAFETY: Reads `current`'s thread group pid; no side effect.
+    unsafe { dynamos_current_process() }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // SAFETY: We hold one reference (type invariant).
+        unsafe { bindings::put_pid(self.pid.as_ptr().cast()) };
+    }
 }
 
 /// Fills `out` with the return addresses on the calling thread's stack,
