@@ -18,6 +18,7 @@ assert_exists "$SUBSYS"
 for f in generation state holders members timeout_ms; do assert_exists "$SUBSYS/$f"; done
 assert_mode "$SUBSYS/timeout_ms" 644
 assert_mode "$SUBSYS/state" 444
+assert_mode "$SUBSYS/holders" 400
 assert_mode "$SUBSYS/cancel" 200
 assert_mode "$SUBSYS/force" 200
 

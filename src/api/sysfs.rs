@@ -398,7 +398,7 @@ static EDITION_ATTRS: [Attr<EditionInfo>; 4] = [
     },
     Attr {
         name: c_str!("inside"),
-        mode: Mode::READ_ONLY,
+        mode: Mode::ROOT_ONLY,
         show: Some(show_edition_inside),
         store: None,
     },
@@ -569,7 +569,7 @@ static SUBSYS_ATTRS: [Attr<SubsysInfo>; 7] = [
     },
     Attr {
         name: c_str!("holders"),
-        mode: Mode::READ_ONLY,
+        mode: Mode::ROOT_ONLY,
         show: Some(show_holders),
         store: None,
     },

@@ -24,7 +24,8 @@ use kernel::{
 };
 
 /// File mode bits for an attribute. sysfs enforces them: files without a
-/// write bit for others may be written by root only.
+/// write bit for others may be written by root only; and every write
+/// needs `CAP_SYS_ADMIN` besides (see `store_trampoline`).
 #[derive(Clone, Copy)]
 pub(crate) struct Mode(u16);
 
@@ -35,6 +36,9 @@ impl Mode {
     pub(crate) const READ_WRITE: Mode = Mode(0o644);
     /// Writable by root only: a trigger.
     pub(crate) const WRITE_ONLY: Mode = Mode(0o200);
+    /// Readable by root only: what tells where tasks are in the kernel, or
+    /// costs a scan of every thread's stack to compute.
+    pub(crate) const ROOT_ONLY: Mode = Mode(0o400);
 }
 
 /// Writes the contents of a file being read. Wraps the page that sysfs hands
@@ -278,6 +282,12 @@ unsafe extern "C" fn store_trampoline<T: 'static>(
     buf: *const kernel::ffi::c_char,
     count: usize,
 ) -> isize {
+    // Patch management is administration: uid 0 without the capability
+    // (a sandboxed service, a container's root) may not do it.
+    // SAFETY: Checks the calling task's credentials; no other effect.
+    if !unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as kernel::ffi::c_int) } {
+        return EPERM.to_errno() as isize;
+    }
     // SAFETY: As in `show_trampoline`.
     let raw = unsafe { raw_attr::<T>(attr) };
     let Some(store) = raw.spec.store else {
