@@ -66,6 +66,13 @@ pub(crate) fn disable(core: &mut Core, key: PatchKey, _trash: &mut Trash) -> Res
     }
     core.patch_mut(key).ok_or(ENODEV)?.error = None;
     check_rollback(core, key)?;
+    // Every refusal comes before the pre_unpatch hook: a refused disable
+    // must not have told the patch it was going.
+    let p = core.patch_mut(key).ok_or(ENODEV)?;
+    let applied = core::mem::take(&mut p.applied);
+    let on_top = check_on_top(core, key, &applied);
+    core.patch_mut(key).ok_or(ENODEV)?.applied = applied;
+    on_top?;
     let callbacks = core.patch(key).ok_or(ENODEV)?.spec.callbacks;
     if let Err(e) = callbacks.pre(Goal::Disable) {
         return Err(fail(
@@ -75,7 +82,9 @@ pub(crate) fn disable(core: &mut Core, key: PatchKey, _trash: &mut Trash) -> Res
             format_args!("its pre_unpatch callback refused ({})", e.to_errno()),
         ));
     }
-    start_disable(core, key)
+    // A failure after the hook (no memory for the switch) leaves the patch
+    // enabled: its post_patch hook says so, as after an enable.
+    start_disable(core, key).inspect_err(|_| callbacks.post(Goal::Enable))
 }
 
 /// Reverses the disabling of patch `key` (a cancelled switch back).
