@@ -12,10 +12,27 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+# Rust reads kernel structures through bindgen's layouts; the kernel is
+# built by GCC. Every struct's size, alignment and field offsets must agree,
+# or a patch reads the wrong field (scripts/layout.py). Checked once per
+# kernel build; the verdict is kept beside the bindings it is about.
+check_layouts() {
+	local kdir=$1 stamp
+	stamp=$DYNAMOS_CACHE/layout/$(stat -c '%i-%Y' "$kdir/rust/bindings/bindings_generated.rs")-$(printf '%s' "$kdir" | sha256sum | cut -c1-12)
+	[ -f "$stamp" ] && return 0
+	if ! python3 "$DYNAMOS_TOP/scripts/layout.py" "$kdir" >"$DYNAMOS_LOGS/layout.log" 2>&1; then
+		cat "$DYNAMOS_LOGS/layout.log" >&2
+		die "bindgen's struct layouts differ from the kernel's in $kdir (above): Rust code would read the wrong fields"
+	fi
+	mkdir -p "$(dirname "$stamp")"
+	cp "$DYNAMOS_LOGS/layout.log" "$stamp"
+}
+
 if [ -n "${KDIR:-}" ]; then
 	[ -f "$KDIR/Module.symvers" ] && [ -f "$KDIR/.config" ] ||
 		die "KDIR=$KDIR is not a built kernel (no Module.symvers or .config)"
 	grep -q '^CONFIG_RUST=y' "$KDIR/.config" || die "KDIR=$KDIR has no CONFIG_RUST=y"
+	check_layouts "$KDIR"
 	printf '%s\n' "$KDIR"
 	exit 0
 fi
@@ -113,4 +130,5 @@ if [ ! -f "$BUILD/.dynamos-built" ]; then
 		"$DYNAMOS_LOGS/kernel-build.log" make -C "$KSRC" O="$BUILD" -j"$(nproc)"
 	touch "$BUILD/.dynamos-built"
 fi
+check_layouts "$BUILD"
 printf '%s\n' "$BUILD"
