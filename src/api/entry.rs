@@ -32,11 +32,7 @@ use crate::{
         spec::{FuncSpec, PatchSpec},
     },
 };
-use kernel::{
-    ffi::c_int,
-    prelude::*,
-    str::{CStr, CString},
-};
+use kernel::{ffi::c_int, prelude::*, str::CStr};
 
 /// Most functions one patch may change.
 pub(crate) const MAX_FUNCS: usize = 4096;
@@ -461,26 +457,30 @@ fn pin_targets(pname: &CStr, module: &PatchModule) -> Result<KVec<ModuleRef>> {
         );
         return Err(ENOEXEC);
     }
-    let mut names: KVec<CString> = KVec::new();
+    // NUL-terminated names. The callback runs under the RCU read lock: it
+    // must not sleep, so it allocates atomically (an earlier version made
+    // a CString there, which lockdep reported as sleeping under RCU).
+    let mut names: KVec<KVec<u8>> = KVec::new();
     let mut err = None;
     kallsyms::klp_objects(module.name(), &mut |object| {
-        let Ok(text) = core::str::from_utf8(object) else {
-            return;
-        };
-        if err.is_some() || names.iter().any(|n| n.to_bytes() == object) {
+        if err.is_some() || names.iter().any(|n| n.strip_suffix(&[0]) == Some(object)) {
             return;
         }
-        let made = CString::try_from_fmt(fmt!("{}", text));
-        match made.and_then(|n| names.push(n, GFP_KERNEL).map_err(Into::into)) {
-            Ok(()) => {}
-            Err(e) => err = Some(e),
+        let mut n = KVec::new();
+        let made = n
+            .extend_from_slice(object, GFP_ATOMIC)
+            .and_then(|()| n.push(0, GFP_ATOMIC))
+            .and_then(|()| names.push(n, GFP_ATOMIC));
+        if let Err(e) = made {
+            err = Some(e);
         }
     })?;
     if let Some(e) = err {
-        return Err(e);
+        return Err(e.into());
     }
     let mut pinned = KVec::with_capacity(names.len(), GFP_KERNEL)?;
     for n in names.iter() {
+        let n = CStr::from_bytes_with_nul(n).map_err(|_| EINVAL)?;
         let Some(r) = modules::pin(n) else {
             pr_err!(
                 "register: patch {}: module {}, whose symbols it reaches, is not loaded\n",

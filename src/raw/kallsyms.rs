@@ -109,7 +109,8 @@ pub(crate) fn check_converted() -> Result {
 /// Calls `f` with the object name of every non-exported symbol that the
 /// module called `module` reaches through livepatch relocations (its
 /// `.klp.sym.<object>.<name>,<pos>` symbols, see the patch API's `ksyms!`),
-/// once per symbol.
+/// once per symbol. `f` runs under the RCU read lock: it must not sleep
+/// (allocate with `GFP_ATOMIC`).
 ///
 /// # Errors
 ///
