@@ -21,8 +21,9 @@ if ! make -C "$kdir" M="$DYNAMOS_TOP" -j"$(nproc)" CLIPPY=1 "$@" >"$log" 2>&1; t
 	cat "$log" >&2
 	die "module build failed; full log: $log"
 fi
-# Compiler and clippy warnings are errors for dynamos.
-if grep -E '^(warning|error)(\[|:)' "$log" >/dev/null; then
+# Compiler and clippy warnings are errors for dynamos: rustc's, and the C
+# compiler's ("file.c:LINE:COL: warning:").
+if grep -E '^(warning|error)(\[|:)|^[^ :]+\.[ch]:[0-9]+:[0-9]+: (warning|error):' "$log" >/dev/null; then
 	cat "$log" >&2
 	die "module build has warnings; full log: $log"
 fi

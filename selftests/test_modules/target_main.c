@@ -19,6 +19,8 @@
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 
+#include "target_main.h"
+
 static DECLARE_WAIT_QUEUE_HEAD(sleep_wq);
 static atomic_t release_gen = ATOMIC_INIT(0);
 static atomic_t sleepers = ATOMIC_INIT(0);

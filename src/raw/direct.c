@@ -25,6 +25,8 @@
 #include <asm/ibt.h>
 #include <asm/nospec-branch.h>
 
+#include "direct.h"
+
 /*
  * Entered by a call from a target's __fentry__ site (directly, or from
  * ftrace's regs caller when other ftrace users share the function), with
