@@ -174,12 +174,12 @@ static struct module *find_live_module(const char *modname)
 }
 
 /*
- * Calls fn on each symbol of the loaded module modname, in the order
- * /proc/kallsyms lists them, under rcu_read_lock(): fn must not sleep.
- * Returns -ENOENT if no such module is loaded
- * (module_kallsyms_on_each_symbol() is not exported).
+ * Calls fn on each defined (undef false) or undefined (undef true) symbol of
+ * the loaded module modname, in the order /proc/kallsyms lists them, under
+ * rcu_read_lock(): fn must not sleep. Returns -ENOENT if no such module is
+ * loaded (module_kallsyms_on_each_symbol() is not exported).
  */
-int dynamos_module_symbols(const char *modname, dynamos_sym_fn fn, void *ctx)
+static int each_module_symbol(const char *modname, bool undef, dynamos_sym_fn fn, void *ctx)
 {
 	struct module *mod;
 	int ret = -ENOENT;
@@ -193,7 +193,7 @@ int dynamos_module_symbols(const char *modname, dynamos_sym_fn fn, void *ctx)
 		for (i = 0; i < ks->num_symtab; i++) {
 			const Elf_Sym *sym = &ks->symtab[i];
 
-			if (sym->st_shndx == SHN_UNDEF)
+			if ((sym->st_shndx == SHN_UNDEF) != undef)
 				continue;
 			fn(ctx, ks->strtab + sym->st_name, sym->st_value, ks->typetab[i]);
 		}
@@ -201,6 +201,12 @@ int dynamos_module_symbols(const char *modname, dynamos_sym_fn fn, void *ctx)
 	}
 	rcu_read_unlock();
 	return ret;
+}
+
+/* Calls fn on each defined symbol of the module: see each_module_symbol(). */
+int dynamos_module_symbols(const char *modname, dynamos_sym_fn fn, void *ctx)
+{
+	return each_module_symbol(modname, false, fn, ctx);
 }
 
 /*
@@ -219,6 +225,12 @@ struct module *dynamos_module_get(const char *modname)
 	return mod;
 }
 
+static void count_klp_symbol(void *ctx, const char *name, unsigned long addr, char type)
+{
+	if (!strncmp(name, ".klp.sym.", 9))
+		(*(int *)ctx)++;
+}
+
 /*
  * How many livepatch symbols (".klp.sym.*") of the module called modname
  * were left undefined: references that tools/ksymconv did not convert,
@@ -226,26 +238,10 @@ struct module *dynamos_module_get(const char *modname)
  */
 int dynamos_module_unconverted(const char *modname)
 {
-	struct module *mod;
-	int ret = -ENOENT;
+	int n = 0;
+	int ret = each_module_symbol(modname, true, count_klp_symbol, &n);
 
-	rcu_read_lock();
-	mod = find_live_module(modname);
-	if (mod) {
-		struct mod_kallsyms *ks = rcu_dereference(mod->kallsyms);
-		unsigned int i;
-
-		ret = 0;
-		for (i = 0; i < ks->num_symtab; i++) {
-			const Elf_Sym *sym = &ks->symtab[i];
-
-			if (sym->st_shndx == SHN_UNDEF &&
-			    !strncmp(ks->strtab + sym->st_name, ".klp.sym.", 9))
-				ret++;
-		}
-	}
-	rcu_read_unlock();
-	return ret;
+	return ret ? ret : n;
 }
 
 /*
