@@ -242,6 +242,11 @@ impl Drain {
         self.editions.iter()
     }
 
+    /// The module text checked as a whole, if any.
+    pub(crate) fn module_text(&self) -> Option<&Range<usize>> {
+        self.module_text.as_ref()
+    }
+
     /// The editions, once drained, with the module text the drain checked
     /// as a whole (if any): see `registry/transition.rs`, `retire`.
     pub(crate) fn into_editions(self) -> (KVec<Arc<Edition>>, Option<Range<usize>>) {

@@ -722,8 +722,6 @@ impl Leftover {
 pub(crate) struct Release {
     /// Checks the module's whole text; it holds no editions of its own.
     pub(crate) drain: Drain,
-    /// The module's text.
-    pub(crate) text: core::ops::Range<usize>,
     /// The retired editions, which hold the module's references.
     pub(crate) editions: KVec<Arc<Edition>>,
     /// Whether a task was reported in the module (reported once).

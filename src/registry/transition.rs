@@ -370,22 +370,23 @@ fn retire(core: &mut Core, drain: Drain) {
         if checked.as_ref() == Some(&text) {
             continue;
         }
-        if let Some(r) = groups.iter_mut().find(|r| r.text == text) {
+        if let Some(r) = groups
+            .iter_mut()
+            .find(|r| r.drain.module_text() == Some(&text))
+        {
             keep_edition(&mut r.editions, e);
             continue;
         }
-        let release =
-            Drain::new(KVec::new(), KVec::new(), &[], Some(text.clone())).and_then(|drain| {
-                let mut editions = KVec::with_capacity(1, GFP_KERNEL)?;
-                editions.push(e.clone(), GFP_KERNEL)?;
-                groups.reserve(1, GFP_KERNEL)?;
-                Ok(Release {
-                    drain,
-                    text,
-                    editions,
-                    reported: false,
-                })
-            });
+        let release = Drain::new(KVec::new(), KVec::new(), &[], Some(text)).and_then(|drain| {
+            let mut editions = KVec::with_capacity(1, GFP_KERNEL)?;
+            editions.push(e.clone(), GFP_KERNEL)?;
+            groups.reserve(1, GFP_KERNEL)?;
+            Ok(Release {
+                drain,
+                editions,
+                reported: false,
+            })
+        });
         match release {
             // PANIC: cannot fail, reserved above.
             Ok(r) => drop(groups.push_within_capacity(r)),
