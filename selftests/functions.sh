@@ -383,7 +383,7 @@ sleeper_holds_disable() {
 	out=$(mktemp)
 	sleep_on "$TDBG/sleep" "$out"
 	s=$SLEEPER
-	loop_until _sleepers_are 1 || die "the sleeper did not go to sleep"
+	loop_until sleepers_are 1 || die "the sleeper did not go to sleep"
 	write_file 0 "$SYSFS/patches/$name/enabled" "$where"
 	# The drain's first checks have seen every other thread outside: only
 	# the sleeper can be pending.
@@ -421,4 +421,5 @@ $CMD_PREFIX: % rmmod $CORE
 dynamos: dynamos unloaded
 $CMD_PREFIX: % rmmod $TARGET"
 }
-_sleepers_are() { [ "$(cat "$TDBG/sleepers")" = "$1" ]; }
+# sleepers_are N: N tasks sleep in dynamos_target_sleep() now.
+sleepers_are() { [ "$(cat "$TDBG/sleepers")" = "$1" ]; }

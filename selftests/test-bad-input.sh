@@ -11,7 +11,6 @@ SLEEP=dynamos_test_sleep
 F=dynamos_target:dynamos_target_add
 LONG=$(printf '1%.0s' $(seq 100))
 
-sleepers_are() { [ "$(cat "$TDBG/sleepers")" = "$1" ]; }
 
 # snapshot: what must not change.
 snapshot() {

@@ -45,7 +45,7 @@ enable_patch $SLEEP
 out=$(mktemp)
 sleep_on "$TDBG/sleep" "$out"
 s=$SLEEPER
-loop_until eval '[ "$(cat "$TDBG/sleepers")" = 1 ]' || die "the sleeper did not go to sleep"
+loop_until sleepers_are 1 || die "the sleeper did not go to sleep"
 write_file 1 "$SYSFS/patches/$REPL/enabled"
 assert_eq "$(patch_file $REPL state)" enabling "$REPL held by the sleeper"
 assert_eq "$(patch_file $SLEEP state)" disabling "$SLEEP while replaced"

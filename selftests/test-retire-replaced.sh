@@ -23,7 +23,7 @@ enable_patch $TAIL
 out=$(mktemp)
 sleep_on "$TDBG/sleep" "$out"
 s=$SLEEPER
-loop_until _sleepers_are 1 || die "the sleeper did not go to sleep"
+loop_until sleepers_are 1 || die "the sleeper did not go to sleep"
 enable_patch $REPL
 wait_state $TAIL disabled
 # Nothing of the replaced patch is on any site any more: only its module

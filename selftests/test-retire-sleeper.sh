@@ -9,8 +9,6 @@
 PATCH=dynamos_test_sleep
 F=dynamos_target:dynamos_target_sleep
 
-sleepers() { cat "$TDBG/sleepers"; }
-sleepers_are() { [ "$(sleepers)" = "$1" ]; }
 holder_is() { grep -qx "holder $1 .*" "$SYSFS/patches/$PATCH/waiting"; }
 
 start_test "a sleeper holds its edition and its patch module until released"

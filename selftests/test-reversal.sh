@@ -6,7 +6,6 @@
 . "$(dirname "$0")/functions.sh"
 PATCH=dynamos_test_sleep
 
-sleepers_are() { [ "$(cat "$TDBG/sleepers")" = "$1" ]; }
 
 start_test "enabling and disabling can be reversed midway"
 load_mod "$TARGET_KO"
