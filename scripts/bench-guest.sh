@@ -9,10 +9,12 @@
 #       per-call time in ns of dynamos_bench_f000 (PATH kernel: a tight
 #       loop in the module; syscall: one pread of debugfs per call)
 #   apply SYSTEM FUNCS MS [EN]  insmod of the patch until fully switched
-#                               (dynamos: EN, from the enable write on)
+#                               (dynamos: EN, from the enable write on);
+#                               SYSTEM dynamos@COMMIT: the core and patch of
+#                               an earlier commit, from BENCH_BEFORE_DIR
 #   switch SYSTEM MS|dnf:S      update of a subsystem whose kernel thread
 #                               never returns (dnf: not finished after S s)
-# Environment: BENCH_ITERS (kernel loop calls per run), BENCH_SYSCALLS,
+# Environment: BENCH_BEFORE_DIR (scripts/bench.sh builds it), BENCH_ITERS (kernel loop calls per run), BENCH_SYSCALLS,
 # BENCH_REPS, BENCH_SMOKE=1 (a few tiny runs, for `make check`).
 
 # Livepatch's transitions of hundreds of functions take minutes under TCG:
@@ -102,6 +104,18 @@ dy_remove() {
 	rmmod "$2" || die "rmmod $2 failed"
 }
 
+# apply_dynamos SYSTEM PATCH_KO FUNCS: insmod until enabled; the patch stays.
+apply_dynamos() {
+	local t0 t1 t2
+	t0=$(ms_now)
+	insmod "$2" || die "insmod $2 failed"
+	t1=$(ms_now)
+	echo 1 >"$SYSFS/patches/$PATCH/enabled" || die "enable failed"
+	wait_state $PATCH enabled
+	t2=$(ms_now)
+	record apply "$1" "$3" $((t2 - t0)) $((t2 - t1))
+}
+
 MARKER="dynamos benchmark: start"
 echo "$MARKER" >/dev/kmsg
 trap cleanup EXIT INT TERM HUP
@@ -165,13 +179,7 @@ lp_remove $KLP
 log "scaling in the number of patched functions; apply time"
 for n in $FUNCS; do
 	bench_set nr "$n"
-	t0=$(ms_now)
-	insmod "$PATCH_KO" || die "insmod $PATCH failed"
-	t1=$(ms_now)
-	echo 1 >"$SYSFS/patches/$PATCH/enabled" || die "enable failed"
-	wait_state $PATCH enabled
-	t2=$(ms_now)
-	record apply dynamos "$n" $((t2 - t0)) $((t2 - t1))
+	apply_dynamos dynamos "$PATCH_KO" "$n"
 	wait_jumps
 	measure dynamos "$n" 1
 	dy_remove $PATCH $PATCH
@@ -182,6 +190,22 @@ for n in $FUNCS; do
 	measure livepatch "$n" 1
 	lp_remove $KLP
 done
+if [ -n "${BENCH_BEFORE_DIR:-}" ]; then
+	# The same patch and the same count, with the earlier core: swapped in
+	# for this loop only (both are "dynamos").
+	name=${BENCH_BEFORE_DIR##*/}
+	name=dynamos@${name%%-*}
+	log "apply time with $name ($BENCH_BEFORE_DIR)"
+	unload_mod "$CORE"
+	load_mod "$BENCH_BEFORE_DIR/$CORE.ko"
+	for n in $FUNCS; do
+		bench_set nr "$n"
+		apply_dynamos "$name" "$BENCH_BEFORE_DIR/selftests/test_modules/$PATCH.ko" "$n"
+		dy_remove $PATCH $PATCH
+	done
+	unload_mod "$CORE"
+	load_mod "$CORE_KO"
+fi
 bench_set nr 1
 
 log "scaling in the number of live editions"

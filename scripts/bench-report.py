@@ -85,6 +85,32 @@ def ratios(data):
     return out
 
 
+def apply_table(recs, w):
+    """One row per function count: each system's time from insmod (from the
+    enable write in parentheses) and its ratio to livepatch's."""
+    systems = sorted({r["system"] for r in recs},
+                     key=lambda s: (s == "livepatch", s != "dynamos", s))
+    by = {(r["system"], r["funcs"]): r for r in recs}
+    w("apply time (insmod until fully switched), ms; dynamos' from its enable write in parentheses;")
+    w("x: the time over livepatch's, in the same boot")
+    w(f"{'funcs':>7} " + " ".join(f"{s:>26}" for s in systems))
+    for n in sorted({r["funcs"] for r in recs}):
+        lp = by.get(("livepatch", n))
+        cells = []
+        for sy in systems:
+            r = by.get((sy, n))
+            if r is None:
+                cells.append(f"{'-':>26}")
+                continue
+            c = f"{r['ms']}"
+            if "enable_ms" in r:
+                c += f" ({r['enable_ms']})"
+            if lp and sy != "livepatch" and lp["ms"] > 0:
+                c += f" {r['ms'] / lp['ms']:.2f}x"
+            cells.append(f"{c:>26}")
+        w(f"{n:7} " + " ".join(cells))
+
+
 def table(mode, data, w=print):
     unit = "instructions (1 ns each)" if mode == "icount" else "ns, wall clock under TCG"
     w(f"== {mode}: per call of dynamos_bench_f000, median of {data['percall'][0]['repeats'] if data['percall'] else 0} runs ({unit})")
@@ -113,10 +139,7 @@ def table(mode, data, w=print):
         for r in sorted(rows, key=lambda r: (r["variant"], r["funcs"], r["editions"])):
             w(f"  {r['variant']:10} funcs {r['funcs']:5} editions {r['editions']:2}: {r['median_ns'] - a:8.1f}")
     if data["apply"]:
-        w("apply time (insmod until fully switched), ms; dynamos also from its enable write:")
-        for r in sorted(data["apply"], key=lambda r: (r["funcs"], r["system"])):
-            en = f" (enable: {r['enable_ms']})" if "enable_ms" in r else ""
-            w(f"  {r['system']:10} {r['funcs']:5} functions: {r['ms']:6}{en}")
+        apply_table(data["apply"], w)
     for r in data["switch"]:
         if r["finished"]:
             w(f"non-quiescent switch: {r['system']}: {r['ms']} ms")
@@ -163,7 +186,7 @@ def plot(runs, path):
                      if r["path"] == "kernel" and r["variant"] == "dynamos" and r["funcs"] == 1 and r["editions"] >= 1)
         if pts:
             axes[1].plot(*zip(*pts), marker="o", label=f"dynamos ({mode})")
-        for system in ("dynamos", "livepatch"):
+        for system in sorted({r["system"] for r in data["apply"]}):
             pts = sorted((r["funcs"], r["ms"]) for r in data["apply"] if r["system"] == system)
             if pts:
                 axes[2].plot(*zip(*pts), marker="o", label=f"{system} ({mode})")

@@ -8,6 +8,12 @@
 #       icount  QEMU -icount shift=0,sleep=off, 1 vCPU: guest time counts
 #               instructions (1 ns each), so figures repeat run to run.
 #   DOCS=1      also copy the table and plot into Documentation/.
+#   BENCH_BEFORE=COMMIT  apply time is also measured, in the same boot, with
+#               the core and bench patch of COMMIT (default: 73ee016, the
+#               last commit before the core resolved its targets through
+#               kallsyms_on_each_match_symbol() instead of reading
+#               /proc/kallsyms); "none" skips it. They are built from
+#               `git archive COMMIT` against the same kernel, outside the tree.
 #
 # Results in .results/bench/: bench.json, bench.csv, results.rst, bench.svg,
 # and per mode the raw records (<mode>/bench.txt) and console log.
@@ -15,6 +21,23 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 "$DYNAMOS_TOP/scripts/build.sh" modules
+
+# The "before" build: that commit's own Kbuild, the current kernel.
+before=${BENCH_BEFORE:-73ee016}
+before_dir=
+if [ "$before" != none ]; then
+	commit=$(git -C "$DYNAMOS_TOP" rev-parse --verify -q "$before^{commit}") ||
+		die "BENCH_BEFORE=$before is not a commit of this clone (BENCH_BEFORE=none skips it)"
+	kdir=$("$DYNAMOS_TOP/scripts/build.sh" kernel | tail -n 1)
+	before_dir=$DYNAMOS_CACHE/bench-before/${commit:0:12}-${kdir##*/}
+	if [ ! -f "$before_dir/selftests/test_modules/dynamos_bench_patch.ko" ]; then
+		rm -rf "$before_dir"
+		mkdir -p "$before_dir"
+		git -C "$DYNAMOS_TOP" archive "$commit" | tar -x -C "$before_dir"
+		stage "building the core and bench patch of ${commit:0:12}" "$DYNAMOS_LOGS/bench-before.log" \
+			make -C "$kdir" M="$before_dir" -j"$(nproc)" || die "the build of $before failed"
+	fi
+fi
 
 # The plot: matplotlib in dynamos' own virtualenv (created by deps.sh).
 py=$DYNAMOS_CACHE/venv/bin/python3
@@ -39,7 +62,7 @@ for mode in ${BENCH_MODES:-tcg icount}; do
 	say "benchmark, $mode mode (console log: $dir/console.log)"
 	start=$(date +%s)
 	DYNAMOS_RESULTS=$dir "$DYNAMOS_TOP/scripts/vm.sh" --filter --timeout "${BENCH_TIMEOUT:-3000}" \
-		"${opts[@]}" -- "DYNAMOS_RESULTS=$dir $DYNAMOS_TOP/scripts/bench-guest.sh" ||
+		"${opts[@]}" -- "DYNAMOS_RESULTS=$dir BENCH_BEFORE_DIR=$before_dir $DYNAMOS_TOP/scripts/bench-guest.sh" ||
 		die "the $mode benchmark failed (console log: $dir/console.log)"
 	say "$mode run: $(($(date +%s) - start)) s"
 	runs+=(--run "$mode=$dir/bench.txt")
