@@ -8,13 +8,16 @@
 #   percall PATH VARIANT FUNCS EDITIONS MEDIAN MIN MAX REPEATS CALLS
 #       per-call time in ns of dynamos_bench_f000 (PATH kernel: a tight
 #       loop in the module; syscall: one pread of debugfs per call)
-#   apply SYSTEM FUNCS MS [EN]  insmod of the patch until fully switched
-#                               (dynamos: EN, from the enable write on);
+#   apply SYSTEM FUNCS MS EN MIN MAX REPS
+#                               insmod of the patch until fully switched,
+#                               median of REPS loads (dynamos: EN, from the
+#                               enable write on; "-" for livepatch);
 #                               SYSTEM dynamos@COMMIT: the core and patch of
 #                               an earlier commit, from BENCH_BEFORE_DIR
 #   switch SYSTEM MS|dnf:S      update of a subsystem whose kernel thread
 #                               never returns (dnf: not finished after S s)
-# Environment: BENCH_BEFORE_DIR (scripts/bench.sh builds it), BENCH_ITERS (kernel loop calls per run), BENCH_SYSCALLS,
+# Environment: BENCH_BEFORE_DIR (scripts/bench.sh builds it),
+# BENCH_APPLY_REPS (5), BENCH_APPLY_REPS_1000 (3), BENCH_ITERS (kernel loop calls per run), BENCH_SYSCALLS,
 # BENCH_REPS, BENCH_SMOKE=1 (a few tiny runs, for `make check`).
 
 # Livepatch's transitions of hundreds of functions take minutes under TCG:
@@ -104,16 +107,44 @@ dy_remove() {
 	rmmod "$2" || die "rmmod $2 failed"
 }
 
-# apply_dynamos SYSTEM PATCH_KO FUNCS: insmod until enabled; the patch stays.
+# apply_dynamos PATCH_KO: insmod until enabled; the patch stays. Prints
+# the time from insmod and from the enable write, in ms.
 apply_dynamos() {
 	local t0 t1 t2
 	t0=$(ms_now)
-	insmod "$2" || die "insmod $2 failed"
+	insmod "$1" || die "insmod $1 failed"
 	t1=$(ms_now)
 	echo 1 >"$SYSFS/patches/$PATCH/enabled" || die "enable failed"
 	wait_state $PATCH enabled
 	t2=$(ms_now)
-	record apply "$1" "$3" $((t2 - t0)) $((t2 - t1))
+	echo "$((t2 - t0)) $((t2 - t1))"
+}
+
+# apply_reps FUNCS: how many times an apply of FUNCS functions is timed
+# (one time alone is noise: a module load waits for RCU grace periods and
+# timers, whose phase differs from one load to the next).
+apply_reps() {
+	if [ "${BENCH_SMOKE:-0}" = 1 ]; then
+		echo 1
+	elif [ "$1" -ge 1000 ]; then
+		echo "${BENCH_APPLY_REPS_1000:-3}"
+	else
+		echo "${BENCH_APPLY_REPS:-5}"
+	fi
+}
+
+# record_apply SYSTEM FUNCS FILE: one apply record from FILE's lines
+# ("MS [EN]" each), which it empties.
+record_apply() {
+	local sys=$1 n=$2 f=$3 en=- reps
+	reps=$(wc -l <"$f")
+	# median min max
+	set -- $(cut -d' ' -f1 "$f" | stats)
+	if [ "$(awk '{ print NF; exit }' "$f")" = 2 ]; then
+		en=$(cut -d' ' -f2 "$f" | stats | cut -d' ' -f1)
+	fi
+	record apply "$sys" "$n" "$1" "$en" "$2" "$3" "$reps"
+	: >"$f"
 }
 
 MARKER="dynamos benchmark: start"
@@ -179,33 +210,41 @@ lp_remove $KLP
 log "scaling in the number of patched functions; apply time"
 for n in $FUNCS; do
 	bench_set nr "$n"
-	apply_dynamos dynamos "$PATCH_KO" "$n"
-	wait_jumps
-	measure dynamos "$n" 1
-	dy_remove $PATCH $PATCH
-	t0=$(ms_now)
-	insmod "$TESTMOD_DIR/$KLP.ko" nr="$n" || die "insmod $KLP failed"
-	loop_until lp_done $KLP || die "livepatch did not finish"
-	record apply livepatch "$n" $(($(ms_now) - t0))
-	measure livepatch "$n" 1
-	lp_remove $KLP
-done
-if [ -n "${BENCH_BEFORE_DIR:-}" ]; then
-	# The same patch and the same count, with the earlier core: swapped in
-	# for this loop only (both are "dynamos").
-	name=${BENCH_BEFORE_DIR##*/}
-	name=dynamos@${name%%-*}
-	log "apply time with $name ($BENCH_BEFORE_DIR)"
-	unload_mod "$CORE"
-	load_mod "$BENCH_BEFORE_DIR/$CORE.ko"
-	for n in $FUNCS; do
-		bench_set nr "$n"
-		apply_dynamos "$name" "$BENCH_BEFORE_DIR/selftests/test_modules/$PATCH.ko" "$n"
+	times=$(mktemp)
+	for r in $(seq "$(apply_reps "$n")"); do
+		apply_dynamos "$PATCH_KO" >>"$times"
+		if [ "$r" = 1 ]; then
+			wait_jumps
+			measure dynamos "$n" 1
+		fi
 		dy_remove $PATCH $PATCH
 	done
-	unload_mod "$CORE"
-	load_mod "$CORE_KO"
-fi
+	record_apply dynamos "$n" "$times"
+	for r in $(seq "$(apply_reps "$n")"); do
+		t0=$(ms_now)
+		insmod "$TESTMOD_DIR/$KLP.ko" nr="$n" || die "insmod $KLP failed"
+		loop_until lp_done $KLP || die "livepatch did not finish"
+		echo $(($(ms_now) - t0)) >>"$times"
+		[ "$r" = 1 ] && measure livepatch "$n" 1
+		lp_remove $KLP
+	done
+	record_apply livepatch "$n" "$times"
+	if [ -n "${BENCH_BEFORE_DIR:-}" ]; then
+		# The same patch and the same count, with the earlier core:
+		# swapped in for these runs only (both are "dynamos").
+		name=${BENCH_BEFORE_DIR##*/}
+		unload_mod "$CORE"
+		load_mod "$BENCH_BEFORE_DIR/$CORE.ko"
+		for r in $(seq "$(apply_reps "$n")"); do
+			apply_dynamos "$BENCH_BEFORE_DIR/selftests/test_modules/$PATCH.ko" >>"$times"
+			dy_remove $PATCH $PATCH
+		done
+		record_apply "dynamos@${name%%-*}" "$n" "$times"
+		unload_mod "$CORE"
+		load_mod "$CORE_KO"
+	fi
+	rm -f "$times"
+done
 bench_set nr 1
 
 log "scaling in the number of live editions"

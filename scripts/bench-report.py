@@ -37,9 +37,13 @@ def parse(path):
                     "min_ns": float(w[6]), "max_ns": float(w[7]),
                     "repeats": int(w[8]), "calls": int(w[9])})
             elif w[0] == "apply":
-                rec = {"system": w[1], "funcs": int(w[2]), "ms": int(w[3])}
-                if len(w) > 4:
-                    rec["enable_ms"] = int(w[4])
+                # apply SYSTEM FUNCS MS EN MIN MAX REPS (medians; EN "-"
+                # for livepatch), or the older apply SYSTEM FUNCS MS [EN].
+                rec = {"system": w[1], "funcs": int(w[2]), "ms": round(float(w[3]))}
+                if len(w) > 4 and w[4] != "-":
+                    rec["enable_ms"] = round(float(w[4]))
+                if len(w) > 7:
+                    rec.update(min_ms=round(float(w[5])), max_ms=round(float(w[6])), repeats=int(w[7]))
                 out["apply"].append(rec)
             elif w[0] == "switch":
                 v = w[2]
@@ -91,8 +95,10 @@ def apply_table(recs, w):
     systems = sorted({r["system"] for r in recs},
                      key=lambda s: (s == "livepatch", s != "dynamos", s))
     by = {(r["system"], r["funcs"]): r for r in recs}
-    w("apply time (insmod until fully switched), ms; dynamos' from its enable write in parentheses;")
-    w("x: the time over livepatch's, in the same boot")
+    reps = sorted({r["repeats"] for r in recs if "repeats" in r})
+    w("apply time (insmod until fully switched), ms, median of "
+      + ("/".join(map(str, reps)) if reps else "1") + " loads; dynamos' from its enable write in parentheses;")
+    w("x: the median over livepatch's, in the same boot")
     w(f"{'funcs':>7} " + " ".join(f"{s:>26}" for s in systems))
     for n in sorted({r["funcs"] for r in recs}):
         lp = by.get(("livepatch", n))
