@@ -5,7 +5,10 @@
 #   scripts/kernel.sh              Debian's linux-source (scripts/versions.env)
 #   KSRC=/path scripts/kernel.sh   build this source tree instead
 #   KDIR=/path scripts/kernel.sh   use this already built kernel as it is
-#   DEBUG=1                        add scripts/config/debug.config
+#   DEBUG=1                        add scripts/config/debug.config, and
+#                                  build with clang (LLVM=-$LLVM_VERSION):
+#                                  the kernel allows KASAN beside Rust only
+#                                  when clang builds it
 #
 # The build directory is keyed by kernel version and by a hash of the config
 # fragments, so a second run with the same inputs builds nothing.
@@ -40,16 +43,31 @@ fi
 FRAGMENTS=("$DYNAMOS_TOP/scripts/config/base.config"
 	"$DYNAMOS_TOP/scripts/config/virtme-ng.config"
 	"$DYNAMOS_TOP/selftests/config")
-[ "${DEBUG:-0}" = 1 ] && FRAGMENTS+=("$DYNAMOS_TOP/scripts/config/debug.config")
+KMAKE_CC=()
+if [ "${DEBUG:-0}" = 1 ]; then
+	FRAGMENTS+=("$DYNAMOS_TOP/scripts/config/debug.config")
+	KMAKE_CC=(LLVM="-$LLVM_VERSION")
+fi
 
 # Serialize kernel work: there is room for only one kernel build at a time.
-exec 9>"$DYNAMOS_CACHE/kernel.lock"
-flock 9
+# A kernel already built needs no lock, so module builds for it go on while
+# another kernel builds. Whoever waited checks again after the lock.
+LOCKED=0
+lock_kernel() {
+	[ "$LOCKED" = 1 ] && return 0
+	exec 9>"$DYNAMOS_CACHE/kernel.lock"
+	flock 9
+	LOCKED=1
+}
 
 fetch_source() {
 	local srcroot=$DYNAMOS_CACHE/src version=$KERNEL_PKG_VERSION deb
 	mkdir -p "$srcroot"
 	deb=$(ls "$srcroot/${KERNEL_PKG}_${version}_all.deb" 2>/dev/null || true)
+	if [ -z "$deb" ]; then
+		lock_kernel
+		deb=$(ls "$srcroot/${KERNEL_PKG}_${version}_all.deb" 2>/dev/null || true)
+	fi
 	if [ -z "$deb" ]; then
 		apt_private_init
 		stage "apt: $KERNEL_SUITE package lists" "$DYNAMOS_LOGS/apt-update-kernel.log" \
@@ -65,6 +83,7 @@ fetch_source() {
 	fi
 	KVERSION=$(basename "$deb" | sed 's/^[^_]*_//; s/_all\.deb$//')
 	KSRC=$srcroot/$KVERSION
+	[ -f "$KSRC/.dynamos-unpacked" ] || lock_kernel
 	if [ ! -f "$KSRC/.dynamos-unpacked" ]; then
 		rm -rf "$KSRC" "$KSRC.tmp"
 		mkdir -p "$KSRC.tmp"
@@ -86,7 +105,8 @@ fi
 
 # Bump RECIPE when configure() below changes in a way that alters the result.
 RECIPE=1
-hash=$( (echo "recipe $RECIPE"; cat "${FRAGMENTS[@]}") | sha256sum | cut -c1-12)
+hash=$( (echo "recipe $RECIPE"; [ ${#KMAKE_CC[@]} -eq 0 ] || echo "${KMAKE_CC[*]}"; cat "${FRAGMENTS[@]}") |
+	sha256sum | cut -c1-12)
 BUILD=$DYNAMOS_CACHE/build/${KVERSION//\~/-}-$hash
 [ "${DEBUG:-0}" = 1 ] && BUILD=$BUILD-debug
 
@@ -116,18 +136,19 @@ check_config() {
 }
 
 configure() {
-	make -C "$KSRC" O="$BUILD" tinyconfig &&
+	make -C "$KSRC" O="$BUILD" "${KMAKE_CC[@]}" tinyconfig &&
 		"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$BUILD" "$BUILD/.config" "${FRAGMENTS[@]}" &&
-		make -C "$KSRC" O="$BUILD" olddefconfig &&
-		make -C "$KSRC" O="$BUILD" rustavailable
+		make -C "$KSRC" O="$BUILD" "${KMAKE_CC[@]}" olddefconfig &&
+		make -C "$KSRC" O="$BUILD" "${KMAKE_CC[@]}" rustavailable
 }
 
+[ -f "$BUILD/.dynamos-built" ] || lock_kernel
 if [ ! -f "$BUILD/.dynamos-built" ]; then
 	mkdir -p "$BUILD"
 	stage "kernel $KVERSION: configuring ($BUILD)" "$DYNAMOS_LOGS/kernel-config.log" configure
 	check_config
 	stage "kernel $KVERSION: building with make -j$(nproc) (about 5 min on 2 cores)" \
-		"$DYNAMOS_LOGS/kernel-build.log" make -C "$KSRC" O="$BUILD" -j"$(nproc)"
+		"$DYNAMOS_LOGS/kernel-build.log" make -C "$KSRC" O="$BUILD" "${KMAKE_CC[@]}" -j"$(nproc)"
 	touch "$BUILD/.dynamos-built"
 fi
 check_layouts "$BUILD"
