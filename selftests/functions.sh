@@ -371,15 +371,21 @@ ddbg_field() {
 }
 ddbg_field_at_least() { [ "$(ddbg_field "$1" "$2")" -ge "$3" ]; }
 
-# sleeper_holds_disable NAME RESULT WHERE: with the target, the core and
-# test patch NAME loaded and enabled, a task sleeps in
-# dynamos_target_sleep() (WHERE says where its stack holds the patch's
-# code); disabling NAME must wait for it alone and rmmod of NAME must fail
-# until it is released, after which it reads RESULT, NAME is disabled and
-# everything unloads. The kernel messages are checked.
+# sleeper_holds_disable NAME RESULT WHERE [CHECK...]: with the target, the
+# core and test patch NAME loaded and enabled (then CHECK, a command, must
+# succeed within the poll limit), a task sleeps in dynamos_target_sleep()
+# (WHERE says where its stack holds the patch's code); disabling NAME must
+# wait for it alone and rmmod of NAME must fail until it is released, after
+# which it reads RESULT, NAME is disabled and everything unloads. The
+# kernel messages are checked (SLEEPER_SUBSYS: NAME's subsystem, whose
+# generation changes are among them).
 sleeper_holds_disable() {
 	local name=$1 result=$2 where=$3 out s
+	shift 3
 	enable_patch "$name"
+	if [ $# -gt 0 ]; then
+		loop_until "$@" || die "after enabling $name: $* failed"
+	fi
 	out=$(mktemp)
 	sleep_on "$TDBG/sleep" "$out"
 	s=$SLEEPER
@@ -408,13 +414,15 @@ $CMD_PREFIX: % insmod $name
 dynamos: patch '$name' registered
 $CMD_PREFIX: % echo 1 > $SYSFS/patches/$name/enabled
 dynamos: enabling patch '$name'
-dynamos: patch '$name' enabled
+${SLEEPER_SUBSYS:+dynamos: subsystem '$SLEEPER_SUBSYS': now at generation 1
+}dynamos: patch '$name' enabled
 $CMD_PREFIX: % cat $TDBG/sleep &
 $CMD_PREFIX: % echo 0 > $SYSFS/patches/$name/enabled ($where)
 dynamos: disabling patch '$name'
 $CMD_PREFIX: % rmmod $name (expected to fail: a task may return into it)
 $CMD_PREFIX: % echo 1 > $TDBG/release
-dynamos: patch '$name' disabled
+${SLEEPER_SUBSYS:+dynamos: subsystem '$SLEEPER_SUBSYS': now at generation 0
+}dynamos: patch '$name' disabled
 $CMD_PREFIX: % rmmod $name
 dynamos: patch '$name' unregistered
 $CMD_PREFIX: % rmmod $CORE

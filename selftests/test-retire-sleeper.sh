@@ -43,14 +43,20 @@ assert_eq "$(edition_file $F 1 state)" draining "edition 1 while its sleeper sle
 assert_eq "$(edition_file $F 1 inside)" 1 "threads inside edition 1"
 log_cmd "rmmod $PATCH (expected to fail: a sleeper is inside)"
 if rmmod $PATCH 2>/dev/null; then die "the patch module was removed under a sleeper"; fi
-# New calls go to the original right away: a third caller does not wait.
-assert_eq "$(call_add 1 1)" "$(add_orig 1 1)" "an unrelated call during the transition"
+# New calls of the patched function go to the original right away: a
+# third caller enters it during the transition, not after it.
+out3=$(mktemp)
+sleep_on "$TDBG/sleep" "$out3"
+s3=$SLEEPER
+loop_until sleepers_are 2 || die "the third sleeper did not go to sleep beside the second"
+assert_eq "$(patch_file $PATCH state)" disabling "state while the third caller sleeps"
 write_file 1 "$TDBG/release"
-wait $s2
+wait $s2 $s3
 assert_eq "$(cat "$out2")" "$(sleep_v7)" "the second sleeper's result (edition 1)"
+assert_eq "$(cat "$out3")" "$(sleep_orig)" "the third caller's result (the original, entered mid-transition)"
 wait_state $PATCH disabled
 unload_mod $PATCH
-rm -f "$out1" "$out2"
+rm -f "$out1" "$out2" "$out3"
 unload_mod "$CORE"
 unload_mod "$TARGET"
 
@@ -68,6 +74,7 @@ dynamos_selftest: % cat $TDBG/sleep &
 dynamos_selftest: % echo 0 > $SYSFS/patches/$PATCH/enabled (a sleeper in edition 1)
 dynamos: disabling patch '$PATCH'
 dynamos_selftest: % rmmod $PATCH (expected to fail: a sleeper is inside)
+dynamos_selftest: % cat $TDBG/sleep &
 dynamos_selftest: % echo 1 > $TDBG/release
 dynamos: patch '$PATCH' disabled
 dynamos_selftest: % rmmod $PATCH
