@@ -35,7 +35,7 @@ if [ "$before" != none ]; then
 		mkdir -p "$before_dir"
 		git -C "$DYNAMOS_TOP" archive "$commit" | tar -x -C "$before_dir"
 		stage "building the core and bench patch of ${commit:0:12}" "$DYNAMOS_LOGS/bench-before.log" \
-			make -C "$kdir" M="$before_dir" -j"$(nproc)" || die "the build of $before failed"
+			make -C "$kdir" M="$before_dir" $(kbuild_cc "$kdir") -j"$(nproc)" || die "the build of $before failed"
 	fi
 fi
 

@@ -17,7 +17,7 @@ printf '%s\n' "$kdir" >"$DYNAMOS_CACHE/last-kdir"
 log=$DYNAMOS_LOGS/modules.log
 # clippy-driver compiles as rustc does and lints on the way: every build is
 # a clippy run, and its warnings fail the build like the compiler's.
-if ! make -C "$kdir" M="$DYNAMOS_TOP" -j"$(nproc)" CLIPPY=1 "$@" >"$log" 2>&1; then
+if ! make -C "$kdir" M="$DYNAMOS_TOP" $(kbuild_cc "$kdir") -j"$(nproc)" CLIPPY=1 "$@" >"$log" 2>&1; then
 	cat "$log" >&2
 	die "module build failed; full log: $log"
 fi

@@ -27,7 +27,7 @@ mod dynamos_patch;
 $body
 EOT
 	# A patch built on its own links to the core through its Module.symvers.
-	out=$(make -C "$kdir" M="$dir" KBUILD_EXTRA_SYMBOLS="$DYNAMOS_TOP/Module.symvers" 2>&1)
+	out=$(make -C "$kdir" M="$dir" $(kbuild_cc "$kdir") KBUILD_EXTRA_SYMBOLS="$DYNAMOS_TOP/Module.symvers" 2>&1)
 	local rc=$?
 	# Then what the build does to a patch that reaches non-exported
 	# symbols (ksyms!): their names and positions are checked.

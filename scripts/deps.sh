@@ -14,6 +14,8 @@ BOOKWORM_PKGS=(
 	build-essential bc bison flex cpio kmod udev xz-utils
 	libelf-dev libssl-dev python3-venv
 	"clang-$LLVM_VERSION" "libclang-$LLVM_VERSION-dev"
+	# The debug kernel is built by clang (KASAN with Rust needs it).
+	"lld-$LLVM_VERSION" "llvm-$LLVM_VERSION"
 )
 # From bookworm-backports: plain bookworm's qemu 7.2 clashes with the
 # machine's qemu-utils 10.0.2.

@@ -23,7 +23,7 @@ check_layouts() {
 	local kdir=$1 stamp
 	stamp=$DYNAMOS_CACHE/layout/$(stat -c '%i-%Y' "$kdir/rust/bindings/bindings_generated.rs")-$(printf '%s' "$kdir" | sha256sum | cut -c1-12)
 	[ -f "$stamp" ] && return 0
-	if ! python3 "$DYNAMOS_TOP/scripts/layout.py" "$kdir" >"$DYNAMOS_LOGS/layout.log" 2>&1; then
+	if ! KBUILD_CC=$(kbuild_cc "$kdir") python3 "$DYNAMOS_TOP/scripts/layout.py" "$kdir" >"$DYNAMOS_LOGS/layout.log" 2>&1; then
 		cat "$DYNAMOS_LOGS/layout.log" >&2
 		die "bindgen's struct layouts differ from the kernel's in $kdir (above): Rust code would read the wrong fields"
 	fi

@@ -133,8 +133,14 @@ def write_probe(work, ksrc, structs, forms):
 
 
 def build(kdir, work, target):
+    # The kernel's own compiler: KBUILD_CC is scripts/lib.sh's kbuild_cc
+    # (LLVM=-N for a clang-built kernel, empty for GCC).
+    cc = os.environ.get("KBUILD_CC", "").split()
+    if any(a.startswith("LLVM=") for a in cc):
+        # clang stops after 20 errors; each try must see every bad line.
+        cc.append("KCFLAGS=-ferror-limit=0")
     return subprocess.run(
-        ["make", "-C", kdir, f"M={work}", f"{target}.o"],
+        ["make", "-C", kdir, f"M={work}", *cc, f"{target}.o"],
         capture_output=True, text=True)
 
 

@@ -33,6 +33,13 @@ stage() {
 	say "$name done in $(($(date +%s) - start)) s (log: $log)"
 }
 
+# kbuild_cc KDIR: the make variable that builds modules with the compiler
+# that built the kernel at KDIR: LLVM=-N for clang (the debug kernel),
+# nothing for GCC. Use it unquoted: make -C "$kdir" M=... $(kbuild_cc "$kdir")
+kbuild_cc() {
+	if grep -qx 'CONFIG_CC_IS_CLANG=y' "$1/.config"; then printf 'LLVM=-%s\n' "$LLVM_VERSION"; fi
+}
+
 # Run as root, or through sudo when not root.
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -30,9 +30,16 @@ static u32 dynamos_ksym_var = 5;
 static DEFINE_MUTEX(call_lock);
 static struct dentry *dir;
 
-/* Exported so that the compiler keeps their names and signatures intact. */
+/*
+ * Exported so that the compiler keeps their names and signatures intact.
+ * The barrier keeps a caller in this file from calling add once for many
+ * calls with the same arguments: clang (the debug kernel's compiler)
+ * infers that a function without side effects may be, and GCC's noipa
+ * has no clang equivalent.
+ */
 noinline int dynamos_target_add(int a, int b)
 {
+	barrier();
 	return a + b;
 }
 EXPORT_SYMBOL_GPL(dynamos_target_add);
@@ -42,9 +49,13 @@ EXPORT_SYMBOL_GPL(dynamos_target_add);
  * target_dup.c (returns 2): a patch must give a position to pick one.
  * noipa keeps the compiler from folding their results into the callers.
  */
-static noinline __attribute__((__noipa__)) int dynamos_dup(void)
+static noinline __noipa __used int dynamos_dup(void)
 {
-	return 1;
+	int r = 1;
+
+	/* clang has no noipa: hide the constant, or it folds the result. */
+	OPTIMIZER_HIDE_VAR(r);
+	return r;
 }
 
 int dynamos_target_dup2(void);

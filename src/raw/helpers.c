@@ -250,13 +250,24 @@ int dynamos_module_unconverted(const char *modname)
  * relocation, see src/raw/ksyms.rs): 0 if the build did not convert the
  * references, which are weak until then.
  */
-extern char dynamos_ksym_probe[] __asm__("\".klp.sym.vmlinux.kallsyms_on_each_match_symbol,0\"")
-	__attribute__((weak));
+/*
+ * The symbol name of a livepatch reference to vmlinux's NAME at position 0.
+ * GCC writes an asm label into its assembly as it is, and gas needs the
+ * comma quoted; clang's integrated assembler takes the label as the name
+ * itself, quotes included, so it gets it bare.
+ */
+#ifdef __clang__
+#define KLP_VMLINUX(name) __asm__(".klp.sym.vmlinux." name ",0")
+#else
+#define KLP_VMLINUX(name) __asm__("\".klp.sym.vmlinux." name ",0\"")
+#endif
+
+extern char dynamos_ksym_probe[] KLP_VMLINUX("kallsyms_on_each_match_symbol") __attribute__((weak));
 
 int dynamos_task_call_func(struct task_struct *p, task_call_f func, void *arg)
-	__asm__("\".klp.sym.vmlinux.task_call_func,0\"") __attribute__((weak));
+	KLP_VMLINUX("task_call_func") __attribute__((weak));
 int dynamos_save_tsk_reliable(struct task_struct *tsk, unsigned long *store, unsigned int size)
-	__asm__("\".klp.sym.vmlinux.stack_trace_save_tsk_reliable,0\"") __attribute__((weak));
+	KLP_VMLINUX("stack_trace_save_tsk_reliable") __attribute__((weak));
 
 /* Nonzero when every reference of dynamos to a non-exported function was resolved. */
 unsigned long dynamos_ksyms_resolved(void)

@@ -369,6 +369,14 @@ int main(int argc, char **argv)
 		if (!gelf_getsym(symdata, i, &s))
 			die_elf("symbol");
 		full = elf_strptr(elf, symsh.sh_link, s.st_name);
+		if (full && s.st_shndx == SHN_UNDEF && strncmp(full, KLP_SYM, strlen(KLP_SYM)) &&
+		    strstr(full, KLP_SYM)) {
+			/* A reference that would stay weak, hence 0 at run time. */
+			fprintf(stderr, "%s: %s: malformed symbol %s (quotes from an asm label?)\n",
+				prog, ko, full);
+			bad = true;
+			continue;
+		}
 		if (!full || strncmp(full, KLP_SYM, strlen(KLP_SYM)))
 			continue;
 		if (s.st_shndx == SHN_LIVEPATCH)
