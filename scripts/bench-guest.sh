@@ -14,6 +14,9 @@
 #                               enable write on; "-" for livepatch);
 #                               SYSTEM dynamos@COMMIT: the core and patch of
 #                               an earlier commit, from BENCH_BEFORE_DIR
+#   apply_vmlinux SYSTEM MS MIN MAX REPS
+#                               the same for one static vmlinux function,
+#                               cmdline_proc_show() (its patch enables itself)
 #   switch SYSTEM MS|dnf:S      update of a subsystem whose kernel thread
 #                               never returns (dnf: not finished after S s)
 # Environment: BENCH_BEFORE_DIR (scripts/bench.sh builds it),
@@ -147,6 +150,16 @@ record_apply() {
 	: >"$f"
 }
 
+# record_apply_vmlinux SYSTEM FILE: one apply_vmlinux record from FILE's
+# times (ms from insmod until switched), which it empties.
+record_apply_vmlinux() {
+	local reps
+	reps=$(wc -l <"$2")
+	set -- "$1" "$2" $(stats <"$2")
+	record apply_vmlinux "$1" "$3" "$4" "$5" "$reps"
+	: >"$2"
+}
+
 MARKER="dynamos benchmark: start"
 echo "$MARKER" >/dev/kmsg
 trap cleanup EXIT INT TERM HUP
@@ -246,6 +259,45 @@ for n in $FUNCS; do
 	rm -f "$times"
 done
 bench_set nr 1
+
+# One static vmlinux function (cmdline_proc_show()): targets found in
+# vmlinux's kallsyms, which the earlier core read from /proc/kallsyms.
+log "apply time of a vmlinux function"
+CMDLINE_KO=$MODDIR/patches/cmdline/dynamos_cmdline.ko
+times=$(mktemp)
+apply_vmlinux() {
+	local t0
+	t0=$(ms_now)
+	insmod "$1" || die "insmod $1 failed"
+	wait_state dynamos_cmdline enabled
+	echo $(($(ms_now) - t0))
+	grep -q "live patched by dynamos" /proc/cmdline || die "/proc/cmdline is not patched"
+	# Its command lines go to stderr, not into the times.
+	dy_remove dynamos_cmdline dynamos_cmdline >&2
+}
+for r in $(seq "$(apply_reps 1)"); do apply_vmlinux "$CMDLINE_KO" >>"$times"; done
+record_apply_vmlinux dynamos "$times"
+for r in $(seq "$(apply_reps 1)"); do
+	t0=$(ms_now)
+	insmod "$TESTMOD_DIR/dynamos_bench_klp_cmdline.ko" || die "insmod the cmdline livepatch failed"
+	loop_until lp_done dynamos_bench_klp_cmdline || die "livepatch did not finish"
+	echo $(($(ms_now) - t0)) >>"$times"
+	grep -q "live patched by livepatch" /proc/cmdline || die "/proc/cmdline is not livepatched"
+	lp_remove dynamos_bench_klp_cmdline >&2
+done
+record_apply_vmlinux livepatch "$times"
+if [ -n "${BENCH_BEFORE_DIR:-}" ]; then
+	name=${BENCH_BEFORE_DIR##*/}
+	unload_mod "$CORE"
+	load_mod "$BENCH_BEFORE_DIR/$CORE.ko"
+	for r in $(seq "$(apply_reps 1)"); do
+		apply_vmlinux "$BENCH_BEFORE_DIR/patches/cmdline/dynamos_cmdline.ko" >>"$times"
+	done
+	record_apply_vmlinux "dynamos@${name%%-*}" "$times"
+	unload_mod "$CORE"
+	load_mod "$CORE_KO"
+fi
+rm -f "$times"
 
 log "scaling in the number of live editions"
 set -- $LAYERS

@@ -24,7 +24,7 @@ TARGETS = [
 
 
 def parse(path):
-    out = {"percall": [], "apply": [], "switch": []}
+    out = {"percall": [], "apply": [], "apply_vmlinux": [], "switch": []}
     with open(path) as f:
         for line in f:
             w = line.split()
@@ -45,6 +45,10 @@ def parse(path):
                 if len(w) > 7:
                     rec.update(min_ms=round(float(w[5])), max_ms=round(float(w[6])), repeats=int(w[7]))
                 out["apply"].append(rec)
+            elif w[0] == "apply_vmlinux":
+                out["apply_vmlinux"].append({
+                    "system": w[1], "ms": round(float(w[2])), "min_ms": round(float(w[3])),
+                    "max_ms": round(float(w[4])), "repeats": int(w[5])})
             elif w[0] == "switch":
                 v = w[2]
                 rec = {"system": w[1]}
@@ -146,6 +150,13 @@ def table(mode, data, w=print):
             w(f"  {r['variant']:10} funcs {r['funcs']:5} editions {r['editions']:2}: {r['median_ns'] - a:8.1f}")
     if data["apply"]:
         apply_table(data["apply"], w)
+    if data.get("apply_vmlinux"):
+        recs = data["apply_vmlinux"]
+        lp = next((r for r in recs if r["system"] == "livepatch"), None)
+        w(f"apply time of one static vmlinux function (cmdline_proc_show), ms from insmod, median of {recs[0]['repeats']} loads:")
+        for r in sorted(recs, key=lambda r: (r["system"] == "livepatch", r["system"] != "dynamos", r["system"])):
+            x = f" {r['ms'] / lp['ms']:.2f}x livepatch's" if lp and r is not lp and lp["ms"] > 0 else ""
+            w(f"  {r['system']:22} {r['ms']:6} (min {r['min_ms']}, max {r['max_ms']}){x}")
     for r in data["switch"]:
         if r["finished"]:
             w(f"non-quiescent switch: {r['system']}: {r['ms']} ms")
@@ -251,6 +262,9 @@ def main():
                     if "enable_ms" in r:
                         c.writerow([mode, "apply-enable", "", r["system"], r["funcs"], "", "", "", "", "", "",
                                     r["enable_ms"], ""])
+                for r in data.get("apply_vmlinux", []):
+                    c.writerow([mode, "apply-vmlinux", "", r["system"], 1, "", "", "", "",
+                                r["repeats"], "", r["ms"], ""])
                 for r in data["switch"]:
                     c.writerow([mode, "switch", "", r["system"], "", "", "", "", "", "", "",
                                 r.get("ms", ""), int(r["finished"])])
