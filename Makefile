@@ -7,6 +7,7 @@
 #   make run        boot a VM, load dynamos and a sample patch, show the effect
 #   make check      build, then run every selftest in one VM boot
 #   make bench      benchmark dynamos against livepatch (TCG and -icount runs)
+#   make stress     load, fault and hostile-input campaign on the debug kernel
 #   make shell      interactive shell in the VM, modules at hand
 #   make kernel     only fetch and build the guest kernel
 #   make fmt        format the Rust sources (kernel rustfmt settings)
@@ -18,7 +19,7 @@
 
 export KDIR KSRC DEBUG DYNAMOS_CACHE V
 
-.PHONY: all modules kernel deps run demo check bench shell fmt clean
+.PHONY: all modules kernel deps run demo check bench stress shell fmt clean
 
 all: modules
 
@@ -42,6 +43,9 @@ check:
 
 bench:
 	@scripts/bench.sh
+
+stress:
+	@scripts/stress.sh
 
 shell:
 	@scripts/vm.sh --interactive

@@ -34,7 +34,7 @@ fi
 "$DYNAMOS_TOP/scripts/ksyms.sh" "$kdir" || die "converting non-exported symbol references failed"
 
 # The user-space programs of the selftests and the benchmark.
-for prog in getpid_loop bench_user; do
+for prog in getpid_loop bench_user stress_tool; do
 	cc -O2 -Wall -Werror -o "$DYNAMOS_TOP/selftests/$prog" "$DYNAMOS_TOP/selftests/$prog.c" ||
 		die "building selftests/$prog failed"
 done

@@ -40,6 +40,11 @@ kbuild_cc() {
 	if grep -qx 'CONFIG_CC_IS_CLANG=y' "$1/.config"; then printf 'LLVM=-%s\n' "$LLVM_VERSION"; fi
 }
 
+# What a clean guest kernel log never holds (scripts/vm.sh checks every run
+# against it): oopses, BUGs, WARNs, panics, lockdep, KASAN, UBSAN, kmemleak
+# and hung-task reports, and stack dumps of any kind.
+PROBLEM_RE='Oops|BUG:|WARNING:|Kernel panic|KASAN|UBSAN|kmemleak: [0-9]+ new suspected|Call Trace:|INFO: task .* blocked|INFO: possible|DEBUG_LOCKS_WARN_ON|lockdep is turned off|general protection fault'
+
 # Run as root, or through sudo when not root.
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -10,12 +10,16 @@
  *               returns what it returned
  *     release   write anything: wakes every sleeper
  *     sleepers  read: tasks inside dynamos_target_sleep() now
+ *     add_burst read: calls dynamos_target_add(2, 3) ADD_BURST times in the
+ *               reader's context and returns "VALUE:COUNT" per result
+ *               seen, space-separated (make stress's callers)
  */
 #include <linux/atomic.h>
 #include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/seq_file.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 
@@ -171,6 +175,49 @@ static ssize_t sleepers_read(struct file *file, char __user *ubuf, size_t count,
 	return simple_read_from_buffer(ubuf, count, ppos, buf, n);
 }
 
+#define ADD_BURST 1000
+#define ADD_VALUES 8
+
+/*
+ * A seq_file, so that the burst runs once per open file, however the reader
+ * reads (bash's read builtin takes one byte per read()).
+ */
+static int add_burst_show(struct seq_file *m, void *v)
+{
+	int vals[ADD_VALUES], cnt[ADD_VALUES], nv = 0, i, j, r;
+
+	for (i = 0; i < ADD_BURST; i++) {
+		int a = 2, b = 3;
+
+		/* Arguments the compiler cannot see: ADD_BURST real calls. */
+		OPTIMIZER_HIDE_VAR(a);
+		OPTIMIZER_HIDE_VAR(b);
+		r = dynamos_target_add(a, b);
+		for (j = 0; j < nv && vals[j] != r; j++)
+			;
+		if (j == nv) {
+			if (nv == ADD_VALUES)
+				return -E2BIG;
+			vals[nv] = r;
+			cnt[nv++] = 0;
+		}
+		cnt[j]++;
+	}
+	for (j = 0; j < nv; j++)
+		seq_printf(m, "%d:%d ", vals[j], cnt[j]);
+	seq_putc(m, '\n');
+	return 0;
+}
+
+static int add_burst_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, add_burst_show, NULL);
+}
+
+static const struct file_operations add_burst_fops = {
+	.owner = THIS_MODULE, .open = add_burst_open, .read = seq_read,
+	.llseek = seq_lseek, .release = single_release,
+};
 static const struct file_operations call_fops = {
 	.owner = THIS_MODULE, .read = call_read, .write = call_write,
 };
@@ -191,6 +238,7 @@ static int __init dynamos_target_init(void)
 	debugfs_create_file("sleep", 0400, dir, NULL, &sleep_fops);
 	debugfs_create_file("release", 0200, dir, NULL, &release_fops);
 	debugfs_create_file("sleepers", 0400, dir, NULL, &sleepers_fops);
+	debugfs_create_file("add_burst", 0400, dir, NULL, &add_burst_fops);
 	debugfs_create_u32("ksym_var", 0600, dir, &dynamos_ksym_var);
 	return 0;
 }
