@@ -5,7 +5,8 @@
 #   scripts/kernel.sh              Debian's linux-source (scripts/versions.env)
 #   KSRC=/path scripts/kernel.sh   build this source tree instead
 #   KDIR=/path scripts/kernel.sh   use this already built kernel as it is
-#   DEBUG=1                        add scripts/config/debug.config, and
+#   DEBUG=1                        add scripts/config/debug.config (GCC)
+#   DEBUG=kasan                    add scripts/config/kasan.config and
 #                                  build with clang (LLVM=-$LLVM_VERSION):
 #                                  the kernel allows KASAN beside Rust only
 #                                  when clang builds it
@@ -44,10 +45,15 @@ FRAGMENTS=("$DYNAMOS_TOP/scripts/config/base.config"
 	"$DYNAMOS_TOP/scripts/config/virtme-ng.config"
 	"$DYNAMOS_TOP/selftests/config")
 KMAKE_CC=()
-if [ "${DEBUG:-0}" = 1 ]; then
-	FRAGMENTS+=("$DYNAMOS_TOP/scripts/config/debug.config")
+case "${DEBUG:-0}" in
+0 | "") ;;
+1) FRAGMENTS+=("$DYNAMOS_TOP/scripts/config/debug.config") ;;
+kasan)
+	FRAGMENTS+=("$DYNAMOS_TOP/scripts/config/kasan.config")
 	KMAKE_CC=(LLVM="-$LLVM_VERSION")
-fi
+	;;
+*) die "DEBUG=$DEBUG: 1 (the debug kernel) or kasan (the clang-built KASAN kernel)" ;;
+esac
 
 # Serialize kernel work: there is room for only one kernel build at a time.
 # A kernel already built needs no lock, so module builds for it go on while
@@ -108,7 +114,7 @@ RECIPE=1
 hash=$( (echo "recipe $RECIPE"; [ ${#KMAKE_CC[@]} -eq 0 ] || echo "${KMAKE_CC[*]}"; cat "${FRAGMENTS[@]}") |
 	sha256sum | cut -c1-12)
 BUILD=$DYNAMOS_CACHE/build/${KVERSION//\~/-}-$hash
-[ "${DEBUG:-0}" = 1 ] && BUILD=$BUILD-debug
+case "${DEBUG:-0}" in 1 | kasan) BUILD=$BUILD-debug ;; esac
 
 # Every option a fragment asks for must survive olddefconfig; a silently
 # dropped option (CONFIG_RUST without a toolchain, say) is an error.
