@@ -12,6 +12,9 @@ cd "$(dirname "$0")" || exit 1
 results=${DYNAMOS_RESULTS:-}
 timeout_s=$(sed -n 's/^timeout=//p' settings 2>/dev/null)
 timeout_s=${timeout_s:-120}
+# A debug kernel (kmemleak is the sign; lockdep, and KASAN on the clang
+# one) runs several times slower under TCG.
+[ -e /sys/kernel/debug/kmemleak ] && timeout_s=$((timeout_s * 3))
 
 if [ $# -gt 0 ]; then tests=("$@"); else tests=(test-*.sh); fi
 
