@@ -14,7 +14,8 @@
 #   make clean      remove build products from the tree
 #
 # Variables: KDIR=<built kernel>, KSRC=<kernel source tree>, DEBUG=1 (debug
-# kernel: lockdep, atomic-sleep and kmemleak checks), DYNAMOS_CACHE=<dir>,
+# kernel: lockdep, atomic-sleep, kmemleak, UBSAN and hung-task checks),
+# DEBUG=kasan (the same and KASAN, built by clang), DYNAMOS_CACHE=<dir>,
 # V=1 (show the whole guest console).
 
 export KDIR KSRC DEBUG DYNAMOS_CACHE V

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # `make stress`: the load, fault and hostile-input campaign
-# (scripts/stress-guest.sh) in one boot of the debug kernel (lockdep, KASAN,
+# (scripts/stress-guest.sh) in one boot of the KASAN kernel (lockdep, KASAN,
 # UBSAN, kmemleak, hung-task detection, fault injection), 4 vCPUs.
 #
-#   DEBUG=0            run it on the plain guest kernel instead (no faults)
+#   DEBUG=1 or 0       the GCC debug kernel (no KASAN) or the plain one
 #   STRESS_OPS=N       operations of the load phase (default 1000)
 #   STRESS_FAULT_MAX=N most allocations one step may make (default 400)
 #   STRESS_FAULT_TAIL=N a module load's last N allocations get faults (60)
@@ -14,7 +14,7 @@
 # Prints one line per phase with its figures, then "N passed, N failed":
 # the phases, and the guest kernel log, which must hold no report.
 set -uo pipefail
-export DEBUG=${DEBUG:-1}
+export DEBUG=${DEBUG:-kasan}
 . "$(dirname "$0")/lib.sh"
 
 start=$(date +%s)
