@@ -158,6 +158,27 @@ static int cmd_hostile(const char *file, const char *want)
 	return bad ? 1 : 0;
 }
 
+/*
+ * Opens file (before arming: open() allocates too), then arms fail-nth
+ * through nth for the next call's Nth allocation. -1 on failure.
+ */
+static int open_armed(const char *file, int flags, int nth, int n)
+{
+	char buf[32];
+	int fd = open(file, flags);
+
+	if (fd < 0) {
+		perror(file);
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%d", n);
+	if (write(nth, buf, strlen(buf)) < 0) {
+		perror("fail-nth");
+		return -1;
+	}
+	return fd;
+}
+
 /* Arms fail-nth through fd (opened beforehand), runs the call, reports. */
 static int cmd_fault(int n, int argc, char **argv)
 {
@@ -171,13 +192,8 @@ static int cmd_fault(int n, int argc, char **argv)
 		return 2;
 	}
 	if (argc >= 3 && !strcmp(argv[0], "write")) {
-		fd = open(argv[1], O_WRONLY);
-		if (fd < 0) {
-			perror(argv[1]);
-			return 2;
-		}
-		snprintf(buf, sizeof(buf), "%d", n);
-		if (write(nth, buf, strlen(buf)) < 0)
+		fd = open_armed(argv[1], O_WRONLY, nth, n);
+		if (fd < 0)
 			return 2;
 		r = write(fd, argv[2], strlen(argv[2]));
 		if (r < 0)
@@ -185,13 +201,8 @@ static int cmd_fault(int n, int argc, char **argv)
 	} else if (argc >= 2 && !strcmp(argv[0], "insmod")) {
 		const char *params = argc >= 3 ? argv[2] : "";
 
-		fd = open(argv[1], O_RDONLY);
-		if (fd < 0) {
-			perror(argv[1]);
-			return 2;
-		}
-		snprintf(buf, sizeof(buf), "%d", n);
-		if (write(nth, buf, strlen(buf)) < 0)
+		fd = open_armed(argv[1], O_RDONLY, nth, n);
+		if (fd < 0)
 			return 2;
 		if (syscall(SYS_finit_module, fd, params, 0) < 0)
 			e = errno;
