@@ -48,23 +48,8 @@ STOP=/tmp/dynamos-stress.stop
 result() { echo "$*" >>"$OUT"; log "$*"; }
 
 # Under the debug kernel every new process costs (and the callers keep
-# every vCPU busy): the polls and reads of this script use shell builtins,
-# not sleep, cat or awk. nap waits 10 ms on a pipe that never has data.
-exec {NAP_FD}<> <(:)
-nap() { read -r -t 0.01 -u "$NAP_FD" _ || true; }
-loop_until() {
-	local i=0
-	while [ "$i" -lt "$MAX_RETRIES" ]; do
-		"$@" && return 0
-		i=$((i + 1))
-		nap
-	done
-	return 1
-}
-# rd VAR FILE: the first line of FILE into VAR ("" if unreadable).
-rd() { IFS= read -r "$1" <"$2" 2>/dev/null || printf -v "$1" '%s' "${!1:-}"; }
-state_is() { local v=; rd v "$SYSFS/patches/$1/state"; [ "$v" = "$2" ]; }
-sleepers_are() { local v=; rd v "$TDBG/sleepers"; [ "$v" = "$1" ]; }
+# every vCPU busy): the reads of this script use functions.sh's rd, and
+# its polls nap there, with no new process.
 
 # run_phase NAME: runs phase_NAME in a subshell; its last line on stdout
 # that starts with "figures: " goes into the result.

@@ -158,16 +158,24 @@ state_settled() {
 
 is_loaded() { grep -q "^$1 " /proc/modules; }
 
+# nap: 10 ms, waited on a pipe that never has data: a builtin, not a
+# sleep process (new processes are slow under TCG, more on debug kernels).
+exec {NAP_FD}<> <(:)
+nap() { read -r -t 0.01 -u "$NAP_FD" _ || true; }
+
 # loop_until CMD...: poll CMD until it succeeds, at most MAX_RETRIES times.
 loop_until() {
 	local i=0
 	while [ "$i" -lt "$MAX_RETRIES" ]; do
 		"$@" && return 0
 		i=$((i + 1))
-		sleep 0.01
+		nap
 	done
 	return 1
 }
+
+# rd VAR FILE: the first line of FILE into VAR, with no new process.
+rd() { IFS= read -r "$1" <"$2" 2>/dev/null || printf -v "$1" '%s' "${!1:-}"; }
 
 # load_mod KO [PARAM=VALUE...]
 load_mod() {
@@ -234,7 +242,7 @@ test_ko() { echo "$TESTMOD_DIR/dynamos_test_$1.ko"; }
 
 patch_file() { cat "$SYSFS/patches/$1/$2"; }
 
-state_is() { [ "$(patch_file "$1" state)" = "$2" ]; }
+state_is() { local v=; rd v "$SYSFS/patches/$1/state"; [ "$v" = "$2" ]; }
 
 # wait_state PATCH STATE: poll until the patch reaches STATE.
 wait_state() {
@@ -430,4 +438,4 @@ dynamos: dynamos unloaded
 $CMD_PREFIX: % rmmod $TARGET"
 }
 # sleepers_are N: N tasks sleep in dynamos_target_sleep() now.
-sleepers_are() { [ "$(cat "$TDBG/sleepers")" = "$1" ]; }
+sleepers_are() { local v=; rd v "$TDBG/sleepers"; [ "$v" = "$1" ]; }
