@@ -31,6 +31,15 @@ fi
 # their references become livepatch relocations, which the module loader
 # applies at insmod (tools/ksymconv). Every name and position is checked
 # against the guest kernel's System.map and the tree's modules first.
+# One selftest patch is converted against a System.map of another build of
+# the kernel, one that has a second show_map_vma(), which it names: the
+# loader must refuse it at insmod (test-ksyms-stale.sh).
+stale=$DYNAMOS_TOP/selftests/test_modules/dynamos_test_stale
+if [ -f "$stale.ko" ]; then
+	{ cat "$kdir/System.map"; awk '$3 == "show_map_vma" { print "ffffffffffff0000", $2, $3 }' "$kdir/System.map"; } >"$stale.map"
+	"$DYNAMOS_TOP/scripts/ksyms.sh" --map "$stale.map" "$kdir" "$stale.ko" ||
+		die "converting $stale.ko failed"
+fi
 "$DYNAMOS_TOP/scripts/ksyms.sh" "$kdir" || die "converting non-exported symbol references failed"
 
 # The user-space programs of the selftests and the benchmark.

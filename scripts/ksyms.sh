@@ -3,17 +3,23 @@
 # Turns the non-exported symbol references of patch modules (the patch
 # API's ksyms!) into livepatch relocations, with tools/ksymconv.
 #
-#   scripts/ksyms.sh KDIR [MODULE.ko...]
+#   scripts/ksyms.sh [--map MAP] KDIR [MODULE.ko...]
 #
 # Without modules, every .ko of the tree that has such references. Each
-# is checked against KDIR/System.map (vmlinux symbols) and the tree's own
-# modules (module symbols). Needs CONFIG_LIVEPATCH in KDIR: without it the
+# is checked against KDIR/System.map, or MAP (vmlinux symbols), and the
+# tree's own modules (module symbols). Needs CONFIG_LIVEPATCH in KDIR: without it the
 # loader would skip the relocations and leave calls to address 0.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-kdir=${1:?usage: scripts/ksyms.sh KDIR [MODULE.ko...]}
+map=
+if [ "${1:-}" = --map ]; then
+	map=${2:?usage: scripts/ksyms.sh [--map MAP] KDIR [MODULE.ko...]}
+	shift 2
+fi
+kdir=${1:?usage: scripts/ksyms.sh [--map MAP] KDIR [MODULE.ko...]}
 shift
+map=${map:-$kdir/System.map}
 
 # The converter: built on first use (gcc and libelf-dev, from deps.sh).
 tool=$DYNAMOS_CACHE/tools/bin/ksymconv
@@ -40,10 +46,10 @@ done
 
 grep -q '^CONFIG_LIVEPATCH=y' "$kdir/.config" ||
 	die "${todo[*]} reach non-exported symbols (ksyms!): the kernel in $kdir needs CONFIG_LIVEPATCH=y, without which the module loader skips livepatch relocations and the calls would go to address 0"
-[ -f "$kdir/System.map" ] || die "no System.map in $kdir"
+[ -f "$map" ] || die "no System.map: $map"
 
 # Every module of the tree may be a target.
-args=(-m "$kdir/System.map")
+args=(-m "$map")
 while IFS= read -r ko; do
 	name=$(basename "$ko" .ko)
 	args+=(-M "${name//-/_}=$ko")
