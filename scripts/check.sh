@@ -52,8 +52,13 @@ rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 export DYNAMOS_RESULTS=$RESULTS
 
+# The whole guest run's limit: KASAN makes every test several times slower.
+case "${DEBUG:-}" in
+kasan) timeout=${CHECK_TIMEOUT:-3600} ;;
+*) timeout=${CHECK_TIMEOUT:-1200} ;;
+esac
 say "booting the VM for the selftests (console log: $RESULTS/console.log)"
-"$DYNAMOS_TOP/scripts/vm.sh" --filter --timeout "${CHECK_TIMEOUT:-1200}" -- \
+"$DYNAMOS_TOP/scripts/vm.sh" --filter --timeout "$timeout" -- \
 	"DYNAMOS_RESULTS=$RESULTS $DYNAMOS_TOP/selftests/run_tests.sh"
 vm_rc=$?
 
