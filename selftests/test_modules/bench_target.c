@@ -45,6 +45,7 @@
 #include <linux/wait.h>
 
 #include "bench_target.h"
+#include "target_attrs.h"
 
 #define RUN_CHUNK	10000
 #define RUN_MAX_ITERS	100000000
@@ -89,7 +90,7 @@ static_assert(ARRAY_SIZE(bench_fns) == DYNAMOS_BENCH_NR_FNS);
  * Returns 0 once released (-ERESTARTSYS if a signal came first). The
  * barrier() after the wait keeps the frame in place until it has returned.
  */
-noinline __noipa int dynamos_bench_hold(void)
+__dynamos_target int dynamos_bench_hold(void)
 {
 	int gen = atomic_read(&release_gen);
 	int ret;

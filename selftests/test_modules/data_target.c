@@ -66,10 +66,10 @@
  *
  * The updater finds callers by the return addresses on the stacks, so a call
  * of a target from another target must never be a tail call: each such call
- * is followed by code that uses its result, or by barrier(). __noipa keeps
- * the compiler from specializing the callers on the bodies of the callees
- * (constant returns, clobbered registers, clones), which the patched
- * editions would not honour.
+ * is followed by code that uses its result, or by barrier().
+ * __dynamos_target (target_attrs.h) keeps the compiler from specializing the
+ * callers on the bodies of the callees (constant returns, clobbered
+ * registers, clones), which the patched editions would not honour.
  */
 #include <linux/atomic.h>
 #include <linux/build_bug.h>
@@ -92,6 +92,7 @@
 #include <linux/wait.h>
 
 #include "data_target.h"
+#include "target_attrs.h"
 
 #define MAX_WORKERS	16
 /* The workers' x runs over 0..IFACE_RANGE - 1. */
@@ -142,7 +143,7 @@ static struct dentry *dir;
 /* Helpers: not targets, exported for the Rust patches. */
 
 /* Counts one event of kind what (DYNAMOS_NOTE_*); others are ignored. */
-noinline __noipa void dynamos_data_note(int what)
+__dynamos_target void dynamos_data_note(int what)
 {
 	if ((unsigned int)what >= DYNAMOS_NR_NOTES)
 		return;
@@ -151,7 +152,7 @@ noinline __noipa void dynamos_data_note(int what)
 EXPORT_SYMBOL_GPL(dynamos_data_note);
 
 /* Sleeps until the next write to debugfs "iface_wake" (or a fatal signal). */
-noinline __noipa void dynamos_iface_wait(void)
+__dynamos_target void dynamos_iface_wait(void)
 {
 	int gen = atomic_read(&wake_gen);
 
@@ -160,7 +161,7 @@ noinline __noipa void dynamos_iface_wait(void)
 }
 EXPORT_SYMBOL_GPL(dynamos_iface_wait);
 
-noinline __noipa struct dynamos_account *dynamos_account_at(unsigned int i)
+__dynamos_target struct dynamos_account *dynamos_account_at(unsigned int i)
 {
 	if (i >= DYNAMOS_NR_ACCOUNTS)
 		return NULL;
@@ -168,7 +169,7 @@ noinline __noipa struct dynamos_account *dynamos_account_at(unsigned int i)
 }
 EXPORT_SYMBOL_GPL(dynamos_account_at);
 
-noinline __noipa struct dynamos_obj *dynamos_obj_at(u32 i)
+__dynamos_target struct dynamos_obj *dynamos_obj_at(u32 i)
 {
 	if (i >= obj_count)
 		return NULL;
@@ -176,7 +177,7 @@ noinline __noipa struct dynamos_obj *dynamos_obj_at(u32 i)
 }
 EXPORT_SYMBOL_GPL(dynamos_obj_at);
 
-noinline __noipa u32 dynamos_obj_count(void)
+__dynamos_target u32 dynamos_obj_count(void)
 {
 	return obj_count;
 }
@@ -184,7 +185,7 @@ EXPORT_SYMBOL_GPL(dynamos_obj_count);
 
 /* (1) Targets of the interface change: the old interface takes a plain x. */
 
-noinline __noipa u32 dynamos_iface_compute(u32 x)
+__dynamos_target u32 dynamos_iface_compute(u32 x)
 {
 	/* Arguments of the new interface reached the old callee. */
 	if (x & DYNAMOS_IFACE_TAG)
@@ -194,7 +195,7 @@ noinline __noipa u32 dynamos_iface_compute(u32 x)
 }
 EXPORT_SYMBOL_GPL(dynamos_iface_compute);
 
-noinline __noipa u32 dynamos_iface_caller_a(u32 x)
+__dynamos_target u32 dynamos_iface_caller_a(u32 x)
 {
 	u32 r;
 
@@ -205,7 +206,7 @@ noinline __noipa u32 dynamos_iface_caller_a(u32 x)
 }
 EXPORT_SYMBOL_GPL(dynamos_iface_caller_a);
 
-noinline __noipa u32 dynamos_iface_caller_b(u32 x, bool sleep)
+__dynamos_target u32 dynamos_iface_caller_b(u32 x, bool sleep)
 {
 	u32 r;
 
@@ -223,7 +224,7 @@ EXPORT_SYMBOL_GPL(dynamos_iface_caller_b);
 
 /* (2) Targets of the shadow data. */
 
-noinline __noipa void dynamos_account_deposit(struct dynamos_account *a, u32 amount)
+__dynamos_target void dynamos_account_deposit(struct dynamos_account *a, u32 amount)
 {
 	spin_lock(&a->lock);
 	a->balance += amount;
@@ -232,7 +233,7 @@ noinline __noipa void dynamos_account_deposit(struct dynamos_account *a, u32 amo
 EXPORT_SYMBOL_GPL(dynamos_account_deposit);
 
 /* 0 here: a patch's edition returns the account's shadow counter. */
-noinline __noipa u64 dynamos_account_extra(struct dynamos_account *a)
+__dynamos_target u64 dynamos_account_extra(struct dynamos_account *a)
 {
 	return 0;
 }
@@ -240,14 +241,14 @@ EXPORT_SYMBOL_GPL(dynamos_account_extra);
 
 /* (3) Targets of the lazy state conversion. */
 
-noinline __noipa u32 dynamos_obj_read(struct dynamos_obj *o)
+__dynamos_target u32 dynamos_obj_read(struct dynamos_obj *o)
 {
 	return READ_ONCE(o->value);
 }
 EXPORT_SYMBOL_GPL(dynamos_obj_read);
 
 /* Only used by one task at a time. */
-noinline __noipa void dynamos_obj_add(struct dynamos_obj *o, u32 d)
+__dynamos_target void dynamos_obj_add(struct dynamos_obj *o, u32 d)
 {
 	WRITE_ONCE(o->value, READ_ONCE(o->value) + d);
 }

@@ -41,9 +41,9 @@
  * The updater finds callers by the return addresses on the stacks, so a call
  * from one dynamos_sub_* function to another must never be a tail call: each
  * such call is followed by code that uses its result, or by barrier().
- * __noipa keeps the compiler from specializing the callers on the bodies of
- * the callees (constant returns, clobbered registers, clones), which the
- * patched editions would not honour.
+ * __dynamos_target (target_attrs.h) keeps the compiler from specializing the
+ * callers on the bodies of the callees (constant returns, clobbered
+ * registers, clones), which the patched editions would not honour.
  */
 #include <linux/atomic.h>
 #include <linux/debugfs.h>
@@ -62,6 +62,7 @@
 #include <linux/wait.h>
 
 #include "subsys_target.h"
+#include "target_attrs.h"
 
 #define MAX_WORKERS 16
 
@@ -100,7 +101,7 @@ static struct dentry *dir;
 
 /* Members of the subsystem, generation 0. */
 
-noinline __noipa int dynamos_sub_encode(struct dynamos_sub_token *t, u64 v)
+__dynamos_target int dynamos_sub_encode(struct dynamos_sub_token *t, u64 v)
 {
 	t->raw = v;
 	return 0;
@@ -108,14 +109,14 @@ noinline __noipa int dynamos_sub_encode(struct dynamos_sub_token *t, u64 v)
 EXPORT_SYMBOL_GPL(dynamos_sub_encode);
 
 /* Returns 1 if the token was encoded by another generation: a mix. */
-noinline __noipa int dynamos_sub_check(struct dynamos_sub_token *t)
+__dynamos_target int dynamos_sub_check(struct dynamos_sub_token *t)
 {
 	atomic64_inc(&dynamos_sub_count_v0);
 	return t->raw != t->value;
 }
 EXPORT_SYMBOL_GPL(dynamos_sub_check);
 
-noinline __noipa int dynamos_sub_path(u64 v)
+__dynamos_target int dynamos_sub_path(u64 v)
 {
 	struct dynamos_sub_token t = { .value = v };
 	int bad;
@@ -130,14 +131,14 @@ noinline __noipa int dynamos_sub_path(u64 v)
 }
 EXPORT_SYMBOL_GPL(dynamos_sub_path);
 
-noinline __noipa u64 dynamos_sub_count(void)
+__dynamos_target u64 dynamos_sub_count(void)
 {
 	return atomic64_read(&dynamos_sub_count_v0);
 }
 EXPORT_SYMBOL_GPL(dynamos_sub_count);
 
 /* Returns 0: finished in generation 0 (the patched edition returns 1). */
-noinline __noipa int dynamos_sub_sleep(void)
+__dynamos_target int dynamos_sub_sleep(void)
 {
 	dynamos_sub_wait();
 	/* Not a tail call (see the top of the file): code follows it. */
@@ -151,7 +152,7 @@ EXPORT_SYMBOL_GPL(dynamos_sub_sleep);
  * The loop kthread. kthread_should_stop() is called from here directly: it
  * is the loop's safe point, where an update may switch it to another edition.
  */
-noinline __noipa int dynamos_sub_loop(void *data)
+__dynamos_target int dynamos_sub_loop(void *data)
 {
 	struct dynamos_sub_loop_state *st = data;
 
@@ -167,7 +168,7 @@ noinline __noipa int dynamos_sub_loop(void *data)
 EXPORT_SYMBOL_GPL(dynamos_sub_loop);
 
 /* The exit test of the second loop: the safe point its patch declares. */
-noinline __noipa bool dynamos_sub_should_exit(void)
+__dynamos_target bool dynamos_sub_should_exit(void)
 {
 	bool stop = kthread_should_stop();
 
@@ -180,7 +181,7 @@ EXPORT_SYMBOL_GPL(dynamos_sub_should_exit);
  * The second loop kthread: it never calls kthread_should_stop() itself;
  * dynamos_sub_should_exit() is its safe point.
  */
-noinline __noipa int dynamos_sub_loop2(void *data)
+__dynamos_target int dynamos_sub_loop2(void *data)
 {
 	struct dynamos_sub_loop_state *st = data;
 
@@ -199,7 +200,7 @@ EXPORT_SYMBOL_GPL(dynamos_sub_loop2);
 
 /* Helpers: not members, exported for the Rust patch. */
 
-noinline __noipa int dynamos_sub_run(u64 v)
+__dynamos_target int dynamos_sub_run(u64 v)
 {
 	int r;
 
@@ -212,7 +213,7 @@ noinline __noipa int dynamos_sub_run(u64 v)
 }
 EXPORT_SYMBOL_GPL(dynamos_sub_run);
 
-noinline __noipa void dynamos_sub_pause(void)
+__dynamos_target void dynamos_sub_pause(void)
 {
 	usleep_range(20, 50);
 	/* Keeps this frame on the stack while sleeping: no tail call. */
@@ -221,7 +222,7 @@ noinline __noipa void dynamos_sub_pause(void)
 EXPORT_SYMBOL_GPL(dynamos_sub_pause);
 
 /* Sleeps until the next write to debugfs "release" (or a signal). */
-noinline __noipa void dynamos_sub_wait(void)
+__dynamos_target void dynamos_sub_wait(void)
 {
 	int gen = atomic_read(&release_gen);
 
@@ -232,7 +233,7 @@ noinline __noipa void dynamos_sub_wait(void)
 EXPORT_SYMBOL_GPL(dynamos_sub_wait);
 
 /* One path per tick of a loop, unless debugfs "quiet" is set. */
-noinline __noipa int dynamos_sub_tick(u64 v)
+__dynamos_target int dynamos_sub_tick(u64 v)
 {
 	int r = 0;
 
@@ -244,7 +245,7 @@ noinline __noipa int dynamos_sub_tick(u64 v)
 EXPORT_SYMBOL_GPL(dynamos_sub_tick);
 
 /* What a patch's pre-switch hook returns: 0 lets the update proceed. */
-noinline __noipa int dynamos_sub_refusal(void)
+__dynamos_target int dynamos_sub_refusal(void)
 {
 	return READ_ONCE(refuse);
 }

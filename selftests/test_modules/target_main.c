@@ -24,6 +24,7 @@
 #include <linux/wait.h>
 
 #include "target_main.h"
+#include "target_attrs.h"
 
 static DECLARE_WAIT_QUEUE_HEAD(sleep_wq);
 static atomic_t release_gen = ATOMIC_INIT(0);
@@ -41,7 +42,7 @@ static struct dentry *dir;
  * infers that a function without side effects may be, and GCC's noipa
  * has no clang equivalent.
  */
-noinline int dynamos_target_add(int a, int b)
+__dynamos_target int dynamos_target_add(int a, int b)
 {
 	barrier();
 	return a + b;
@@ -72,7 +73,7 @@ notrace noinline int dynamos_target_notrace(void)
 EXPORT_SYMBOL_GPL(dynamos_target_notrace);
 
 /* What DynAMOS' pipe_write example looks like: the edition may depend on len. */
-noinline long dynamos_target_write(unsigned long len)
+__dynamos_target long dynamos_target_write(unsigned long len)
 {
 	long r = 0;
 
@@ -82,7 +83,7 @@ noinline long dynamos_target_write(unsigned long len)
 }
 EXPORT_SYMBOL_GPL(dynamos_target_write);
 
-noinline int dynamos_target_sleep(void)
+__dynamos_target int dynamos_target_sleep(void)
 {
 	int gen = atomic_read(&release_gen);
 	int ret;
@@ -100,7 +101,7 @@ EXPORT_SYMBOL_GPL(dynamos_target_sleep);
  * (test-retire-deep.sh). The array kept across the call keeps the compiler
  * from turning the recursion into a loop.
  */
-noinline int dynamos_target_deep_sleep(int depth)
+__dynamos_target int dynamos_target_deep_sleep(int depth)
 {
 	volatile char frame[16];
 	int gen, ret;
