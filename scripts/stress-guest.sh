@@ -16,11 +16,13 @@
 #            1000 to the entered edition's calls counter.
 #   faults   an allocation failure at the Nth slab allocation (/proc/
 #            thread-self/fail-nth), N = 1, 2, ... until the step makes no
-#            more (for a module load: its last STRESS_FAULT_TAIL, 60), of:
+#            more (for a module load: its last STRESS_FAULT_TAIL, 60;
+#            with STRESS_FAULT_STRIDE=K, N = 1, 1 + K, ...), of:
 #            registration (insmod), enable, disable, reversal, a default
-#            write, a per-process write, a target module coming and going.
-#            After each, the patch is wholly in one state and calls get that
-#            state's result.
+#            write, a per-process write, a target module coming and going,
+#            the enable and the disable of a seven-function subsystem patch
+#            (two of its functions kernel-thread loops). After each, the
+#            patch is wholly in one state and calls get that state's result.
 #   hostile  every writable file, in four states (idle, a transition held
 #            by a sleeper, a subsystem switch held by a sleeper, a forced
 #            leftover), gets stress_tool's 60 hostile inputs as root (each
@@ -38,6 +40,7 @@ OUT=${DYNAMOS_RESULTS:-/tmp}/stress.txt
 OPS=${STRESS_OPS:-1000}
 FAULT_MAX=${STRESS_FAULT_MAX:-400}
 FAULT_TAIL=${STRESS_FAULT_TAIL:-60}
+STRIDE=${STRESS_FAULT_STRIDE:-1}
 PHASES=${STRESS_PHASES:-load faults hostile}
 ADD=dynamos_test_add
 F=dynamos_target:dynamos_target_add
@@ -186,11 +189,14 @@ phase_load() {
 			pause_callers; account 305; resume_callers
 			dis dynamos_test_cb; pause_callers; account 105; resume_callers
 			dis $ADD ;;
-		5) # replace
+		5) # replace: an atomic replace disables every other patch
 			en $ADD; en dynamos_test_replace
-			state_is $ADD disabled || die "round $ROUND: $ADD not replaced"
+			for p in $ADD dynamos_test_getpid dynamos_cmdline dynamos_bench_patch; do
+				state_is $p disabled || die "round $ROUND: $p not replaced: $(patch_file $p state)"
+			done
 			pause_callers; account 205; resume_callers
-			dis dynamos_test_replace; pause_callers; account 5; resume_callers ;;
+			dis dynamos_test_replace; pause_callers; account 5; resume_callers
+			en dynamos_test_getpid; en dynamos_cmdline; en dynamos_bench_patch ;;
 		6) # the syscall and /proc paths
 			dis dynamos_test_getpid; dis dynamos_cmdline
 			en dynamos_test_getpid; en dynamos_cmdline ;;
@@ -266,16 +272,20 @@ fault_loop() {
 		n=$((lo > tail ? lo - tail : 0))
 		log "$NAME: $lo allocations; faults at the last $((lo - n))"
 	fi
-	local first=$((n + 1))
+	local first=$((n + 1)) done=0
 	while :; do
 		n=$((n + 1))
 		[ "$n" -le $((first + FAULT_MAX)) ] || die "$NAME: still failing allocations at N=$n"
 		fault_at "$n" "$setup" "$step" "$check" "$undo"
 		[ "$INJECTED" = 1 ] || break
+		done=$((done + 1))
 		[ "$RES" = 0 ] || hit=$((hit + 1))
+		# Every STRIDE-th allocation only (the first always): a fault at
+		# each one takes long under KASAN and TCG.
+		n=$((n + STRIDE - 1))
 	done
-	log "$NAME: $((n - first)) faults injected (allocations $first to $((n - 1))), $hit refused the step"
-	FAULTS=$((FAULTS + n - first)) STEPS=$((STEPS + 1))
+	log "$NAME: $done faults injected (allocations $first to $((n - 1)), every $STRIDE), $hit refused the step"
+	FAULTS=$((FAULTS + done)) STEPS=$((STEPS + 1))
 }
 
 add_is() { [ "$(call_add 2 3)" = "$1" ]; }
@@ -369,6 +379,34 @@ come_check() {
 }
 come_undo() { if is_loaded "$TARGET"; then rmmod "$TARGET" || die "rmmod $TARGET failed"; fi; }
 
+# A subsystem patch of seven functions, two of them kernel-thread loops:
+# an allocation failure may fall at any of them. Refused: no member hooked,
+# both loops in the original; enabled: every loop in the new edition.
+sub_hooked() { ls "$SYSFS/functions" | grep -c '^dynamos_subsys:' || true; }
+sub_whole_state() {
+	loop_until state_settled $SUBPATCH
+	if state_is $SUBPATCH enabled; then
+		CHECK_WHY="enabled, loops at $(loop_field edition loop) and $(loop_field edition loop2)"
+		loop_until loop_edition_is 1 loop && loop_until loop_edition_is 1 loop2
+	else
+		CHECK_WHY="state $(patch_file $SUBPATCH state), $(sub_hooked) members hooked, loops at $(loop_field edition loop) and $(loop_field edition loop2)"
+		[ "$(sub_hooked)" = 0 ] && loop_until loop_edition_is 0 loop && loop_until loop_edition_is 0 loop2
+	fi
+}
+sub_en_setup() { :; }
+sub_en_check() {
+	sub_whole_state || return 1
+	# The step's own answer agrees with the state it left.
+	if [ "$RES" = 0 ]; then state_is $SUBPATCH enabled; else ! state_is $SUBPATCH enabled; fi
+}
+sub_en_undo() { if state_is $SUBPATCH enabled; then dis $SUBPATCH; fi; }
+sub_dis_setup() { en $SUBPATCH; loop_until loop_edition_is 1 loop || die "the loop did not switch"; }
+sub_dis_check() {
+	sub_whole_state || return 1
+	if [ "$RES" = 0 ]; then ! state_is $SUBPATCH enabled; else state_is $SUBPATCH enabled; fi
+}
+sub_dis_undo() { sub_en_undo; }
+
 phase_faults() {
 	start_test "stress: faults"
 	cleanup_extra() {
@@ -398,7 +436,13 @@ phase_faults() {
 	fault_loop module-coming come_setup 'insmod "$TARGET_KO"' come_check come_undo "$FAULT_TAIL"
 	dis $ADD
 	unload_mod $ADD
+	load_mod "$SUB_KO"
+	load_mod "$(test_ko subsys)"
+	fault_loop subsystem-enable sub_en_setup 'write "$SYSFS/patches/$SUBPATCH/enabled" 1' sub_en_check sub_en_undo
+	fault_loop subsystem-disable sub_dis_setup 'write "$SYSFS/patches/$SUBPATCH/enabled" 0' sub_dis_check sub_dis_undo
+	unload_mod $SUBPATCH
 	unload_mod "$CORE"
+	unload_mod "$SUB"
 	echo "figures: $FAULTS allocation faults injected in $STEPS steps, each left one whole state"
 }
 
@@ -447,6 +491,10 @@ phase_hostile() {
 	load_mod "$(test_ko add)"
 	load_mod "$(test_ko sleep)"
 	load_mod "$(test_ko subsys)"
+	# A patch with a state (its states/<name>/ files are writable too).
+	load_mod "$DATA_KO"
+	load_mod "$(test_ko state)"
+	wait_state dynamos_test_state enabled
 	en $ADD
 	attack idle
 
