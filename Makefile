@@ -14,9 +14,10 @@
 #   make clean      remove build products from the tree
 #
 # Variables: KDIR=<built kernel>, KSRC=<kernel source tree>, DEBUG=1 (debug
-# kernel: lockdep, atomic-sleep, kmemleak, UBSAN and hung-task checks),
-# DEBUG=kasan (the same and KASAN, built by clang), DYNAMOS_CACHE=<dir>,
-# V=1 (show the whole guest console).
+# kernel, built by clang: lockdep, atomic-sleep, kmemleak, UBSAN, hung-task
+# checks, KASAN, fault injection), DEBUG=gcc (the same without KASAN and
+# fault injection, built by GCC), DYNAMOS_CACHE=<dir>, V=1 (show the whole
+# guest console).
 
 export KDIR KSRC DEBUG DYNAMOS_CACHE V
 

@@ -5,11 +5,14 @@
 #   scripts/kernel.sh              Debian's linux-source (scripts/versions.env)
 #   KSRC=/path scripts/kernel.sh   build this source tree instead
 #   KDIR=/path scripts/kernel.sh   use this already built kernel as it is
-#   DEBUG=1                        add scripts/config/debug.config (GCC)
-#   DEBUG=kasan                    add scripts/config/kasan.config and
-#                                  build with clang (LLVM=-$LLVM_VERSION):
-#                                  the kernel allows KASAN beside Rust only
+#   DEBUG=1 (or DEBUG=kasan)       the debug kernel: add
+#                                  scripts/config/kasan.config and build
+#                                  with clang (LLVM=-$LLVM_VERSION): the
+#                                  kernel allows KASAN beside Rust only
 #                                  when clang builds it
+#   DEBUG=gcc                      add scripts/config/debug.config: the
+#                                  same checks without KASAN, built by GCC
+#                                  as the plain kernel is
 #
 # The build directory is keyed by kernel version and by a hash of the config
 # fragments, so a second run with the same inputs builds nothing.
@@ -47,12 +50,12 @@ FRAGMENTS=("$DYNAMOS_TOP/scripts/config/base.config"
 KMAKE_CC=()
 case "${DEBUG:-0}" in
 0 | "") ;;
-1) FRAGMENTS+=("$DYNAMOS_TOP/scripts/config/debug.config") ;;
-kasan)
+gcc) FRAGMENTS+=("$DYNAMOS_TOP/scripts/config/debug.config") ;;
+1 | kasan)
 	FRAGMENTS+=("$DYNAMOS_TOP/scripts/config/kasan.config")
 	KMAKE_CC=(LLVM="-$LLVM_VERSION")
 	;;
-*) die "DEBUG=$DEBUG: 1 (the debug kernel) or kasan (the clang-built KASAN kernel)" ;;
+*) die "DEBUG=$DEBUG: 1 (the debug kernel, with KASAN, built by clang) or gcc (the same checks without KASAN, built by GCC)" ;;
 esac
 
 # Serialize kernel work: there is room for only one kernel build at a time.
@@ -114,7 +117,7 @@ RECIPE=1
 hash=$( (echo "recipe $RECIPE"; [ ${#KMAKE_CC[@]} -eq 0 ] || echo "${KMAKE_CC[*]}"; cat "${FRAGMENTS[@]}") |
 	sha256sum | cut -c1-12)
 BUILD=$DYNAMOS_CACHE/build/${KVERSION//\~/-}-$hash
-case "${DEBUG:-0}" in 1 | kasan) BUILD=$BUILD-debug ;; esac
+case "${DEBUG:-0}" in 1 | kasan | gcc) BUILD=$BUILD-debug ;; esac
 
 # Every option a fragment asks for must survive olddefconfig; a silently
 # dropped option (CONFIG_RUST without a toolchain, say) is an error.
@@ -153,7 +156,7 @@ if [ ! -f "$BUILD/.dynamos-built" ]; then
 	mkdir -p "$BUILD"
 	stage "kernel $KVERSION: configuring ($BUILD)" "$DYNAMOS_LOGS/kernel-config.log" configure
 	check_config
-	stage "kernel $KVERSION: building with make -j$(nproc) (about 5 min on 2 cores)" \
+	stage "kernel $KVERSION: building with make -j$(nproc) (about $([ ${#KMAKE_CC[@]} -eq 0 ] && echo 5 || echo 11) min on 2 cores)" \
 		"$DYNAMOS_LOGS/kernel-build.log" make -C "$KSRC" O="$BUILD" "${KMAKE_CC[@]}" -j"$(nproc)"
 	touch "$BUILD/.dynamos-built"
 fi

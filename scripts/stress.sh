@@ -4,17 +4,18 @@
 # (scripts/stress-guest.sh) in one boot of the KASAN kernel (lockdep, KASAN,
 # UBSAN, kmemleak, hung-task detection, fault injection), 4 vCPUs.
 #
-#   DEBUG=1 or 0       the GCC debug kernel (no KASAN) or the plain one
+#   DEBUG=gcc or 0     the GCC debug kernel (no KASAN) or the plain one
 #   STRESS_OPS=N       operations of the load phase (default 1000)
-#   STRESS_FAULT_MAX=N most allocations one step may make (default 400)
+#   STRESS_FAULT_MAX=N most allocations one step may make (2000)
 #   STRESS_FAULT_TAIL=N a module load's last N allocations get faults (60)
+#   STRESS_FAULT_STRIDE=K a fault at every Kth allocation only (default 1)
 #   STRESS_PHASES=...  which phases (default: load faults hostile)
 #   STRESS_TIMEOUT=S   the VM's limit (default 3000)
 #
 # Prints one line per phase with its figures, then "N passed, N failed":
 # the phases, and the guest kernel log, which must hold no report.
 set -uo pipefail
-export DEBUG=${DEBUG:-kasan}
+export DEBUG=${DEBUG:-1}
 . "$(dirname "$0")/lib.sh"
 
 start=$(date +%s)
@@ -23,7 +24,7 @@ RESULTS=$DYNAMOS_TOP/.results/stress
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 env=(DYNAMOS_RESULTS="$RESULTS")
-for v in STRESS_OPS STRESS_FAULT_MAX STRESS_FAULT_TAIL STRESS_PHASES; do
+for v in STRESS_OPS STRESS_FAULT_MAX STRESS_FAULT_TAIL STRESS_FAULT_STRIDE STRESS_PHASES; do
 	[ -n "${!v:-}" ] && env+=("$v=${!v}")
 done
 say "booting the debug VM for the stress campaign (console log: $RESULTS/console.log)"
