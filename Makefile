@@ -3,7 +3,9 @@
 # packages, the guest kernel and the tools are set up on first use (cached in
 # $(DYNAMOS_CACHE), default ~/.cache/dynamos).
 #
-#   make            build dynamos.ko, the patches and the test modules
+#   make            build dynamos.ko, the patches, the test modules and the
+#                   dynamos command (tools/dynamos)
+#   make tool       only the dynamos command and its man page
 #   make run        boot a VM, load dynamos and a sample patch, show the effect
 #   make check      build, then run every selftest in one VM boot
 #   make bench      benchmark dynamos against livepatch (TCG and -icount runs)
@@ -21,7 +23,7 @@
 
 export KDIR KSRC DEBUG DYNAMOS_CACHE V
 
-.PHONY: all modules kernel deps run demo check bench stress shell fmt clean
+.PHONY: all modules tool kernel deps run demo check bench stress shell fmt clean
 
 all: modules
 
@@ -33,6 +35,10 @@ kernel:
 
 modules:
 	@scripts/build.sh modules
+
+tool:
+	@scripts/deps.sh
+	@scripts/tool.sh
 
 fmt:
 	@scripts/fmt.sh

@@ -47,4 +47,6 @@ for prog in getpid_loop bench_user stress_tool; do
 	cc -O2 -Wall -Werror -o "$DYNAMOS_TOP/selftests/$prog" "$DYNAMOS_TOP/selftests/$prog.c" ||
 		die "building selftests/$prog failed"
 done
+# The dynamos command (tools/dynamos), which the guest runs from the tree.
+"$DYNAMOS_TOP/scripts/tool.sh" || die "building the dynamos command failed"
 say "modules built against $kdir"

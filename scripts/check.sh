@@ -23,6 +23,17 @@ else
 	host_fail=$((host_fail + (n > 0 ? n : 1)))
 	host_lines+=("not ok - host: cargo test of src/logic/ (log: $log)")
 fi
+# The dynamos command's parsers and tables (tools/dynamos, fixture trees).
+log=$DYNAMOS_LOGS/cargo-test-cmd.log
+if (cd "$DYNAMOS_TOP/tools/dynamos" && cargo test --offline) >"$log" 2>&1; then
+	n=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
+	host_pass=$((host_pass + n))
+	host_lines+=("ok - host: cargo test of tools/dynamos ($n tests)")
+else
+	n=$(sed -n 's/^test result: FAILED\. [0-9]* passed; \([0-9]*\) failed.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
+	host_fail=$((host_fail + (n > 0 ? n : 1)))
+	host_lines+=("not ok - host: cargo test of tools/dynamos (log: $log)")
+fi
 # The layers of src/: no import upwards, no circle, unsafe only in raw/.
 if python3 "$DYNAMOS_TOP/scripts/layers.py" >"$DYNAMOS_LOGS/layers.log" 2>&1; then
 	host_pass=$((host_pass + 1))

@@ -71,8 +71,22 @@ install_virtme_ng() {
 		'$DYNAMOS_CACHE/venv/bin/pip' install --disable-pip-version-check 'virtme-ng==$VIRTME_NG_VERSION'"
 }
 
+# The crates of the dynamos command, at the exact versions of its
+# Cargo.toml (the lock file cargo writes beside it is not kept in git), so
+# that its build (scripts/tool.sh) works offline from then on.
+fetch_cmd_crates() {
+	local toml=$DYNAMOS_TOP/tools/dynamos/Cargo.toml stamp=$DYNAMOS_CACHE/cmd-crates.sha
+	local sum
+	sum=$(sha256sum "$toml" | cut -c1-64)
+	[ -f "${toml%.toml}.lock" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ] && return 0
+	stage "cargo: crates of tools/dynamos" "$DYNAMOS_LOGS/cargo-fetch.log" \
+		cargo fetch --manifest-path "$toml"
+	printf '%s\n' "$sum" >"$stamp"
+}
+
 command -v cargo >/dev/null || die "cargo/rustup not found: install Rust with rustup first (rustc >= 1.85)"
 install_pkgs
 install_rust_src
 install_bindgen
 install_virtme_ng
+fetch_cmd_crates

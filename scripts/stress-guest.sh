@@ -459,17 +459,24 @@ writable() { find "$SYSFS" -type f -perm /0222 | sort; }
 
 # attack STATE: every writable file, all three identities and the race.
 attack() {
-	local f before after n=0 r
+	local f before after n=0 r racers
 	before=$(snapshot)
 	for f in $(writable); do
 		n=$((n + 1))
+		# Where the run is, in the console log.
+		echo "stress: $1: $f" >/dev/kmsg
 		r=$("$TOOL" hostile "$f") || die "$1: root: $f: $r"
 		r=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$TOOL" hostile "$f" EACCES) ||
 			die "$1: nobody: $f: $r"
 		r=$(setpriv --inh-caps=-sys_admin --bounding-set=-sys_admin "$TOOL" hostile "$f" EPERM) ||
 			die "$1: root without CAP_SYS_ADMIN: $f: $r"
-		for i in 1 2 3 4; do "$TOOL" hostile "$f" >"/tmp/dynamos-race.$i" & done
-		wait
+		# Their PIDs: a bare wait would wait for the sleeper too.
+		racers=
+		for i in 1 2 3 4; do
+			"$TOOL" hostile "$f" >"/tmp/dynamos-race.$i" &
+			racers="$racers $!"
+		done
+		wait $racers
 		for i in 1 2 3 4; do
 			grep -q '^accepted' "/tmp/dynamos-race.$i" && die "$1: racing writers: $f: $(cat "/tmp/dynamos-race.$i")"
 		done
