@@ -21,7 +21,10 @@ readelf -sW "$(test_ko stale)" | grep -q '\.klp\.sym\.vmlinux\.show_map_vma,2$' 
 # A process whose mappings stay as they are.
 sleep 1000 </dev/null >/dev/null 2>&1 &
 pid=$!
-loop_until grep -q '\[stack\]' "/proc/$pid/maps" || die "no /proc/$pid/maps"
+# Until it is sleep, asleep: before its exec it is a bash, and while
+# ld.so runs its mappings change.
+loop_until eval '[ "$(cat /proc/$pid/comm)" = sleep ] && grep -q "^State:.S" /proc/$pid/status' ||
+	die "process $pid did not go to sleep"
 orig=$(cat "/proc/$pid/maps")
 load_mod "$CORE_KO"
 log_cmd "insmod $PATCH (expected to fail: Invalid argument)"
