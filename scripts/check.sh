@@ -13,27 +13,22 @@ start=$(date +%s)
 
 # Host-side tests first: the pure Rust code (cargo test) and formatting.
 host_pass=0 host_fail=0 host_lines=()
-log=$DYNAMOS_LOGS/cargo-test.log
-if (cd "$DYNAMOS_TOP/selftests/host" && cargo test --offline) >"$log" 2>&1; then
-	n=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
-	host_pass=$((host_pass + n))
-	host_lines+=("ok - host: cargo test of src/logic/ ($n tests)")
-else
-	n=$(sed -n 's/^test result: FAILED\. [0-9]* passed; \([0-9]*\) failed.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
-	host_fail=$((host_fail + (n > 0 ? n : 1)))
-	host_lines+=("not ok - host: cargo test of src/logic/ (log: $log)")
-fi
+# cargo_tests DIR WHAT LOG: `cargo test` in DIR, counted test by test.
+cargo_tests() {
+	local dir=$1 what=$2 log=$3 n
+	if (cd "$dir" && cargo test --offline) >"$log" 2>&1; then
+		n=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
+		host_pass=$((host_pass + n))
+		host_lines+=("ok - host: cargo test of $what ($n tests)")
+	else
+		n=$(sed -n 's/^test result: FAILED\. [0-9]* passed; \([0-9]*\) failed.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
+		host_fail=$((host_fail + (n > 0 ? n : 1)))
+		host_lines+=("not ok - host: cargo test of $what (log: $log)")
+	fi
+}
+cargo_tests "$DYNAMOS_TOP/selftests/host" src/logic/ "$DYNAMOS_LOGS/cargo-test.log"
 # The dynamos command's parsers and tables (tools/dynamos, fixture trees).
-log=$DYNAMOS_LOGS/cargo-test-cmd.log
-if (cd "$DYNAMOS_TOP/tools/dynamos" && cargo test --offline) >"$log" 2>&1; then
-	n=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
-	host_pass=$((host_pass + n))
-	host_lines+=("ok - host: cargo test of tools/dynamos ($n tests)")
-else
-	n=$(sed -n 's/^test result: FAILED\. [0-9]* passed; \([0-9]*\) failed.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
-	host_fail=$((host_fail + (n > 0 ? n : 1)))
-	host_lines+=("not ok - host: cargo test of tools/dynamos (log: $log)")
-fi
+cargo_tests "$DYNAMOS_TOP/tools/dynamos" tools/dynamos "$DYNAMOS_LOGS/cargo-test-cmd.log"
 # The layers of src/: no import upwards, no circle, unsafe only in raw/.
 if python3 "$DYNAMOS_TOP/scripts/layers.py" >"$DYNAMOS_LOGS/layers.log" 2>&1; then
 	host_pass=$((host_pass + 1))
@@ -65,7 +60,7 @@ export DYNAMOS_RESULTS=$RESULTS
 
 # The whole guest run's limit: KASAN makes every test several times slower.
 case "${DEBUG:-}" in
-kasan) timeout=${CHECK_TIMEOUT:-3600} ;;
+1 | kasan | gcc) timeout=${CHECK_TIMEOUT:-3600} ;;
 *) timeout=${CHECK_TIMEOUT:-1200} ;;
 esac
 say "booting the VM for the selftests (console log: $RESULTS/console.log)"
