@@ -91,6 +91,16 @@ sleep_on() {
 	SLEEPER=$!
 }
 
+# start_still: a process whose mappings stay as they are, in the
+# background; STILL is its pid. Returns once it is `sleep`, asleep: before
+# its exec it is a bash, and while ld.so runs its mappings change.
+start_still() {
+	sleep 1000 </dev/null >/dev/null 2>&1 &
+	STILL=$!
+	loop_until eval '[ "$(cat /proc/$STILL/comm)" = sleep ] && grep -q "^State:.S" /proc/$STILL/status' ||
+		die "process $STILL did not go to sleep"
+}
+
 # Pure ASCII marker so that dmesg filtering finds exactly this test's lines.
 start_test() {
 	TEST_NAME=$(basename "$0" .sh)

@@ -18,13 +18,8 @@ readelf -sW "$(test_ko stale)" | grep -q '\.klp\.sym\.vmlinux\.show_map_vma,2$' 
 	die "$PATCH.ko has no converted reference to show_map_vma @ 2"
 [ "$(grep -c ' show_map_vma$' /proc/kallsyms)" = 1 ] ||
 	skip "this kernel has $(grep -c ' show_map_vma$' /proc/kallsyms) show_map_vma(), the test needs exactly 1"
-# A process whose mappings stay as they are.
-sleep 1000 </dev/null >/dev/null 2>&1 &
-pid=$!
-# Until it is sleep, asleep: before its exec it is a bash, and while
-# ld.so runs its mappings change.
-loop_until eval '[ "$(cat /proc/$pid/comm)" = sleep ] && grep -q "^State:.S" /proc/$pid/status' ||
-	die "process $pid did not go to sleep"
+start_still
+pid=$STILL
 orig=$(cat "/proc/$pid/maps")
 load_mod "$CORE_KO"
 log_cmd "insmod $PATCH (expected to fail: Invalid argument)"

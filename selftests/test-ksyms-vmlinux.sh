@@ -41,13 +41,8 @@ maps_twice() {
 }
 
 start_test "an edition of static show_map() calls static show_map_vma() and prev()"
-# A process whose mappings stay as they are.
-sleep 1000 </dev/null >/dev/null 2>&1 &
-pid=$!
-# Until it is sleep, asleep: before its exec it is a bash, and while
-# ld.so runs its mappings change.
-loop_until eval '[ "$(cat /proc/$pid/comm)" = sleep ] && grep -q "^State:.S" /proc/$pid/status' ||
-	die "process $pid did not go to sleep"
+start_still
+pid=$STILL
 orig=$(cat "/proc/$pid/maps")
 twice=$(printf '%s\n' "$orig" | awk '{ print; print }')
 # prev(), call() and orig_counted reach a vmlinux target by a direct call,
