@@ -89,6 +89,10 @@ fail=$((fail + host_fail))
 if [ -s "$RESULTS/log-problems.txt" ]; then
 	echo "not ok - host: guest kernel log is free of Oops/BUG/WARNING/lockdep/KASAN reports"
 	sed 's/^/# /' "$RESULTS/log-problems.txt" | head -n 20
+	if [ -s "$RESULTS/first-report.txt" ]; then
+		echo "# the first report, from the console log:"
+		sed 's/^/#   /' "$RESULTS/first-report.txt"
+	fi
 	fail=$((fail + 1))
 elif [ "$vm_rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
 	echo "not ok - host: the VM exited with $vm_rc"

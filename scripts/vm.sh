@@ -101,13 +101,17 @@ else
 fi
 [ "$rc" -eq 124 ] && say "VM timed out after $timeout_s s; console log: $log"
 
-# Kernel log hygiene: what counts as a problem report.
 # Kernel log hygiene: scan the console and, when the guest saved it, dmesg.
 bad=$(cat "$log" "$RESULTS/dmesg.log" 2>/dev/null |
 	grep -E "$PROBLEM_RE" | sort -u || true)
-rm -f "$RESULTS/log-problems.txt"
+rm -f "$RESULTS/log-problems.txt" "$RESULTS/first-report.txt"
 if [ -n "$bad" ]; then
 	printf '%s\n' "$bad" >"$RESULTS/log-problems.txt"
+	# The first report whole (RIP, Code, registers, Call Trace, Modules
+	# linked in), for a reader who has only this run's output, as in CI.
+	first=$(grep -naE "$PROBLEM_RE" "$log" | head -n 1 | cut -d: -f1)
+	[ -z "$first" ] || sed -n "$((first > 5 ? first - 5 : 1)),$((first + 70))p" "$log" |
+		tr -d '\r' >"$RESULTS/first-report.txt"
 	say "kernel log has problem reports (console log: $log):"
 	printf '%s\n' "$bad" | head -n 20 >&2
 	[ "$rc" -ne 0 ] || rc=3
