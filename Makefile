@@ -59,7 +59,5 @@ shell:
 	@scripts/vm.sh --interactive
 
 clean:
-	@if [ -f "$${DYNAMOS_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/dynamos}/last-kdir" ]; then \
-		$(MAKE) -C "$$(cat "$${DYNAMOS_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/dynamos}/last-kdir")" M=$(CURDIR) clean; \
-	fi
-	rm -rf .results
+	@if [ -s .kdir ]; then $(MAKE) -C "$$(cat .kdir)" M=$(CURDIR) clean; fi
+	rm -rf .results .kdir

@@ -12,6 +12,7 @@ shift || true
 "$DYNAMOS_TOP/scripts/deps.sh"
 kdir=$("$DYNAMOS_TOP/scripts/kernel.sh" | tail -n 1)
 printf '%s\n' "$kdir" >"$DYNAMOS_CACHE/last-kdir"
+printf '%s\n' "$kdir" >"$DYNAMOS_TOP/.kdir"
 [ "$what" = kernel ] && { printf '%s\n' "$kdir"; exit 0; }
 
 log=$DYNAMOS_LOGS/modules.log

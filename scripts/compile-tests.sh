@@ -8,7 +8,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-kdir=${KDIR:-$(cat "$DYNAMOS_CACHE/last-kdir")}
+kdir=$(tree_kdir)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fails=0

@@ -4,7 +4,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-kdir=$(cat "$DYNAMOS_CACHE/last-kdir" 2>/dev/null || true)
+kdir=$(tree_kdir)
 ksrc=$(sed -n 's/^include \(.*\)\/Makefile$/\1/p' "$kdir/Makefile" 2>/dev/null | head -n 1)
 args=(--edition 2021)
 [ -f "$ksrc/.rustfmt.toml" ] && args+=(--config-path "$ksrc/.rustfmt.toml")

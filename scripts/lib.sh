@@ -33,6 +33,17 @@ stage() {
 	say "$name done in $(($(date +%s) - start)) s (log: $log)"
 }
 
+# tree_kdir: the kernel this tree's modules were last built against (the
+# guest kernel to boot with them), else the last one built on this machine;
+# KDIR overrides. Two trees built for different kernels (DEBUG=1 and not)
+# then each boot their own.
+tree_kdir() {
+	if [ -n "${KDIR:-}" ]; then printf '%s\n' "$KDIR"
+	elif [ -s "$DYNAMOS_TOP/.kdir" ]; then cat "$DYNAMOS_TOP/.kdir"
+	else cat "$DYNAMOS_CACHE/last-kdir" 2>/dev/null || true
+	fi
+}
+
 # kbuild_cc KDIR: the make variable that builds modules with the compiler
 # that built the kernel at KDIR: LLVM=-N for clang (the debug kernel),
 # nothing for GCC. Use it unquoted: make -C "$kdir" M=... $(kbuild_cc "$kdir")

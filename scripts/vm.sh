@@ -42,7 +42,7 @@ mkdir -p "$RESULTS"
 RESULTS=$(cd "$RESULTS" && pwd)
 log=${log:-$RESULTS/console.log}
 
-kdir=${KDIR:-$(cat "$DYNAMOS_CACHE/last-kdir" 2>/dev/null || true)}
+kdir=$(tree_kdir)
 [ -n "$kdir" ] && [ -f "$kdir/arch/x86/boot/bzImage" ] ||
 	die "no built kernel: run 'make' first (or pass KDIR=)"
 
