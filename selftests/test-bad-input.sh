@@ -33,6 +33,14 @@ done
 expect_write_error "$E" "$LONG" "Argument list too long"
 expect_write_error "$E" 1 "Invalid argument"
 
+R=$SYSFS/patches/$ADD/replace
+for v in 0 2 abc " 1" "1 1"; do
+	expect_write_error "$R" "$v" "Invalid argument"
+done
+expect_write_error "$R" "$LONG" "Argument list too long"
+# Enabled already: nothing to replace with it.
+expect_write_error "$R" 1 "Invalid argument"
+
 D=$(func_dir $F)/default
 for v in abc -1 4294967296 99999999999999999999 " 1" 1.0; do
 	expect_write_error "$D" "$v" "Invalid argument"
@@ -50,7 +58,7 @@ expect_write_error "$P" "-$$" "No such file or directory"
 expect_write_error "$P" "$LONG" "Argument list too long"
 
 # Other users may not write.
-for f in "$E" "$D" "$P"; do
+for f in "$E" "$R" "$D" "$P"; do
 	if try_write_as_nobody 1 "$f" "expected to fail"; then
 		die "an unprivileged user could write $f"
 	fi

@@ -36,6 +36,10 @@ assert_eq "$(sub_file members)" "" "members before any switch"
 ticks=$(loop_field ticks)
 loop_until eval '[ "$(loop_field ticks)" -gt $ticks ]' || die "the loop thread stopped"
 assert_eq "$(loop_field edition)" 0 "loop edition after a refusal"
+# A subsystem's patch never replaces others.
+expect_write_error "$SYSFS/patches/$SUBPATCH/replace" 1 "Invalid argument"
+assert_eq "$(patch_file $SUBPATCH error)" "cannot replace: a subsystem's patch never replaces others" "error file after a replace"
+assert_eq "$(patch_file $SUBPATCH state)" registered "patch state after a replace"
 
 write_file 0 "$SDBG/refuse"
 enable_patch $SUBPATCH
@@ -91,6 +95,8 @@ dynamos_selftest: % echo -16 > $SDBG/refuse
 dynamos_selftest: % echo -n 1 > $SYSFS/patches/$SUBPATCH/enabled (expected to fail: Device or resource busy)
 $SUBPATCH: pre_patch: -16
 dynamos: patch '$SUBPATCH': its pre_patch callback refused (-16)
+dynamos_selftest: % echo -n 1 > $SYSFS/patches/$SUBPATCH/replace (expected to fail: Invalid argument)
+dynamos: patch '$SUBPATCH': cannot replace: a subsystem's patch never replaces others
 dynamos_selftest: % echo 0 > $SDBG/refuse
 dynamos_selftest: % echo 1 > $SYSFS/patches/$SUBPATCH/enabled
 $SUBPATCH: pre_patch: 0

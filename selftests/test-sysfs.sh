@@ -31,7 +31,7 @@ version" "files in $SYSFS"
 assert_mode "$SYSFS/shadow_vars" 444
 assert_eq "$(cat "$SYSFS/shadow_vars")" 0 "shadow variables without a patch that uses them"
 assert_eq "$(ls "$SYSFS/subsystems")" "" "subsystems without a subsystem patch"
-assert_eq "$(ls "$SYSFS/patches/$HELLO" | tr '\n' ' ')" "enabled error state transition waiting " "files of a patch"
+assert_eq "$(ls "$SYSFS/patches/$HELLO" | tr '\n' ' ')" "enabled error replace state transition waiting " "files of a patch"
 assert_eq "$(ls "$SYSFS/patches")" "$HELLO" "registered patches"
 assert_eq "$(cat "$SYSFS/patches/$HELLO/state")" "registered" "patch state"
 

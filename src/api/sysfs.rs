@@ -8,6 +8,7 @@
 //!     shadow_vars                 shadow variables allocated now
 //!     patches/<patch>/
 //!         enabled                 1 to enable, 0 to disable (reversible midway)
+//!         replace                 1: enable, replacing every other patch
 //!         state                   registered|enabling|enabled|disabling|disabled
 //!         transition              1 while enabling or disabling
 //!         error                   why the last enable or disable failed
@@ -134,6 +135,15 @@ fn store_enabled(info: &PatchInfo, input: &[u8]) -> Result {
     if !on {
         return with_patch(info, disable::disable);
     }
+    enable_as(info, enable::How::AsBuilt)
+}
+
+fn store_replace(info: &PatchInfo, input: &[u8]) -> Result {
+    parse::parse_trigger(input).map_err(parse_errno)?;
+    enable_as(info, enable::How::Replace)
+}
+
+fn enable_as(info: &PatchInfo, how: enable::How) -> Result {
     // Symbols are resolved without the registry mutex (see
     // `stacking::Resolved`), from a copy of the patch's function list.
     let queries = with_patch(info, |core, i, _| {
@@ -146,7 +156,9 @@ fn store_enabled(info: &PatchInfo, input: &[u8]) -> Result {
         }
     })?;
     let found = queries.map(|q| kallsyms::resolve(&q));
-    with_patch(info, |core, i, trash| enable::enable(core, i, trash, found))
+    with_patch(info, |core, i, trash| {
+        enable::enable(core, i, trash, found, how)
+    })
 }
 
 fn show_state(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
@@ -185,12 +197,18 @@ fn show_waiting(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
     })
 }
 
-static PATCH_ATTRS: [Attr<PatchInfo>; 5] = [
+static PATCH_ATTRS: [Attr<PatchInfo>; 6] = [
     Attr {
         name: c_str!("enabled"),
         mode: Mode::READ_WRITE,
         show: Some(show_enabled),
         store: Some(store_enabled),
+    },
+    Attr {
+        name: c_str!("replace"),
+        mode: Mode::WRITE_ONLY,
+        show: None,
+        store: Some(store_replace),
     },
     Attr {
         name: c_str!("state"),

@@ -43,22 +43,54 @@ use crate::{
 use core::ops::Range;
 use kernel::{prelude::*, str::CStr, sync::Arc};
 
+/// How a patch is enabled.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum How {
+    /// As it was built: cumulative if its descriptor says so.
+    AsBuilt,
+    /// Replacing every other patch, as a cumulative patch does, whatever
+    /// its descriptor says (the admin's `replace` file).
+    Replace,
+}
+
 /// Enables patch `key`, or reverses its disabling. `found` is the
 /// resolution of its functions, made before taking the registry mutex (see
 /// [`Resolved`]); `None` when none was needed (a reversal).
 ///
 /// # Errors
 ///
-/// `EINVAL` if already enabled, `EBUSY` if another patch is in transition,
-/// or why preparing failed (see the module documentation).
+/// `EINVAL` if already enabled (or, with [`How::Replace`], not disabled,
+/// or a subsystem's patch), `EBUSY` if another patch is in transition, or
+/// why preparing failed (see the module documentation).
 pub(crate) fn enable(
     core: &mut Core,
     key: PatchKey,
     trash: &mut Trash,
     found: Option<Resolved>,
+    how: How,
 ) -> Result {
     stacking::check_not_transferring(core)?;
-    match core.patch(key).ok_or(ENODEV)?.state().request(Goal::Enable) {
+    let p = core.patch(key).ok_or(ENODEV)?;
+    let (state, subsystem) = (p.state(), p.spec.subsystem);
+    if how == How::Replace {
+        if !matches!(state, PatchState::Registered | PatchState::Disabled) {
+            return Err(fail(
+                core,
+                key,
+                EINVAL,
+                format_args!("cannot replace: it is {}, not disabled", state.name()),
+            ));
+        }
+        if subsystem.is_some() {
+            return Err(fail(
+                core,
+                key,
+                EINVAL,
+                format_args!("cannot replace: a subsystem's patch never replaces others"),
+            ));
+        }
+    }
+    match state.request(Goal::Enable) {
         Move::Start => {}
         Move::Refuse => return Err(EINVAL),
         Move::Reverse => return disable::reverse(core, key, Goal::Enable),
@@ -83,7 +115,7 @@ pub(crate) fn enable(
         addrs.push(t.2, GFP_KERNEL)?;
     }
     subsystem::check_enable(core, key, &addrs)?;
-    let mut e = Enabling::new(core, trash, key)?;
+    let mut e = Enabling::new(core, trash, key, how)?;
     let res = e.run(&targets);
     match res {
         Ok(prepared) => {
@@ -175,10 +207,10 @@ struct Enabling<'a> {
 
 impl<'a> Enabling<'a> {
     /// Starts enabling patch `key`.
-    fn new(core: &'a mut Core, trash: &'a mut Trash, key: PatchKey) -> Result<Self> {
+    fn new(core: &'a mut Core, trash: &'a mut Trash, key: PatchKey, how: How) -> Result<Self> {
         let p = core.patch(key).ok_or(ENODEV)?;
         let (name, callbacks, subsystem) = (p.spec.name, p.spec.callbacks, p.spec.subsystem);
-        let replace = p.spec.flags & abi::PATCH_REPLACE != 0;
+        let replace = how == How::Replace || p.spec.flags & abi::PATCH_REPLACE != 0;
         let text = p.spec.module.text();
         Ok(Enabling {
             core,

@@ -127,7 +127,7 @@ pub(crate) fn register(key: PatchKey, spec: PatchSpec) -> Result {
         if !auto {
             return Ok(());
         }
-        if let Err(e) = enable::enable(core, key, trash, found) {
+        if let Err(e) = enable::enable(core, key, trash, found, enable::How::AsBuilt) {
             if let Some(pos) = core.patch_index(key) {
                 if let Ok(p) = core.patches.remove(pos) {
                     p.discard(trash);
