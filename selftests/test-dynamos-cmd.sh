@@ -13,6 +13,7 @@ DYN=${DYNAMOS_CMD:-$TOP/tools/dynamos/target/release/dynamos}
 [ -x "$DYN" ] || skip "the dynamos command is not built (make builds it)"
 PATCH=dynamos_test_add
 SLEEP=dynamos_test_sleep
+ADAPT=dynamos_test_adapt
 F=dynamos_target:dynamos_target_add
 ROOT=/tmp/dynamos-cmd-root.$$
 
@@ -110,6 +111,19 @@ expect 1 "disabling patch '$PATCH' refused: Invalid argument (EINVAL): it is not
 expect 0 "patch '$PATCH' enabled" enable "$PATCH"
 assert_eq "$(call_add 1 2)" "$(add_v100 1 2)" "add enabled again"
 expect 1 "no patch named 'nosuch' (known: $PATCH)" enable nosuch
+
+# 5b. replace: a patch built as an ordinary one, enabled as a cumulative
+# one: the other patch ends disabled and its function runs the original.
+load_mod "$(test_ko adapt)"
+expect 0 "patch '$ADAPT' enabled, replacing every other patch" replace "$ADAPT"
+assert_eq "$(call_add 1 2)" "$(add_orig 1 2)" "add once replaced (not patched by $ADAPT)"
+assert_eq "$(call_write 1000000)" "$(write_v2)" "write under $ADAPT"
+assert_eq "$(patch_file $PATCH state)" disabled "$PATCH after the replace"
+expect 1 "cannot replace: it is enabled, not disabled" replace "$ADAPT"
+expect 0 "patch '$ADAPT' disabled" disable "$ADAPT"
+assert_eq "$(call_write 1000000)" "$(write_orig)" "write once $ADAPT is disabled"
+unload_mod "$ADAPT"
+expect 0 "patch '$PATCH' enabled" enable "$PATCH"
 log_cmd "dynamos disable $PATCH (as nobody)"
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$DYN" disable "$PATCH" 2>&1)
 assert_eq "$?:$out" "1:dynamos: this command changes dynamos' state and must run as root (with CAP_SYS_ADMIN)" "as nobody"

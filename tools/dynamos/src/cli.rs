@@ -115,6 +115,15 @@ pub enum Command {
         #[command(flatten)]
         wait: Patience,
     },
+    /// Enable a registered or disabled patch as a cumulative one: in the
+    /// same switch every other patch is disabled, and the functions it does
+    /// not patch go back to their originals. Wait until it is enabled.
+    Replace {
+        /// The patch.
+        name: String,
+        #[command(flatten)]
+        wait: Patience,
+    },
     /// Wait until the transition of a patch ends.
     Wait {
         /// The patch.

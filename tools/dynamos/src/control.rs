@@ -132,7 +132,7 @@ pub fn write_attr(ctx: &Ctx, path: &Path, value: &str, kind: WriteKind, name: &s
         )));
     }
     let detail = match kind {
-        WriteKind::Enable | WriteKind::Disable => ctx.tree.patch_error(name),
+        WriteKind::Enable | WriteKind::Disable | WriteKind::Replace => ctx.tree.patch_error(name),
         _ => None,
     };
     Err(Error::Refused {
@@ -363,6 +363,18 @@ pub fn set_enabled(ctx: &Ctx, patch: &str, on: bool, timeout: f64) -> Result<Str
     write_attr(ctx, &path, if on { "1\n" } else { "0\n" }, kind, patch)?;
     let got = wait_patch(ctx, patch, timeout)?;
     expect_state(ctx, patch, &got, if on { "enabled" } else { "disabled" })?;
+    Ok(got)
+}
+
+/// `replace`: enable a patch replacing every other one (write `replace`),
+/// and wait until the switch ends.
+pub fn replace(ctx: &Ctx, patch: &str, timeout: f64) -> Result<String> {
+    ctx.need_writer()?;
+    ctx.need_patch(patch)?;
+    let path = ctx.tree.patch_dir(patch).join("replace");
+    write_attr(ctx, &path, "1\n", WriteKind::Replace, patch)?;
+    let got = wait_patch(ctx, patch, timeout)?;
+    expect_state(ctx, patch, &got, "enabled")?;
     Ok(got)
 }
 

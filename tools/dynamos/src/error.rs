@@ -25,6 +25,8 @@ pub enum WriteKind {
     Enable,
     /// `patches/<p>/enabled` with "0".
     Disable,
+    /// `patches/<p>/replace`.
+    Replace,
     /// `functions/<f>/default`.
     Default,
     /// `functions/<f>/pids`, setting an entry.
@@ -151,14 +153,15 @@ pub fn explain(kind: WriteKind, errno: i32) -> &'static str {
         (_, 7) => "the value is longer than 64 bytes",
         (Enable, 22) => "it is already enabled, or enabling failed (an ambiguous name without a position)",
         (Disable, 22) => "it is not enabled",
-        (Enable, 16) => {
+        (Replace, 22) => "it is not disabled, or it belongs to a subsystem",
+        (Enable, 16) | (Replace, 16) => {
             "another patch is in transition, the function cannot be hooked, or the transition is running its callbacks"
         }
         (Disable, 16) => {
             "another patch is in transition, a patch above it is enabled on one of its functions, or its callbacks are running"
         }
-        (Enable, 2) => "a function it patches is not there (unknown symbol; is the target module loaded?)",
-        (Enable, 12) => "out of memory",
+        (Enable, 2) | (Replace, 2) => "a function it patches is not there (unknown symbol; is the target module loaded?)",
+        (Enable, 12) | (Replace, 12) => "out of memory",
         (Default, 22) | (Pin, 22) | (Unpin, 22) => "malformed value (PIDs are 1 to 4194304, editions 32-bit decimals)",
         (Default, 2) | (Pin, 2) => "the function has no such edition",
         (Unpin, 2) => "the process has no entry on this function",
@@ -176,6 +179,7 @@ fn verb(kind: WriteKind) -> &'static str {
     match kind {
         WriteKind::Enable => "enabling patch",
         WriteKind::Disable => "disabling patch",
+        WriteKind::Replace => "replacing every other patch by patch",
         WriteKind::Default => "setting the default edition of",
         WriteKind::Pin => "pinning a process on",
         WriteKind::Unpin => "unpinning a process from",

@@ -96,6 +96,10 @@ fn run(cli: Cli) -> Result<()> {
             control::set_enabled(&ctx, &name, false, wait.timeout)?;
             say(&format!("patch '{name}' disabled"))
         }
+        Command::Replace { name, wait } => {
+            control::replace(&ctx, &name, wait.timeout)?;
+            say(&format!("patch '{name}' enabled, replacing every other patch"))
+        }
         Command::Wait { name, wait } => {
             ctx.need_loaded()?;
             ctx.need_patch(&name)?;
