@@ -1,42 +1,34 @@
 #!/bin/bash
 # Runs inside the demo VM (see scripts/demo.sh): loads dynamos and the
 # sample patches and shows, step by step, what they change.
+# State is shown, and transitions waited for, by the dynamos command
+# (tools/dynamos), as a user would.
 set -e
 cd "$(dirname "$0")/.."
-D=/sys/kernel/dynamos
-F=$D/functions/cmdline_proc_show
+PATH=$PWD/tools/dynamos/target/release:$PATH
 step() { printf '\n$ %s\n' "$*"; eval "$@"; }
-wait_state() {
-	for _ in $(seq 500); do
-		[ "$(cat "$D/patches/$1/state")" = "$2" ] && return 0
-		sleep 0.01
-	done
-	echo "patch $1 did not reach $2" >&2
-	return 1
-}
 marker="dynamos demo: start"
 echo "$marker" >/dev/kmsg
 
 echo "== dynamos demo: kernel $(uname -r)"
 step "cut -c1-60 /proc/cmdline"
 step insmod dynamos.ko
-step cat $D/version
-step insmod patches/hello/dynamos_hello.ko
-step cat $D/patches/dynamos_hello/state
-step insmod patches/cmdline/dynamos_cmdline.ko
-wait_state dynamos_cmdline enabled
-step cat $D/patches/dynamos_cmdline/state
+step dynamos status
+printf '\n# dynamos load: insmod, and wait until the patch is enabled\n'
+step dynamos load patches/hello/dynamos_hello.ko
+step dynamos load patches/cmdline/dynamos_cmdline.ko
 step cat /proc/cmdline
-step "ls $F/editions; cat $F/policy"
+step dynamos status
 printf '\n# switch new calls back to the original (edition 0), then to edition 1\n'
-step "echo 0 > $F/default; cut -c1-60 /proc/cmdline"
-step "echo 1 > $F/default; cat /proc/cmdline"
-step "grep . $F/editions/*/calls"
+step "dynamos default cmdline_proc_show 0; cut -c1-60 /proc/cmdline"
+step "dynamos default cmdline_proc_show 1; cat /proc/cmdline"
+step dynamos status
+printf '\n# an enabled patch'"'"'s module cannot be removed\n'
 step "rmmod dynamos_cmdline || true"
-step "echo 0 > $D/patches/dynamos_cmdline/enabled"
-wait_state dynamos_cmdline disabled
+step dynamos disable dynamos_cmdline
 step "cut -c1-60 /proc/cmdline"
-step rmmod dynamos_cmdline dynamos_hello
+step dynamos unload dynamos_cmdline
+step dynamos unload dynamos_hello
 step rmmod dynamos
 printf '\n== kernel messages from dynamos\n'
 dmesg | sed 's/^\[[ 0-9.]*\] //' | awk -v m="$marker" 'p; $0 == m { p = 1 }' | grep '^dynamos'
