@@ -13,6 +13,9 @@
 #   make shell      interactive shell in the VM, modules at hand
 #   make kernel     only fetch and build the guest kernel
 #   make fmt        format the Rust sources (kernel rustfmt settings)
+#   make install    dynamos.ko into the module tree of the kernel it was
+#                   built for (depmod), the dynamos command and its man page
+#                   (DESTDIR=, PREFIX= default /usr/local); make uninstall
 #   make clean      remove build products from the tree
 #
 # Variables: KDIR=<built kernel>, KSRC=<kernel source tree>, DEBUG=1 (debug
@@ -23,7 +26,7 @@
 
 export KDIR KSRC DEBUG DYNAMOS_CACHE V
 
-.PHONY: all modules tool kernel deps run demo check bench stress shell fmt clean
+.PHONY: all modules tool kernel deps run demo check bench stress shell fmt clean install uninstall
 
 all: modules
 
@@ -42,6 +45,12 @@ tool:
 
 fmt:
 	@scripts/fmt.sh
+
+install: modules
+	@scripts/install.sh
+
+uninstall:
+	@scripts/install.sh --uninstall
 
 run demo:
 	@scripts/demo.sh

@@ -29,6 +29,23 @@ cargo_tests() {
 cargo_tests "$DYNAMOS_TOP/selftests/host" src/logic/ "$DYNAMOS_LOGS/cargo-test.log"
 # The dynamos command's parsers and tables (tools/dynamos, fixture trees).
 cargo_tests "$DYNAMOS_TOP/tools/dynamos" tools/dynamos "$DYNAMOS_LOGS/cargo-test-cmd.log"
+# make install into a scratch root: the module where modprobe finds it
+# (depmod's modules.dep), the command and its man page; uninstall removes
+# them.
+dest=$(mktemp -d)
+rel=$(cat "$(tree_kdir)/include/config/kernel.release")
+if DESTDIR=$dest "$DYNAMOS_TOP/scripts/install.sh" >"$DYNAMOS_LOGS/install.log" 2>&1 &&
+	grep -q '^extra/dynamos/dynamos.ko:' "$dest/lib/modules/$rel/modules.dep" &&
+	[ -x "$dest/usr/local/sbin/dynamos" ] && [ -s "$dest/usr/local/share/man/man1/dynamos.1" ] &&
+	DESTDIR=$dest "$DYNAMOS_TOP/scripts/install.sh" --uninstall >>"$DYNAMOS_LOGS/install.log" 2>&1 &&
+	! grep -q dynamos "$dest/lib/modules/$rel/modules.dep" && [ ! -e "$dest/usr/local/sbin/dynamos" ]; then
+	host_pass=$((host_pass + 1))
+	host_lines+=("ok - host: make install and uninstall (DESTDIR, kernel $rel)")
+else
+	host_fail=$((host_fail + 1))
+	host_lines+=("not ok - host: make install and uninstall (log: $DYNAMOS_LOGS/install.log)")
+fi
+rm -rf "$dest"
 # The layers of src/: no import upwards, no circle, unsafe only in raw/.
 if python3 "$DYNAMOS_TOP/scripts/layers.py" >"$DYNAMOS_LOGS/layers.log" 2>&1; then
 	host_pass=$((host_pass + 1))
