@@ -5,7 +5,8 @@
 # default/pin/unpin switching calls, errors with their own message and
 # exit code (1 refused, 2 usage, 3 timed out), a disable held up by a
 # sleeper (timed out, naming the sleeper; blocking lists it; done once it
-# is released), and install/uninstall into a root directory from which
+# is released), replace, a subsystem's switch held by a sleeper (load times
+# out; cancel; enable times out; force), and install/uninstall into a root directory from which
 # modprobe loads a patch with dynamos.ko first.
 
 . "$(dirname "$0")/functions.sh"
@@ -156,6 +157,31 @@ expect 0 "patch '$SLEEP' unloaded" unload "$SLEEP"
 expect 0 "patch '$PATCH' unloaded" unload "$PATCH"
 is_loaded "$PATCH" && die "$PATCH still loaded after dynamos unload"
 expect 1 "/dev/null/nothing.ko: no such module file" load /dev/null/nothing.ko
+
+# 6b. A subsystem's switch held up by a sleeper in generation 0: load
+# times out and names the ways out; cancel rolls it back; enable times out
+# again and force completes it (the sleeper finishes in generation 0).
+load_mod "$SUB_KO"
+out=$(mktemp)
+start_sleeper "$out"
+s=$SLEEPER
+expect 3 "patch '$SUBPATCH' is still enabling after 2 s" load --timeout 2 "$(test_ko subsys)"
+row "'dynamos cancel $SUB' rolls the switch back, 'dynamos force $SUB' completes it now"
+loop_until eval 'grep -q "^$s cat " "$SUBSYS/holders"' || die "holders: $(sub_file holders)"
+expect 0 "" blocking
+row "^ *$s +cat +$SUBPATCH +dynamos_sub_"
+expect 0 "subsystem '$SUB': switch cancelled; patch '$SUBPATCH' disabled" cancel "$SUB"
+assert_eq "$(sub_file generation)" 0 "generation after dynamos cancel"
+expect 3 "patch '$SUBPATCH' is still enabling after 2 s, held by $s (cat) in dynamos_sub_sleep" enable --timeout 2 "$SUBPATCH"
+expect 0 "subsystem '$SUB': switch forced; patch '$SUBPATCH' enabled" force "$SUB"
+assert_eq "$(sub_file generation)" 1 "generation after dynamos force"
+expect 1 "no switch of this subsystem is in progress" force "$SUB"
+write_file 1 "$SDBG/release"
+wait "$s"
+assert_eq "$(cat "$out")" "$(sub_sleep_orig)" "the sleeper's result (generation 0)"
+rm -f "$out"
+expect 0 "patch '$SUBPATCH' unloaded" unload "$SUBPATCH"
+unload_mod "$SUB"
 unload_mod "$CORE"
 
 # 7. install into a root directory; modprobe loads dynamos.ko first.
