@@ -373,6 +373,35 @@ start_sleeper() {
 }
 
 
+# The dynamos command (tools/dynamos), for the test-dynamos-*.sh tests.
+DYN=${DYNAMOS_CMD:-$TOP/tools/dynamos/target/release/dynamos}
+# need_dyn: skip unless the command is built and python3 reads its JSON.
+need_dyn() {
+	[ -x "$DYN" ] || skip "the dynamos command is not built (make builds it)"
+	command -v python3 >/dev/null || skip "no python3 in the guest for the JSON checks"
+}
+# dyn ARGS...: run the command (logged); its output (stdout and stderr)
+# into OUT, its exit code into RC.
+dyn() {
+	log_cmd "dynamos $*"
+	OUT=$("$DYN" "$@" 2>&1)
+	RC=$?
+	printf '%s\n' "$OUT" | sed 's/^/    /'
+}
+# expect RC TEXT ARGS...: dynamos ARGS must exit RC and print TEXT.
+expect() {
+	local want=$1 text=$2
+	shift 2
+	dyn "$@"
+	[ "$RC" = "$want" ] || die "dynamos $*: exit code $RC, expected $want"
+	case "$OUT" in *"$text"*) ;; *) die "dynamos $*: output lacks '$text'" ;; esac
+	log "ok: dynamos $*: exit $RC, '$text'"
+}
+# row REGEX: a line of the last output matches REGEX (extended).
+row() { printf '%s\n' "$OUT" | grep -Eq "$1" || die "no line matches '$1'"; }
+# js EXPR: EXPR (Python, on the document d) of the last output, printed.
+js() { printf '%s' "$OUT" | python3 -c "import json, sys; d = json.load(sys.stdin); print($1)"; }
+
 # The data target (data_target.c): interface, shadow data and state tests.
 DATA=dynamos_data
 DATA_KO=$TESTMOD_DIR/dynamos_data.ko
