@@ -19,7 +19,8 @@
 #            more (for a module load: its last STRESS_FAULT_TAIL, 60;
 #            with STRESS_FAULT_STRIDE=K, N = 1, 1 + K, ...), of:
 #            registration (insmod), enable, disable, reversal, a default
-#            write, a per-process write, a target module coming and going,
+#            write, a per-process write, a replace write, a target module
+#            coming and going,
 #            the enable and the disable of a seven-function subsystem patch
 #            (two of its functions kernel-thread loops). After each, the
 #            patch is wholly in one state and calls get that state's result.
@@ -335,6 +336,22 @@ rev_undo() {
 	if state_is dynamos_test_sleep enabled; then dis dynamos_test_sleep; fi
 }
 
+# A replace write: either the add patch is enabled and the sleep patch it
+# replaced disabled, or nothing changed (the sleep patch enabled, add not).
+SLEEP_P=dynamos_test_sleep
+rep_setup() {
+	if state_is $ADD enabled; then dis $ADD; fi
+	state_is $SLEEP_P enabled || en $SLEEP_P
+}
+rep_check() {
+	settled
+	loop_until state_settled $SLEEP_P
+	CHECK_WHY="add: $(patch_file $ADD state), sleep: $(patch_file $SLEEP_P state), add(2,3)=$(call_add 2 3)"
+	if state_is $ADD enabled; then state_is $SLEEP_P disabled && add_is 105
+	else state_is $SLEEP_P enabled && add_is 5; fi
+}
+rep_undo() { if state_is $ADD enabled; then dis $ADD; fi; }
+
 # A default write: the default is the new one or the old one, and calls
 # get that edition's result.
 def_setup() { en $ADD; NEW_ID=$(default_id); }
@@ -430,6 +447,8 @@ phase_faults() {
 	fault_loop reversal rev_setup 'write "$SYSFS/patches/dynamos_test_sleep/enabled" 0' rev_check rev_undo
 	fault_loop default def_setup 'write "$FD/default" 0' def_check def_undo
 	fault_loop pids pid_setup 'write "$FD/pids" "$PINNED 0"' pid_check pid_undo
+	fault_loop replace rep_setup 'write "$SYSFS/patches/$ADD/replace" 1' rep_check rep_undo
+	if state_is $SLEEP_P enabled; then dis $SLEEP_P; fi
 	unload_mod dynamos_test_sleep
 	unload_mod "$TARGET"
 	en $ADD
