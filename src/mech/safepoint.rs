@@ -83,6 +83,9 @@ struct Slot {
 pub(crate) struct Safepoints {
     shared: Arc<SharedMoves>,
     slots: [Option<Slot>; kthread::SLOTS],
+    /// The last [`refresh`] ran out of memory: the published set is older
+    /// than the sites, and the transition work refreshes again.
+    stale: bool,
 }
 
 impl Safepoints {
@@ -107,7 +110,14 @@ impl Safepoints {
         Ok(Safepoints {
             shared,
             slots: [const { None }; kthread::SLOTS],
+            stale: false,
         })
+    }
+
+    /// Whether the published set lags the sites (a refresh ran out of
+    /// memory): [`refresh`] must run again.
+    pub(crate) fn stale(&self) -> bool {
+        self.stale
     }
 
     /// The function hooked in `slot`.
@@ -166,8 +176,9 @@ pub(crate) fn hook(
 /// sites (`sites`: every site; only kernel thread loops matter), and
 /// unhooks the safe points no loop edition uses anymore.
 ///
-/// On allocation failure the old set stays: threads move later, at the
-/// next change, and a transition waiting for them reports them.
+/// On allocation failure the old set stays and is marked stale: threads
+/// move once a later refresh succeeds (the transition work retries while
+/// it waits), and a transition waiting for them reports them meanwhile.
 pub(crate) fn refresh<'a>(
     safepoints: &mut Option<Safepoints>,
     sites: impl Iterator<Item = &'a Site> + Clone,
@@ -204,15 +215,26 @@ pub(crate) fn refresh<'a>(
         for ed in site.all_editions().filter(|ed| ed.id != wanted) {
             for r in ed.ranges.iter() {
                 if ranges.push(r.clone(), GFP_KERNEL).is_err() {
-                    pr_err!("out of memory: kernel threads move later\n");
+                    if !sp.stale {
+                        pr_err!("out of memory: kernel threads move later\n");
+                    }
+                    sp.stale = true;
                     return;
                 }
             }
         }
     }
     match KBox::new(Moves { ranges }, GFP_KERNEL) {
-        Ok(m) => drop(sp.shared.moves.replace(m)),
-        Err(_) => pr_err!("out of memory: kernel threads move later\n"),
+        Ok(m) => {
+            drop(sp.shared.moves.replace(m));
+            sp.stale = false;
+        }
+        Err(_) => {
+            if !sp.stale {
+                pr_err!("out of memory: kernel threads move later\n");
+            }
+            sp.stale = true;
+        }
     }
 }
 

@@ -324,6 +324,19 @@ impl Core {
         safepoint::refresh(&mut self.safepoints, self.sites.iter().map(|e| &e.site));
     }
 
+    /// Refreshes the safe points again if the last refresh ran out of
+    /// memory (kernel threads would otherwise wait for the next change).
+    pub(crate) fn retry_safepoints(&mut self) {
+        if self.safepoints_stale() {
+            self.refresh_safepoints();
+        }
+    }
+
+    /// Whether the last safe point refresh ran out of memory.
+    pub(crate) fn safepoints_stale(&self) -> bool {
+        self.safepoints.as_ref().is_some_and(|s| s.stale())
+    }
+
     /// Hooks the safe points a kernel thread loop edition needs (see
     /// [`safepoint::hook`]).
     pub(crate) fn hook_safepoints(&mut self, safepoint: Option<SafepointCall>) -> Result {

@@ -38,7 +38,8 @@ pub(crate) fn run() {
         // each); `with_core` queues the work again while some are left.
         let Some(t) = core.transition.as_mut() else {
             promote(core);
-            if core.has_leftovers() {
+            core.retry_safepoints();
+            if core.has_leftovers() || core.safepoints_stale() {
                 core.kick_later(LEFTOVER_PERIOD);
             }
             return Ok(None);
@@ -50,6 +51,7 @@ pub(crate) fn run() {
             return Ok(start_transfer(core));
         }
         promote(core);
+        core.retry_safepoints();
         subsystem::check_timeout(core);
         // Check again in a jiffy.
         core.kick_later(1);
