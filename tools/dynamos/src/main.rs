@@ -98,7 +98,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Replace { name, wait } => {
             control::replace(&ctx, &name, wait.timeout)?;
-            say(&format!("patch '{name}' enabled, replacing every other patch"))
+            say(&format!(
+                "patch '{name}' enabled, replacing every other patch"
+            ))
         }
         Command::Wait { name, wait } => {
             ctx.need_loaded()?;

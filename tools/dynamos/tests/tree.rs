@@ -356,6 +356,17 @@ fn writes_go_to_the_right_files() {
         std::fs::read_to_string(tmp.join("functions").join(ADD).join("pids")).unwrap(),
         "-42\n"
     );
+    // replace writes 1 to the patch's replace file (write-only, so not in
+    // the captured tree) and waits for the patch to be enabled.
+    let replace = tmp.join("patches/dynamos_test_add/replace");
+    std::fs::write(&replace, "").unwrap();
+    let (rc, out, err) = dynamos(&["--sysfs-root", root, "replace", "dynamos_test_add"]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(
+        out,
+        "patch 'dynamos_test_add' enabled, replacing every other patch\n"
+    );
+    assert_eq!(std::fs::read_to_string(&replace).unwrap(), "1\n");
     // The captured sleeper never leaves: a disable times out (exit 3),
     // naming it.
     let (rc, _, err) = dynamos(&[
