@@ -281,6 +281,15 @@ call_add() {
 	cat "$TDBG/call"
 }
 
+# canary_add A B: the test's canary coprocess (coproc CANARY, reading
+# "A B" lines and calling add through the target's debugfs file) calls add
+# and prints the result: calls from a process other than the test's.
+canary_add() {
+	echo "$1 $2" >&"${CANARY[1]}"
+	read -r -t 10 r <&"${CANARY[0]}" || die "the canary did not answer"
+	echo "$r"
+}
+
 call_write() {
 	echo "write $1" >"$TDBG/call" || die "calling write failed"
 	cat "$TDBG/call"

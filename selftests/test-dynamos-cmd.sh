@@ -13,13 +13,6 @@ F=dynamos_target:dynamos_target_add
 
 cleanup_extra() { [ -n "${CANARY_PID:-}" ] && kill "$CANARY_PID" 2>/dev/null; }
 
-# canary_add A B: the canary process (below) calls add and prints the result.
-canary_add() {
-	echo "$1 $2" >&"${CANARY[1]}"
-	read -r -t 10 r <&"${CANARY[0]}" || die "the canary did not answer"
-	echo "$r"
-}
-
 start_test "the dynamos command shows and controls patches"
 need_dyn
 
