@@ -88,6 +88,8 @@ measure() {
 }
 
 bench_set() { echo "$2" >"$B/$1" || die "setting $1 to $2 failed"; }
+# The patch module's parameters: the target's settings.
+patch_args() { echo "nr=$(cat "$B/nr") mode=$(cat "$B/mode")"; }
 holders_are() { [ "$(cat "$B/holders")" = "$1" ]; }
 start_holder() {
 	cat "$B/hold" >/dev/null &
@@ -115,7 +117,7 @@ dy_remove() {
 apply_dynamos() {
 	local t0 t1 t2
 	t0=$(ms_now)
-	insmod "$1" || die "insmod $1 failed"
+	insmod "$1" $(patch_args) || die "insmod $1 failed"
 	t1=$(ms_now)
 	echo 1 >"$SYSFS/patches/$PATCH/enabled" || die "enable failed"
 	wait_state $PATCH enabled
@@ -173,14 +175,14 @@ measure unpatched 1 0
 log "(b) dynamos, steady state"
 bench_set nr 1
 bench_set mode 0
-load_mod "$PATCH_KO"
+load_mod "$PATCH_KO" $(patch_args)
 enable_patch $PATCH
 wait_jumps
 measure dynamos 1 1
 dy_remove $PATCH $PATCH
 
 log "(c) dynamos, counted path (an edition being retired)"
-load_mod "$PATCH_KO"
+load_mod "$PATCH_KO" $(patch_args)
 start_holder
 echo 1 >"$SYSFS/patches/$PATCH/enabled" || die "enable failed"
 wait_state $PATCH enabling
@@ -195,7 +197,7 @@ dy_remove $PATCH $PATCH
 
 log "(c) dynamos, adaptive path (a handler picks the edition)"
 bench_set mode 1
-load_mod "$PATCH_KO"
+load_mod "$PATCH_KO" $(patch_args)
 enable_patch $PATCH
 wait_jumps
 measure dynamos-adaptive 1 1
@@ -203,7 +205,7 @@ dy_remove $PATCH $PATCH
 
 log "(d) dynamos, during a subsystem switch"
 bench_set mode 2
-load_mod "$PATCH_KO"
+load_mod "$PATCH_KO" $(patch_args)
 start_holder
 echo 1 >"$SYSFS/patches/$PATCH/enabled" || die "enable failed"
 loop_until eval '[ "$(cat $SYSFS/subsystems/dynamos_bench/state)" != "switching 0->1" ]' ||

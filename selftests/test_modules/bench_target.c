@@ -14,10 +14,11 @@
  *               mismatches M" of the last run (TOTAL_NS: the chunks' sum)
  *     call1     read: calls dynamos_bench_f000(42) once and returns its result
  *               (every read at offset 0 calls it again: time pread() with it)
- *     nr        read/write dynamos_bench_nr (1..1000): how many functions,
- *               f000 upward, a patch should change
- *     mode      read/write dynamos_bench_mode (0..2): how the Rust patch
- *               switches: 0 plain, 1 adaptive, 2 subsystem
+ *     nr        read/write (1..1000): how many functions, f000 upward, a
+ *               patch should change (scripts/bench-guest.sh passes it to
+ *               the patches as their nr= parameter)
+ *     mode      read/write (0..2): how the Rust patch switches: 0 plain,
+ *               1 adaptive, 2 subsystem (its mode= parameter)
  *     layers    read/write dynamos_bench_layers (1..8)
  *     hold      read: sleeps in dynamos_bench_hold() until released, then
  *               returns what it returned
@@ -50,10 +51,8 @@
 #define RUN_CHUNK	10000
 #define RUN_MAX_ITERS	100000000
 
-int dynamos_bench_nr = 1;
-EXPORT_SYMBOL_GPL(dynamos_bench_nr);
-int dynamos_bench_mode;
-EXPORT_SYMBOL_GPL(dynamos_bench_mode);
+static int dynamos_bench_nr = 1;
+static int dynamos_bench_mode;
 int dynamos_bench_layers = 1;
 EXPORT_SYMBOL_GPL(dynamos_bench_layers);
 

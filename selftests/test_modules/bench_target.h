@@ -6,10 +6,6 @@
 #ifndef _DYNAMOS_BENCH_TARGET_H
 #define _DYNAMOS_BENCH_TARGET_H
 
-/* How many functions, dynamos_bench_f000 upward, a patch changes: 1..1000. */
-extern int dynamos_bench_nr;
-/* How the Rust patch switches: 0 plain, 1 adaptive, 2 subsystem. */
-extern int dynamos_bench_mode;
 /* How many layers of patches to stack: 1..8. */
 extern int dynamos_bench_layers;
 

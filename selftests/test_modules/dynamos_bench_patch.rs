@@ -1,20 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Benchmark patch: new editions of `dynamos_bench_f000` and upwards (the
-//! first `dynamos_bench_nr` of them, `bench_target.c`) that do the same
+//! first `nr` of them, a module parameter, `bench_target.c`) that do the same
 //! work as the originals (`x + NNN`), and of `dynamos_bench_hold()`, where
 //! a sleeper can hold a transition open.
 //!
 //! Up to a thousand functions cannot be listed in `patch!`, so this module
 //! builds its descriptors at init from const-generic functions: one
 //! instantiation per target, each with its own counters, as `patch!` would
-//! generate. `dynamos_bench_mode` picks the variant measured:
+//! generate. The `mode` parameter picks the variant measured:
 //!
 //! - 0: plain editions (steady state; the counted path while a sleeper in
 //!   `dynamos_bench_hold()` holds the enable transition open);
 //! - 1: with an adaptation handler that picks this patch's edition;
 //! - 2: as subsystem `dynamos_bench` (the switch path while a sleeper
 //!   holds the old generation).
+//!
+//! Both are parameters, not the target module's variables, so that this
+//! module does not depend on its target: the target can be unloaded and
+//! loaded again under the enabled patch (`make stress` does).
 
 use core::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 use kernel::{
@@ -39,11 +43,16 @@ module! {
     authors: ["dynamos developers"],
     description: "dynamos benchmark patch: editions of dynamos_bench_f000..f999",
     license: "GPL",
-}
-
-extern "C" {
-    static dynamos_bench_nr: c_int;
-    static dynamos_bench_mode: c_int;
+    params: {
+        nr: i32 {
+            default: 1,
+            description: "How many functions, dynamos_bench_f000 upward, to patch (1..1000)",
+        },
+        mode: i32 {
+            default: 0,
+            description: "0 plain editions, 1 with an adaptation handler, 2 as a subsystem",
+        },
+    },
 }
 
 /// Most targets.
@@ -215,9 +224,10 @@ struct BenchPatch {
 
 impl kernel::Module for BenchPatch {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        // SAFETY: Plain ints of the target module, set through its debugfs
-        // before this module is loaded.
-        let (nr, mode) = unsafe { (dynamos_bench_nr, dynamos_bench_mode) };
+        let (nr, mode) = (
+            module_parameters::nr.value(),
+            module_parameters::mode.value(),
+        );
         let nr = usize::try_from(nr).map_err(|_| EINVAL)?;
         if nr == 0 || nr > MAX || !(0..=2).contains(&mode) {
             return Err(EINVAL);
