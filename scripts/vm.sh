@@ -75,7 +75,7 @@ esac
 vng_args=(--run "$kdir/arch/x86/boot/bzImage" "${accel[@]}" --skip-modules
 	--cpus "$cpus" --memory 2G --rwdir "$RESULTS" --cwd "$DYNAMOS_TOP" --verbose
 	--append "oops=panic panic=-1")
-[ -n "$qemu_opts" ] && vng_args+=(--qemu-opts "$qemu_opts")
+[ -n "$qemu_opts" ] && vng_args+=("--qemu-opts=$qemu_opts")
 
 if [ "$interactive" = 1 ]; then
 	say "interactive VM: modules are in $DYNAMOS_TOP; exit the shell to power off"
