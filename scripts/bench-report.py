@@ -18,7 +18,7 @@ import sys
 TARGETS = [
     # variant, limit as a fraction of livepatch's overhead
     ("dynamos", 0.1, "steady state"),
-    ("dynamos-counted", 0.5, "counted path"),
+    ("dynamos-transition", 1.0, "consistent transition path"),
     ("dynamos-adaptive", 1.0, "adaptive path"),
 ]
 

@@ -150,6 +150,7 @@ cleanup() {
 		rmmod "$DATA" 2>/dev/null
 	fi
 	is_loaded "$TARGET" && rmmod "$TARGET" 2>/dev/null
+	is_loaded "$CHAIN" && rmmod "$CHAIN" 2>/dev/null
 	if is_loaded dynamos_bench; then
 		echo 1 >/sys/kernel/debug/dynamos_bench/release 2>/dev/null
 		rmmod dynamos_bench 2>/dev/null
@@ -246,6 +247,8 @@ TARGET=dynamos_target
 TARGET_KO=$MODDIR/selftests/test_modules/dynamos_target.ko
 TESTMOD_DIR=$MODDIR/selftests/test_modules
 TDBG=/sys/kernel/debug/dynamos_target
+CHAIN=dynamos_chain
+CHAIN_KO=$MODDIR/selftests/test_modules/dynamos_chain.ko
 
 # The ko of a test patch: test_ko add -> .../dynamos_test_add.ko
 test_ko() { echo "$TESTMOD_DIR/dynamos_test_$1.ko"; }
@@ -257,7 +260,7 @@ state_is() { local v=; rd v "$SYSFS/patches/$1/state"; [ "$v" = "$2" ]; }
 # wait_state PATCH STATE: poll until the patch reaches STATE.
 wait_state() {
 	loop_until state_is "$1" "$2" ||
-		die "patch $1 did not reach state $2 (state $(patch_file "$1" state))"
+		die "patch $1 did not reach state $2 (state $(patch_file "$1" state); waiting: $(patch_file "$1" waiting | tr '\n' ' '))"
 }
 
 # enable_patch / disable_patch PATCH: write enabled and wait for the end

@@ -16,7 +16,7 @@ BENCH_SMOKE=1 DYNAMOS_RESULTS=$out "$TOP/scripts/bench-guest.sh" >"$out/log" 2>&
 	{ sed 's/^/    /' "$out/log"; die "the benchmark failed"; }
 rec=$out/bench.txt
 for path in kernel syscall; do
-	for v in unpatched dynamos dynamos-counted dynamos-adaptive dynamos-switch livepatch; do
+	for v in unpatched dynamos dynamos-transition dynamos-adaptive dynamos-switch livepatch; do
 		grep -q "^percall $path $v 1 " "$rec" || die "no $path record for $v"
 	done
 	for n in 1 10; do

@@ -3,8 +3,10 @@
 # A replaced patch's module stays while a thread can return into any of its
 # text. A task sleeps in the original under the tail-calling wrapper of
 # dynamos_test_tail (prev()'s frame only); a cumulative patch replaces it.
-# The replaced editions retire (no task is in them), but the module must not
-# go: rmmod fails until the sleeper wakes, then succeeds. An earlier version
+# The sleeper holds the replace's consistent transition (it is inside a
+# function of the transition), which the admin forces: the replaced
+# editions retire, but the module must not go: rmmod fails until the
+# sleeper wakes, then succeeds. An earlier version
 # dropped the module's last reference with the editions (a panic on
 # wake-up, after rmmod).
 
@@ -24,7 +26,12 @@ out=$(mktemp)
 sleep_on "$TDBG/sleep" "$out"
 s=$SLEEPER
 loop_until sleepers_are 1 || die "the sleeper did not go to sleep"
-enable_patch $REPL
+write_file 1 "$SYSFS/patches/$REPL/enabled"
+loop_until eval 'grep -qx "holder $s cat" "$SYSFS/patches/$REPL/waiting"' ||
+	die "waiting does not name the sleeper: $(patch_file $REPL waiting)"
+state_is $REPL enabling || die "the replace did not wait for the sleeper"
+write_file 1 "$SYSFS/patches/$REPL/force"
+wait_state $REPL enabled
 wait_state $TAIL disabled
 # Nothing of the replaced patch is on any site any more: only its module
 # is kept, by dynamos, for the sleeper.
@@ -59,6 +66,8 @@ dynamos: patch '$TAIL' enabled
 $CMD_PREFIX: % cat $TDBG/sleep &
 $CMD_PREFIX: % echo 1 > $SYSFS/patches/$REPL/enabled
 dynamos: enabling patch '$REPL'
+$CMD_PREFIX: % echo 1 > $SYSFS/patches/$REPL/force
+dynamos: patch '$REPL': transition forced by the admin; tasks that had not switched now run the new state, and what they may still run stays loaded until they leave it
 dynamos: patch '$TAIL': its module stays loaded while task $s (cat) may return into it
 dynamos: patch '$REPL' enabled
 dynamos: patch '$TAIL' disabled: replaced by '$REPL'

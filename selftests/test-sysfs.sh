@@ -19,6 +19,8 @@ assert_mode "$SYSFS/patches/$HELLO/state" 444
 assert_mode "$SYSFS/patches/$HELLO/transition" 444
 assert_mode "$SYSFS/patches/$HELLO/error" 444
 assert_mode "$SYSFS/patches/$HELLO/waiting" 444
+assert_mode "$SYSFS/patches/$HELLO/force" 200
+assert_mode "$SYSFS/patches/$HELLO/timeout_ms" 644
 
 assert_mode "$SYSFS/subsystems" 755
 
@@ -31,7 +33,7 @@ version" "files in $SYSFS"
 assert_mode "$SYSFS/shadow_vars" 444
 assert_eq "$(cat "$SYSFS/shadow_vars")" 0 "shadow variables without a patch that uses them"
 assert_eq "$(ls "$SYSFS/subsystems")" "" "subsystems without a subsystem patch"
-assert_eq "$(ls "$SYSFS/patches/$HELLO" | tr '\n' ' ')" "enabled error replace state transition waiting " "files of a patch"
+assert_eq "$(ls "$SYSFS/patches/$HELLO" | tr '\n' ' ')" "enabled error force replace state timeout_ms transition waiting " "files of a patch"
 assert_eq "$(ls "$SYSFS/patches")" "$HELLO" "registered patches"
 assert_eq "$(cat "$SYSFS/patches/$HELLO/state")" "registered" "patch state"
 

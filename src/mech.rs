@@ -9,10 +9,13 @@
 //! - `drain.rs`: when editions that new calls no longer enter are
 //!   quiescent;
 //! - `safepoint.rs`: kernel threads moved between editions of their loop;
-//! - `state.rs`: objects converted lazily to a patch's representation.
+//! - `state.rs`: objects converted lazily to a patch's representation;
+//! - `switch.rs`: per-task consistency, which side of a transition each
+//!   task runs.
 
 pub(crate) mod drain;
 pub(crate) mod edition;
 pub(crate) mod safepoint;
 pub(crate) mod site;
 pub(crate) mod state;
+pub(crate) mod switch;

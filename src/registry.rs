@@ -8,6 +8,7 @@
 //! - `subsystem.rs`: subsystems and their rules;
 //! - `stacking.rs`: what enabling, disabling and reversing share: targets,
 //!   layers, policies, switching a set of sites in one step;
+//! - `consistent.rs`: the per-task sides of a consistent transition;
 //! - `enable.rs`: enabling, in named phases under one undo guard;
 //! - `disable.rs`: disabling, and reversing a transition midway;
 //! - `transition.rs`: the work that ends transitions and drains leftovers;
@@ -15,6 +16,7 @@
 //! - `register.rs`: registration and unregistration of patches;
 //! - `init.rs`: creating and removing the registry.
 
+pub(crate) mod consistent;
 pub(crate) mod disable;
 pub(crate) mod enable;
 pub(crate) mod init;

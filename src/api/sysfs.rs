@@ -13,6 +13,8 @@
 //!         transition              1 while enabling or disabling
 //!         error                   why the last enable or disable failed
 //!         waiting                 during a transition: what it waits for
+//!         force                   1: end the transition now, the rest as a leftover
+//!         timeout_ms              when a transition that has not ended is reported
 //!         states/<name>/          a state the patch converts lazily
 //!             converted           objects converted now
 //!             reversible          1 if converting back loses nothing
@@ -58,7 +60,7 @@ use crate::{
         tasks,
     },
     registry::{
-        disable, enable,
+        consistent, disable, enable,
         model::{
             with_core, Core, EditionInfo, PatchInfo, SiteInfo, StateInfo, SubsysInfo, Tables, Trash,
         },
@@ -186,6 +188,20 @@ fn show_waiting(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
             return Ok(());
         };
         emit!(buf, "counted {}\n", t.drain.counted)?;
+        // A consistent transition waits for its tasks to switch first.
+        if let Some(sw) = &t.switch {
+            emit!(buf, "pending {}\n", sw.remaining)?;
+            emit!(
+                buf,
+                "switched {} of {}\n",
+                sw.total - sw.remaining,
+                sw.total
+            )?;
+            for h in sw.holders.iter() {
+                emit!(buf, "holder {} {}\n", h.pid, h.comm_str())?;
+            }
+            return Ok(());
+        }
         match t.drain.pending() {
             Some(n) => emit!(buf, "pending {}\n", n)?,
             None => emit!(buf, "pending all\n")?,
@@ -197,7 +213,27 @@ fn show_waiting(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
     })
 }
 
-static PATCH_ATTRS: [Attr<PatchInfo>; 6] = [
+fn store_force_patch(info: &PatchInfo, input: &[u8]) -> Result {
+    parse::parse_trigger(input).map_err(parse_errno)?;
+    with_patch(info, |core, i, _| consistent::force(core, i))
+}
+
+fn show_patch_timeout(info: &PatchInfo, buf: &mut ShowBuf<'_>) -> Result {
+    let ms = with_patch(info, |core, i, _| {
+        Ok(core.patch(i).ok_or(ENODEV)?.timeout_ms)
+    })?;
+    emit!(buf, "{}\n", ms)
+}
+
+fn store_patch_timeout(info: &PatchInfo, input: &[u8]) -> Result {
+    let ms = parse::parse_timeout_ms(input).map_err(parse_errno)?;
+    with_patch(info, |core, i, _| {
+        core.patch_mut(i).ok_or(ENODEV)?.timeout_ms = ms;
+        Ok(())
+    })
+}
+
+static PATCH_ATTRS: [Attr<PatchInfo>; 8] = [
     Attr {
         name: c_str!("enabled"),
         mode: Mode::READ_WRITE,
@@ -233,6 +269,18 @@ static PATCH_ATTRS: [Attr<PatchInfo>; 6] = [
         mode: Mode::READ_ONLY,
         show: Some(show_waiting),
         store: None,
+    },
+    Attr {
+        name: c_str!("force"),
+        mode: Mode::WRITE_ONLY,
+        show: None,
+        store: Some(store_force_patch),
+    },
+    Attr {
+        name: c_str!("timeout_ms"),
+        mode: Mode::READ_WRITE,
+        show: Some(show_patch_timeout),
+        store: Some(store_patch_timeout),
     },
 ];
 

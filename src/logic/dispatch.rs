@@ -65,6 +65,10 @@ pub(crate) struct JumpPlan {
     pub(crate) adapt: bool,
     /// Entries are counted (an edition is being retired).
     pub(crate) counting: bool,
+    /// A consistent transition is in progress: each task runs one of two
+    /// snapshots, by its own side (`mech/switch.rs`), which only the
+    /// trampoline can tell.
+    pub(crate) two_sides: bool,
 }
 
 /// The entries of the top edition a jump may go to (0: it has none).
@@ -84,8 +88,8 @@ pub(crate) struct TopEntries {
 ///
 /// Every call goes to one place when jumps are allowed, the site is not a
 /// kernel thread loop, no process has its own edition, no call inherits its
-/// generation, no interface changes, and the default is a patch edition at
-/// the top. Then calls jump to its fast entry, or its counted one while
+/// generation, no interface changes, no consistent transition runs, and the
+/// default is a patch edition at the top. Then calls jump to its fast entry, or its counted one while
 /// counting; with a handler, to its adaptive entry, which asks the handler
 /// itself (outside transitions only: there is no counted adaptive entry).
 pub(crate) fn jump_entry(plan: &JumpPlan, top: &TopEntries) -> Option<(usize, bool)> {
@@ -94,6 +98,7 @@ pub(crate) fn jump_entry(plan: &JumpPlan, top: &TopEntries) -> Option<(usize, bo
         && !plan.pids
         && !plan.inherit
         && !plan.iface
+        && !plan.two_sides
         && plan.top > 0
         && plan.default == plan.top;
     if !same_for_all {

@@ -163,6 +163,9 @@ pub(crate) fn switch_phase(
     }
 }
 
+/// Default timeout of switches and transitions, in milliseconds.
+pub(crate) const DEFAULT_TIMEOUT_MS: u32 = 30_000;
+
 /// Whether a switch that started `waited_ms` ago must be reported now,
 /// with `limit_ms` its subsystem's timeout (0: never) and `reported`
 /// whether it was already.

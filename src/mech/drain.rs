@@ -32,33 +32,14 @@
 //! keeps the transition going; the synchronizer deals with those.
 
 use super::site::{self, Edition};
-use crate::{
-    logic::symtext,
-    raw::{
-        kthread,
-        tasks::{self, MAX_DEPTH},
-    },
+use crate::raw::{
+    kthread,
+    tasks::{self, MAX_DEPTH},
 };
 use core::ops::Range;
 use kernel::{prelude::*, sync::Arc, task::Pid};
 
-/// A thread found inside a draining edition, for reports.
-#[derive(Clone, Copy)]
-pub(crate) struct Holder {
-    /// Thread id.
-    pub(crate) pid: Pid,
-    /// Command name.
-    pub(crate) comm: [u8; 16],
-    /// The innermost return address found in draining code.
-    pub(crate) addr: usize,
-}
-
-impl Holder {
-    /// The command name as text.
-    pub(crate) fn comm_str(&self) -> &str {
-        symtext::c_text(&self.comm)
-    }
-}
+pub(crate) use super::switch::Holder;
 
 /// Most holders recorded for reports.
 const MAX_HOLDERS: usize = 16;

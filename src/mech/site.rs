@@ -20,6 +20,7 @@
 
 use super::edition::CallCounter;
 pub(crate) use super::edition::{Edition, EditionId, EditionSpec, InheritTable, Layer};
+use super::switch::{self, Side};
 use crate::{
     logic::dispatch::{self, JumpPlan, TopEntries},
     raw::{
@@ -92,6 +93,9 @@ pub(crate) struct Dispatch {
     passthrough: bool,
     /// A new interface on this target.
     iface: Option<Iface>,
+    /// During a consistent transition: the snapshot of the other side, and
+    /// which side it is. Tasks on that side follow it; the others this.
+    other: Option<(Arc<Dispatch>, Side)>,
 }
 
 impl Dispatch {
@@ -159,6 +163,9 @@ pub(crate) fn fentry_returns(addr: usize) -> [usize; 2] {
     [addr + 5, addr + 9]
 }
 
+/// A snapshot, and where every call may jump with it (see `Site::build`).
+type Built = (KBox<Dispatch>, Option<(usize, JumpTo)>);
+
 /// A snapshot ready to be installed, and where the site's calls go with it.
 pub(crate) struct Prepared(KBox<Dispatch>, Route, Option<JumpTo>);
 
@@ -184,6 +191,11 @@ impl SiteHandler {
     #[inline(always)]
     fn handle(&self, call: &mut Call<'_>) {
         let d = self.dispatch.read(call);
+        // A task runs its side's snapshot for the whole transition.
+        let d = match &d.other {
+            Some((o, side)) if switch::current_side(call) == *side => &**o,
+            _ => d,
+        };
         if d.passthrough {
             if let Some(ed) = d.editions.first() {
                 ed.counter.inc();
@@ -287,6 +299,10 @@ pub(crate) struct Site {
     /// generation, shared by the members (see [`Dispatch`]).
     inherit: Option<Arc<InheritTable>>,
     next_id: EditionId,
+    /// During a consistent transition: the snapshot of the state before
+    /// the change being made, for the tasks on the given side (see
+    /// `switch.rs`).
+    sides: Sides,
     /// What calls jump to in [`Route::Jump`] mode.
     jump_edition: Option<JumpTo>,
     /// Where calls should jump, left for later ([`Site::promote`]): making
@@ -333,6 +349,7 @@ impl Site {
                 inherit: KVec::new(),
                 passthrough: kthread_loop,
                 iface: None,
+                other: None,
             },
             GFP_KERNEL,
         )?;
@@ -357,6 +374,7 @@ impl Site {
             draining: KVec::new(),
             inherit: None,
             next_id: 1,
+            sides: None,
             jump_edition: None,
             pending: None,
             direct,
@@ -670,6 +688,26 @@ impl Site {
     /// Builds the snapshot of the current state, for [`Site::install`].
     /// Allocation is the only way to fail; nothing is published yet.
     pub(crate) fn prepare(&mut self) -> Result<Prepared> {
+        let (dispatch, jump) = self.build(self.counting, self.sides.clone())?;
+        let (target, jump_edition) = match jump {
+            Some((a, id)) => (Route::Jump(a), Some(id)),
+            None => (Route::Tramp, None),
+        };
+        // A jump elsewhere than to the same edition is left for the
+        // handler now, which can fail: installing cannot.
+        if let Route::Jump(_) = self.direct.route() {
+            if self.jump_edition != jump_edition {
+                self.direct.retarget(Route::Tramp)?;
+                self.jump_edition = None;
+            }
+        }
+        Ok(Prepared(dispatch, target, jump_edition))
+    }
+
+    /// The snapshot of the current state, counting or not, with `other`
+    /// for the tasks on another side; and where every call may jump, if
+    /// they all go to one entry.
+    fn build(&self, counting: bool, other: Option<(Arc<Dispatch>, Side)>) -> Result<Built> {
         let (editions, bypass) = self.snapshot_editions()?;
         // Stack editions come right after the original, in order; draining
         // ones after them can only be entered by inheritance.
@@ -697,7 +735,8 @@ impl Site {
             top,
             default,
             adapt: adapt.is_some(),
-            counting: self.counting,
+            counting,
+            two_sides: other.is_some(),
         };
         let jump = editions.get(top).and_then(|e| {
             let entries = TopEntries {
@@ -707,34 +746,64 @@ impl Site {
             };
             dispatch::jump_entry(&plan, &entries).map(|(a, adaptive)| (a, (e.id, adaptive)))
         });
-        let (target, jump_edition) = match jump {
-            Some((a, id)) => (Route::Jump(a), Some(id)),
-            None => (Route::Tramp, None),
-        };
         let dispatch = KBox::new(
             Dispatch {
                 editions,
                 default,
                 pids,
                 adapt,
-                counting: self.counting,
+                counting,
                 orig_counted: self.stack.last().map_or(0, |l| l.orig_counted),
                 bypass,
                 inherit,
                 passthrough: self.kthread_loop,
                 iface,
+                other,
             },
             GFP_KERNEL,
         )?;
-        // A jump elsewhere than to the same edition is left for the
-        // handler now, which can fail: installing cannot.
-        if let Route::Jump(_) = self.direct.route() {
-            if self.jump_edition != jump_edition {
-                self.direct.retarget(Route::Tramp)?;
-                self.jump_edition = None;
+        Ok((dispatch, jump))
+    }
+
+    /// Starts a consistent transition's two sides: the tasks on `side` keep
+    /// the state as it is now (counted, as a transition counts), while the
+    /// next snapshots follow the changes about to be made. Returns the
+    /// sides it replaces (those of a transition being reversed), for
+    /// [`Site::set_sides`] if the change is undone. Takes effect at the
+    /// next snapshot.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM`, with nothing changed.
+    pub(crate) fn begin_sides(&mut self, side: Side) -> Result<Sides> {
+        let (now, _) = self.build(true, None)?;
+        let now = Arc::new(KBox::into_inner(now), GFP_KERNEL)?;
+        Ok(self.sides.replace((now, side)))
+    }
+
+    /// Puts back sides that [`Site::begin_sides`] returned (`None`: every
+    /// task follows the current state). Takes effect at the next snapshot.
+    pub(crate) fn set_sides(&mut self, sides: Sides) {
+        self.sides = sides;
+    }
+
+    /// Adds to `out` all the code a task may run at this site, or be
+    /// about to: every edition (original, stack, draining) with its
+    /// patch's `prev()` and counted original, and the returns of the
+    /// hooked function's `__fentry__` call (a task preempted in the
+    /// trampoline has one on its stack). For consistent switches.
+    pub(crate) fn code(&self, out: &mut KVec<Range<usize>>) -> Result {
+        for e in self.all_editions() {
+            for r in Iterator::chain(e.ranges.iter(), e.bypass.iter()) {
+                if !r.is_empty() {
+                    out.push(r.clone(), GFP_KERNEL)?;
+                }
             }
         }
-        Ok(Prepared(dispatch, target, jump_edition))
+        for r in fentry_returns(self.addr) {
+            out.push(r..r + 1, GFP_KERNEL)?;
+        }
+        Ok(())
     }
 
     /// Every edition once, `[original, stack.., draining..]`, and the code
@@ -893,6 +962,10 @@ impl Site {
 
 /// Address ranges of code.
 type Ranges = KVec<Range<usize>>;
+
+/// A site's other side during a consistent transition: the snapshot the
+/// tasks on that side follow (see [`Site::begin_sides`]).
+pub(crate) type Sides = Option<(Arc<Dispatch>, Side)>;
 
 /// A site's policies, saved to be put back (see [`Site::save_policy`]).
 pub(crate) struct Policy {

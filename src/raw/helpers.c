@@ -16,6 +16,7 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/string.h>
+#include <linux/tracepoint.h>
 
 #include "helpers.h"
 
@@ -268,12 +269,15 @@ int dynamos_task_call_func(struct task_struct *p, task_call_f func, void *arg)
 	KLP_VMLINUX("task_call_func") __attribute__((weak));
 int dynamos_save_tsk_reliable(struct task_struct *tsk, unsigned long *store, unsigned int size)
 	KLP_VMLINUX("stack_trace_save_tsk_reliable") __attribute__((weak));
+struct task_struct *dynamos_idle_task(int cpu) KLP_VMLINUX("idle_task") __attribute__((weak));
+extern struct tracepoint dynamos_tp_newtask KLP_VMLINUX("__tracepoint_task_newtask")
+	__attribute__((weak));
 
-/* Nonzero when every reference of dynamos to a non-exported function was resolved. */
+/* Nonzero when every reference of dynamos to a non-exported symbol was resolved. */
 unsigned long dynamos_ksyms_resolved(void)
 {
 	return (unsigned long)dynamos_ksym_probe && dynamos_task_call_func &&
-	       dynamos_save_tsk_reliable;
+	       dynamos_save_tsk_reliable && dynamos_idle_task && &dynamos_tp_newtask;
 }
 
 /*
@@ -320,4 +324,147 @@ int dynamos_task_stack(struct task_struct *task, unsigned long *store, unsigned 
 	if (t.nr >= size)
 		return -E2BIG;
 	return t.nr;
+}
+
+/*
+ * Per-task consistency (src/raw/tasks.rs, src/mech/switch.rs): a task's
+ * switch is decided on a trace taken while the task cannot run, and made
+ * before it runs again, as klp_check_and_switch_task() does it.
+ */
+
+static bool consistency = true;
+module_param(consistency, bool, 0444);
+MODULE_PARM_DESC(consistency,
+		 "Debug knob for tests: 0 switches a plain patch's sites one by one, with no per-task consistency (default 1)");
+
+/* Whether plain patches' transitions are consistent per task. */
+bool dynamos_consistency(void)
+{
+	return consistency;
+}
+
+/* Calls fn on every CPU's idle task, under rcu_read_lock(): fn must not sleep. */
+void dynamos_for_each_idle_task(dynamos_thread_fn fn, void *ctx)
+{
+	struct dynamos_thread th;
+	int cpu;
+
+	rcu_read_lock();
+	for_each_possible_cpu(cpu) {
+		struct task_struct *t = dynamos_idle_task(cpu);
+
+		if (!t)
+			continue;
+		th.task = t;
+		th.pid = t->pid;
+		th.tgid = t->tgid;
+		th.on_cpu = READ_ONCE(t->on_cpu);
+		strscpy(th.comm, t->comm, sizeof(th.comm));
+		fn(ctx, &th);
+	}
+	rcu_read_unlock();
+}
+
+struct dynamos_pinned {
+	unsigned long *store;
+	unsigned int size;
+	dynamos_stack_fn fn;
+	void *ctx;
+	bool ret;
+};
+
+/* The task's reliable trace (a negative errno if untrusted), then fn on it. */
+static void dynamos_trace_then(struct task_struct *task, struct dynamos_pinned *p)
+{
+	int nr = dynamos_save_tsk_reliable(task, p->store, p->size);
+
+	if (nr >= (int)p->size)
+		nr = -E2BIG;
+	p->ret = p->fn(p->ctx, p->store, nr);
+}
+
+static int dynamos_run_pinned(struct task_struct *task, void *arg)
+{
+	/* Running on another CPU: its stack is moving. */
+	if (READ_ONCE(task->on_cpu) && task != current)
+		return -EBUSY;
+	dynamos_trace_then(task, arg);
+	return 0;
+}
+
+/*
+ * Calls fn(ctx, trace, nr) with task pinned (task_call_func(): it does not
+ * run until fn returns) on its reliable trace, innermost first (nr < 0:
+ * the unwinder could not vouch for it, or it is deeper than size).
+ * Returns 1 or 0, what fn returned, or -EBUSY if the task runs on another
+ * CPU (fn is not called). fn runs with the task's runqueue locked and
+ * interrupts off: it must not sleep nor take a lock that is held around
+ * scheduler calls. Process context.
+ */
+int dynamos_task_pinned(struct task_struct *task, unsigned long *store, unsigned int size,
+			dynamos_stack_fn fn, void *ctx)
+{
+	struct dynamos_pinned p = { .store = store, .size = size, .fn = fn, .ctx = ctx };
+	int ret = dynamos_task_call_func(task, dynamos_run_pinned, &p);
+
+	return ret ? ret : p.ret;
+}
+
+struct dynamos_on_cpu {
+	struct task_struct *task;
+	struct dynamos_pinned p;
+	int ret;
+};
+
+static void dynamos_check_current(void *arg)
+{
+	struct dynamos_on_cpu *c = arg;
+
+	/* Another task runs there now: ask again later. */
+	if (current != c->task)
+		return;
+	dynamos_trace_then(current, &c->p);
+	c->ret = c->p.ret;
+}
+
+/*
+ * For a task that runs: calls fn, as dynamos_task_pinned() does, in an
+ * interrupt on the task's CPU if the task is the one running there (it
+ * cannot run on until fn returns); the trace goes through the interrupt
+ * frame into what the task was doing (nothing in the kernel if it was in
+ * user space). Returns 1 or 0 as fn did, or -EAGAIN if the task was not
+ * running there. Process context, interrupts on.
+ */
+int dynamos_task_on_cpu(struct task_struct *task, unsigned long *store, unsigned int size,
+			dynamos_stack_fn fn, void *ctx)
+{
+	struct dynamos_on_cpu c = {
+		.task = task,
+		.p = { .store = store, .size = size, .fn = fn, .ctx = ctx },
+		.ret = -EAGAIN,
+	};
+	int cpu = task_cpu(task);
+
+	if (smp_call_function_single(cpu, dynamos_check_current, &c, 1))
+		return -EAGAIN;
+	return c.ret;
+}
+
+/* The task_newtask tracepoint: a new task, before it first runs. */
+static void dynamos_newtask_probe(void *data, struct task_struct *task, u64 clone_flags)
+{
+	((dynamos_newtask_fn)data)(task);
+}
+
+/* Calls fn on every new task, in its parent, before the task first runs. */
+int dynamos_newtask_hook(dynamos_newtask_fn fn)
+{
+	return tracepoint_probe_register(&dynamos_tp_newtask, dynamos_newtask_probe, fn);
+}
+
+/* Undoes dynamos_newtask_hook(); fn is not running anywhere when it returns. */
+void dynamos_newtask_unhook(dynamos_newtask_fn fn)
+{
+	tracepoint_probe_unregister(&dynamos_tp_newtask, dynamos_newtask_probe, fn);
+	tracepoint_synchronize_unregister();
 }

@@ -43,4 +43,15 @@ int dynamos_module_unconverted(const char *modname);
 unsigned long dynamos_ksyms_resolved(void);
 int dynamos_task_stack(struct task_struct *task, unsigned long *store, unsigned int size);
 
+typedef bool (*dynamos_stack_fn)(void *ctx, const unsigned long *trace, int nr);
+typedef void (*dynamos_newtask_fn)(struct task_struct *task);
+bool dynamos_consistency(void);
+void dynamos_for_each_idle_task(dynamos_thread_fn fn, void *ctx);
+int dynamos_task_pinned(struct task_struct *task, unsigned long *store, unsigned int size,
+			dynamos_stack_fn fn, void *ctx);
+int dynamos_task_on_cpu(struct task_struct *task, unsigned long *store, unsigned int size,
+			dynamos_stack_fn fn, void *ctx);
+int dynamos_newtask_hook(dynamos_newtask_fn fn);
+void dynamos_newtask_unhook(dynamos_newtask_fn fn);
+
 #endif

@@ -119,3 +119,53 @@ impl<T> Drop for Stale<T> {
         }
     }
 }
+
+/// An optional `KBox<T>` published with RCU, which a `static` can hold:
+/// empty until [`RcuSlot::replace`] publishes a value.
+///
+/// # Invariants
+///
+/// `ptr` is null or points to a live `T` allocated by `KBox`, owned by this
+/// value. A replaced value is freed only after a grace period.
+pub(crate) struct RcuSlot<T: Send + Sync> {
+    ptr: AtomicPtr<T>,
+    _owns: PhantomData<KBox<T>>,
+}
+
+impl<T: Send + Sync> RcuSlot<T> {
+    /// An empty slot.
+    pub(crate) const fn new() -> Self {
+        RcuSlot {
+            ptr: AtomicPtr::new(core::ptr::null_mut()),
+            _owns: PhantomData,
+        }
+    }
+
+    /// The current value, if any, valid for as long as the read-side
+    /// section.
+    #[inline(always)]
+    pub(crate) fn read<'a>(&'a self, _rs: &'a impl ReadSide) -> Option<&'a T> {
+        // Pairs with the `AcqRel` swap in `replace()`.
+        let ptr = self.ptr.load(Ordering::Acquire);
+        // SAFETY: `ptr` is null or live (type invariant) and, since we are
+        // in a read-side section, is not freed before the section ends.
+        unsafe { ptr.as_ref() }
+    }
+
+    /// Publishes `new` (or empties the slot). The old value comes back as
+    /// [`Stale`], freed after a grace period.
+    #[must_use]
+    pub(crate) fn replace(&self, new: Option<KBox<T>>) -> Stale<T> {
+        let new = new.map_or(core::ptr::null_mut(), KBox::into_raw);
+        let old = self.ptr.swap(new, Ordering::AcqRel);
+        // INVARIANT: `old` is null or came from `KBox::into_raw`, and is
+        // now unpublished; each swapped-out pointer goes to one caller.
+        Stale {
+            ptr: NonNull::new(old),
+        }
+    }
+}
+
+// SAFETY: The slot hands out `&T` to any thread and moves `T`s between
+// threads: `T: Send + Sync` covers both.
+unsafe impl<T: Send + Sync> Sync for RcuSlot<T> {}

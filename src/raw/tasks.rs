@@ -46,6 +46,47 @@ extern "C" {
     fn dynamos_current_process() -> usize;
     fn dynamos_cond_resched();
     fn dynamos_task_stack(task: *mut c_void, store: *mut usize, size: u32) -> c_int;
+    fn dynamos_for_each_idle_task(
+        f: unsafe extern "C" fn(ctx: *mut c_void, t: *const RawThread),
+        ctx: *mut c_void,
+    );
+    fn dynamos_task_pinned(
+        task: *mut c_void,
+        store: *mut usize,
+        size: u32,
+        f: unsafe extern "C" fn(ctx: *mut c_void, trace: *const usize, nr: c_int) -> bool,
+        ctx: *mut c_void,
+    ) -> c_int;
+    fn dynamos_task_on_cpu(
+        task: *mut c_void,
+        store: *mut usize,
+        size: u32,
+        f: unsafe extern "C" fn(ctx: *mut c_void, trace: *const usize, nr: c_int) -> bool,
+        ctx: *mut c_void,
+    ) -> c_int;
+    fn dynamos_consistency() -> bool;
+    fn dynamos_newtask_hook(f: extern "C" fn(task: usize)) -> c_int;
+    fn dynamos_newtask_unhook(f: extern "C" fn(task: usize));
+}
+
+/// Calls the closure `ctx` points to on a trace (`nr < 0`: untrusted).
+///
+/// # Safety
+///
+/// `ctx` is an `F`, alive and not otherwise borrowed for the call; when
+/// `nr >= 0`, `trace` holds `nr` entries.
+unsafe extern "C" fn decide<F: FnMut(Option<&[usize]>) -> bool>(
+    ctx: *mut c_void,
+    trace: *const usize,
+    nr: c_int,
+) -> bool {
+    // SAFETY: By the function's contract.
+    let f = unsafe { &mut *ctx.cast::<F>() };
+    let trace = usize::try_from(nr)
+        .ok()
+        // SAFETY: By the function's contract, `trace` holds `n` entries.
+        .map(|n| unsafe { core::slice::from_raw_parts(trace, n) });
+    f(trace)
 }
 
 /// A thread met by [`for_each_thread`].
@@ -72,6 +113,67 @@ impl Thread<'_> {
     /// Whether the thread is the one calling.
     pub(crate) fn is_current(&self) -> bool {
         core::ptr::eq(self.raw.task, kernel::task::Task::current_raw())
+    }
+
+    /// The thread's identity while it lives (its `task_struct`'s address),
+    /// as [`current_key`] gives it; a later thread may get it again.
+    pub(crate) fn key(&self) -> usize {
+        self.raw.task as usize
+    }
+
+    /// Calls `f` on the thread's reliable trace, innermost first (`None`
+    /// when the unwinder cannot vouch for it or it is deeper than
+    /// [`MAX_DEPTH`]), with the thread pinned: it does not run between the
+    /// trace and the end of `f`, so what `f` decides holds when it runs
+    /// again. Returns what `f` returned; `None` if the thread runs on
+    /// another CPU (`f` is not called: see [`Thread::decide_on_cpu`]).
+    ///
+    /// `f` runs with the thread's runqueue locked and interrupts off: it
+    /// must not sleep, allocate, or take a lock held around scheduler calls.
+    pub(crate) fn decide_pinned<F: FnMut(Option<&[usize]>) -> bool>(
+        &self,
+        mut f: F,
+    ) -> Option<bool> {
+        let mut store = [0usize; MAX_DEPTH];
+        // SAFETY: `task` is live (type invariant); `store` holds
+        // `MAX_DEPTH` entries; `decide::<F>` matches the callback type and
+        // `f` outlives the call, which does not sleep.
+        let r = unsafe {
+            dynamos_task_pinned(
+                self.raw.task.cast(),
+                store.as_mut_ptr(),
+                MAX_DEPTH as u32,
+                decide::<F>,
+                (&raw mut f).cast(),
+            )
+        };
+        (r >= 0).then_some(r > 0)
+    }
+
+    /// For a thread that runs: calls `f` as [`Thread::decide_pinned`] does,
+    /// in an interrupt on the thread's CPU while the thread is the one
+    /// running there (it does not run on until `f` returns); the trace goes
+    /// through the interrupt into what the thread was doing, and holds
+    /// nothing of the kernel if it was in user space. `None` if it was not
+    /// running there. `f` runs in hard interrupt context. Process context,
+    /// interrupts on.
+    pub(crate) fn decide_on_cpu<F: FnMut(Option<&[usize]>) -> bool>(
+        &self,
+        mut f: F,
+    ) -> Option<bool> {
+        let mut store = [0usize; MAX_DEPTH];
+        // SAFETY: As in `decide_pinned`; the helper waits for the
+        // interrupt's end before it returns.
+        let r = unsafe {
+            dynamos_task_on_cpu(
+                self.raw.task.cast(),
+                store.as_mut_ptr(),
+                MAX_DEPTH as u32,
+                decide::<F>,
+                (&raw mut f).cast(),
+            )
+        };
+        (r >= 0).then_some(r > 0)
     }
 
     /// Fills `out` with the return addresses on the thread's stack,
@@ -106,6 +208,64 @@ pub(crate) fn for_each_thread<F: FnMut(&Thread<'_>)>(mut f: F) {
     // SAFETY: `trampoline::<F>` matches the callback type, and `f` outlives
     // the call.
     unsafe { dynamos_for_each_thread(trampoline::<F>, (&raw mut f).cast()) };
+}
+
+/// Calls `f` on the idle task of every possible CPU, under the RCU read
+/// lock: `f` must not sleep.
+pub(crate) fn for_each_idle_task<F: FnMut(&Thread<'_>)>(mut f: F) {
+    /// # Safety
+    ///
+    /// `ctx` is the `F` passed below and `t` a valid thread record.
+    unsafe extern "C" fn trampoline<F: FnMut(&Thread<'_>)>(ctx: *mut c_void, t: *const RawThread) {
+        // SAFETY: By the function's contract.
+        let (f, raw) = unsafe { (&mut *ctx.cast::<F>(), &*t) };
+        // INVARIANT: Idle tasks never exit; the helper holds the RCU read
+        // lock during the call.
+        f(&Thread { raw });
+    }
+    // SAFETY: `trampoline::<F>` matches the callback type, and `f` outlives
+    // the call.
+    unsafe { dynamos_for_each_idle_task(trampoline::<F>, (&raw mut f).cast()) };
+}
+
+/// Whether plain patches' transitions are consistent per task: the
+/// `consistency` parameter of dynamos, a debug knob that tests turn off to
+/// show that their mix detector can fail.
+pub(crate) fn consistency_on() -> bool {
+    // SAFETY: Reads a module parameter.
+    unsafe { dynamos_consistency() }
+}
+
+/// The calling thread's identity, as [`Thread::key`] gives it. Any context.
+#[inline(always)]
+pub(crate) fn current_key() -> usize {
+    kernel::task::Task::current_raw() as usize
+}
+
+/// A call of a function on every new task, in its parent, after the task
+/// is on the task list and before it first runs (the `task_newtask`
+/// tracepoint). Removed on drop.
+pub(crate) struct NewTaskHook {
+    f: extern "C" fn(usize),
+}
+
+impl NewTaskHook {
+    /// Calls `f` with the [`Thread::key`] of every new task from now on.
+    /// `f` runs in process context, in the parent, and must not sleep.
+    pub(crate) fn new(f: extern "C" fn(usize)) -> Result<Self, kernel::error::Error> {
+        // SAFETY: `f` is a plain function, valid as long as this module is
+        // loaded, which outlives the hook (removed in `drop`).
+        kernel::error::to_result(unsafe { dynamos_newtask_hook(f) })?;
+        Ok(NewTaskHook { f })
+    }
+}
+
+impl Drop for NewTaskHook {
+    fn drop(&mut self) {
+        // SAFETY: Registered by `new`; the helper waits until no call of
+        // `f` runs.
+        unsafe { dynamos_newtask_unhook(self.f) };
+    }
 }
 
 /// Lets other tasks run if the calling thread should reschedule. Process

@@ -10,11 +10,13 @@
 //! reversed, brings back the stacks it replaced.
 
 use super::{
+    consistent,
     model::{fail, Applied, Core, SavedPolicies, SavedStacks, Trash},
     stacking::{self, check_not_transferring},
 };
 use crate::{
     logic::lifecycle::{Goal, Move, PatchKey},
+    mech::{drain::Drain, switch::TaskSwitch},
     raw::display,
 };
 use kernel::{c_str, prelude::*, str::CString};
@@ -84,7 +86,7 @@ pub(crate) fn disable(core: &mut Core, key: PatchKey, _trash: &mut Trash) -> Res
     }
     // A failure after the hook (no memory for the switch) leaves the patch
     // enabled: its post_patch hook says so, as after an enable.
-    start_disable(core, key).inspect_err(|_| callbacks.post(Goal::Enable))
+    start_disable(core, key, &mut None).inspect_err(|_| callbacks.post(Goal::Enable))
 }
 
 /// Reverses the disabling of patch `key` (a cancelled switch back).
@@ -123,27 +125,37 @@ fn check_on_top(core: &mut Core, key: PatchKey, applied: &[Applied]) -> Result {
     Ok(())
 }
 
+/// What a switch of the stacks of some sites leaves for the transition:
+/// the sites, what drains, and the per-task switch of a consistent one.
+type Switched = (KVec<usize>, Drain, Option<TaskSwitch>);
+
 /// Takes the editions of `applied` off their sites and starts draining
-/// them; returns the sites that switched and the drain.
+/// them; consistently if the patch's transitions are, with `prior`'s
+/// switch for a reversal (taken only on success).
 fn take_off(
     core: &mut Core,
     key: PatchKey,
     applied: &[Applied],
-) -> Result<(KVec<usize>, crate::mech::drain::Drain)> {
+    prior: &mut Option<TaskSwitch>,
+) -> Result<Switched> {
     check_on_top(core, key, applied)?;
     let sites = stacking::distinct(applied)?;
     let editions = stacking::editions_of(applied)?;
     // Snapshots and bookkeeping, with rollback on allocation failure.
     let saved = stacking::save_policies(core, &sites)?;
     let text = core.patch(key).ok_or(ENODEV)?.spec.module.text();
+    let change = consistent::begin(core, key, &sites, text.clone(), prior)?;
     stacking::pop_layers(core, applied);
     match stacking::drain_and_prepare(core, editions, KVec::new(), &sites, &sites, Some(text)) {
         Ok((prepared, drain)) => {
             stacking::install(core, prepared);
-            Ok((sites, drain))
+            Ok((sites, drain, change.map(consistent::Change::aim)))
         }
         Err(e) => {
             stacking::repush_layers(core, applied, saved);
+            if let Some(c) = change {
+                c.undo(core, prior);
+            }
             Err(fail(
                 core,
                 key,
@@ -155,15 +167,15 @@ fn take_off(
 }
 
 /// Takes the editions of patch `key` off their sites and starts draining
-/// them.
-fn start_disable(core: &mut Core, key: PatchKey) -> Result {
+/// them (with `prior`'s switch: see [`take_off`]).
+fn start_disable(core: &mut Core, key: PatchKey, prior: &mut Option<TaskSwitch>) -> Result {
     let p = core.patch_mut(key).ok_or(ENODEV)?;
     let name = p.spec.name;
     let applied = core::mem::take(&mut p.applied);
-    let res = take_off(core, key, &applied);
+    let res = take_off(core, key, &applied, prior);
     let p = core.patch_mut(key).ok_or(ENODEV)?;
     p.applied = applied;
-    let (sites, drain) = res?;
+    let (sites, drain, switch) = res?;
     p.begin(Goal::Disable);
     // Eager passes stop; the transfer waits for them.
     for st in p.states.iter() {
@@ -173,6 +185,7 @@ fn start_disable(core: &mut Core, key: PatchKey) -> Result {
         key,
         Goal::Disable,
         drain,
+        switch,
         sites,
         KVec::new(),
         None,
@@ -183,28 +196,36 @@ fn start_disable(core: &mut Core, key: PatchKey) -> Result {
 }
 
 /// Puts the editions of `applied` back on top of their sites (a disabling,
-/// reversed) and drains what they replace; returns the sites that switched
-/// and the drain.
+/// reversed) and drains what they replace; with `prior`'s switch if the
+/// disabling was consistent (taken only on success).
 fn put_back(
     core: &mut Core,
+    key: PatchKey,
     applied: &[Applied],
-) -> Result<(KVec<usize>, crate::mech::drain::Drain)> {
+    prior: &mut Option<TaskSwitch>,
+) -> Result<Switched> {
     let sites = stacking::distinct(applied)?;
     for &a in sites.iter() {
         core.site(a).ok_or(ENODEV)?.site.reserve_layer()?;
     }
     let saved = stacking::save_policies(core, &sites)?;
-    let prev = stacking::push_layers(core, applied)?;
-    let res = stacking::orig_counters(core, &sites)
-        .and_then(|c| stacking::drain_and_prepare(core, prev, c, &sites, &sites, None));
+    let text = core.patch(key).ok_or(ENODEV)?.spec.module.text();
+    let change = consistent::begin(core, key, &sites, text, prior)?;
+    let res = stacking::push_layers(core, applied).and_then(|prev| {
+        let c = stacking::orig_counters(core, &sites)?;
+        stacking::drain_and_prepare(core, prev, c, &sites, &sites, None)
+    });
     match res {
         Ok((p, d)) => {
             stacking::install(core, p);
-            Ok((sites, d))
+            Ok((sites, d, change.map(consistent::Change::aim)))
         }
         Err(e) => {
             stacking::pop_layers(core, applied);
             stacking::restore_policies(core, saved);
+            if let Some(c) = change {
+                c.undo(core, prior);
+            }
             Err(e)
         }
     }
@@ -226,8 +247,12 @@ pub(crate) fn reverse(core: &mut Core, key: PatchKey, goal: Goal) -> Result {
         Goal::Disable => {
             check_rollback(core, key)?;
             // The editions are on top: take them off, as a disable would.
-            let old = core.transition.take();
-            if let Err(e) = start_disable(core, key) {
+            let mut old = core.transition.take();
+            let mut prior = old.as_mut().and_then(|t| t.switch.take());
+            if let Err(e) = start_disable(core, key, &mut prior) {
+                if let Some(t) = old.as_mut() {
+                    t.switch = prior;
+                }
                 core.transition = old;
                 return Err(e);
             }
@@ -235,15 +260,21 @@ pub(crate) fn reverse(core: &mut Core, key: PatchKey, goal: Goal) -> Result {
         Goal::Enable => {
             let p = core.patch_mut(key).ok_or(ENODEV)?;
             let applied = core::mem::take(&mut p.applied);
-            let res = put_back(core, &applied);
+            let mut prior = core.transition.as_mut().and_then(|t| t.switch.take());
+            let res = put_back(core, key, &applied, &mut prior);
+            // A failed reversal gives the transition its switch back.
+            if let (Some(t), Some(sw)) = (core.transition.as_mut(), prior) {
+                t.switch = Some(sw);
+            }
             let p = core.patch_mut(key).ok_or(ENODEV)?;
             p.applied = applied;
-            let (sites, drain) = res?;
+            let (sites, drain, switch) = res?;
             p.begin(Goal::Enable);
             core.transition = Some(stacking::new_transition(
                 key,
                 Goal::Enable,
                 drain,
+                switch,
                 sites,
                 KVec::new(),
                 None,
@@ -288,6 +319,16 @@ fn reverse_replace(core: &mut Core, key: PatchKey) -> Result {
     let now_policies = stacking::save_policies(core, &sites)?;
     let p = core.patch(key).ok_or(ENODEV)?;
     let (editions, text) = (stacking::editions_of(&p.applied)?, p.spec.module.text());
+    let mut prior = core.transition.as_mut().and_then(|t| t.switch.take());
+    let change = match consistent::begin(core, key, &sites, text.clone(), &mut prior) {
+        Ok(c) => c,
+        Err(e) => {
+            if let (Some(t), Some(sw)) = (core.transition.as_mut(), prior) {
+                t.switch = Some(sw);
+            }
+            return Err(e);
+        }
+    };
     stacking::restore_stacks(core, undo_stacks, undo_policies);
     for &a in sites.iter() {
         if let Some(e) = core.site(a) {
@@ -305,6 +346,12 @@ fn reverse_replace(core: &mut Core, key: PatchKey) -> Result {
         Ok(x) => x,
         Err(e) => {
             stacking::restore_stacks(core, now_stacks, now_policies);
+            if let Some(c) = change {
+                c.undo(core, &mut prior);
+            }
+            if let (Some(t), Some(sw)) = (core.transition.as_mut(), prior) {
+                t.switch = Some(sw);
+            }
             return Err(fail(
                 core,
                 key,
@@ -314,6 +361,7 @@ fn reverse_replace(core: &mut Core, key: PatchKey) -> Result {
         }
     };
     stacking::install(core, prepared);
+    let switch = change.map(consistent::Change::aim);
     for &k in replaced.iter() {
         if let Some(p) = core.patch_mut(k) {
             p.reach(Goal::Enable);
@@ -326,6 +374,7 @@ fn reverse_replace(core: &mut Core, key: PatchKey) -> Result {
         key,
         Goal::Disable,
         drain,
+        switch,
         sites,
         KVec::new(),
         None,

@@ -17,15 +17,18 @@
 //!    anything changes for any call.
 //! 5. [`Enabling::switch`]: the layers go on (a cumulative patch first
 //!    takes every other patch's off), the editions they replaced start
-//!    draining, and every site's snapshot is prepared.
+//!    draining, and every site's snapshot is prepared; for a consistent
+//!    patch (`consistent.rs`), each site keeps its old state as side 0.
 //! 6. [`Enabling::commit`]: the snapshots are installed (new calls enter
-//!    the new editions) and the transition starts.
+//!    the new editions; in a consistent transition, the calls of the tasks
+//!    that moved to side 1) and the transition starts.
 //!
 //! Every phase but the last may fail. The guard undoes, when it is
 //! dropped before the commit, what the phases that ran did: nothing stays
 //! patched, and the reason is in dmesg and in the patch's `error` file.
 
 use super::{
+    consistent::{self, Change},
     disable,
     model::{fail, Applied, Core, Leftover, SavedPolicies, SavedStacks, SiteRecord, Trash},
     stacking::{self, record_mut, site_name, Applicable, Resolved},
@@ -202,6 +205,8 @@ struct Enabling<'a> {
     drain: Option<Drain>,
     /// A leftover was pushed for callers an adaptor covers.
     spared: bool,
+    /// A consistent enable, begun.
+    change: Option<Change>,
     stage: Stage,
 }
 
@@ -226,6 +231,7 @@ impl<'a> Enabling<'a> {
             plan: Plan::default(),
             drain: None,
             spared: false,
+            change: None,
             stage: Stage::Preparing,
         })
     }
@@ -415,6 +421,13 @@ impl<'a> Enabling<'a> {
     /// site's snapshot is prepared.
     fn switch(&mut self, targets: &[Applicable]) -> Result<KVec<(usize, Prepared)>> {
         self.stage = Stage::Stacking;
+        self.change = consistent::begin(
+            self.core,
+            self.key,
+            &self.plan.sites,
+            self.text.clone(),
+            &mut None,
+        )?;
         if self.replace {
             for e in self.core.sites.iter_mut() {
                 if !e.site.stack().is_empty() {
@@ -480,6 +493,8 @@ impl<'a> Enabling<'a> {
     fn commit(mut self, prepared: KVec<(usize, Prepared)>) {
         self.stage = Stage::Done;
         stacking::install(self.core, prepared);
+        // Every site publishes both sides: tasks may move to the new one.
+        let switch = self.change.take().map(Change::aim);
         let core = &mut *self.core;
         let key = self.key;
         let plan = core::mem::take(&mut self.plan);
@@ -500,6 +515,7 @@ impl<'a> Enabling<'a> {
             key,
             Goal::Enable,
             drain,
+            switch,
             plan.sites,
             plan.replaced,
             undo,
@@ -519,6 +535,9 @@ impl Drop for Enabling<'_> {
                 self.core.leftovers.pop();
             }
             stacking::pop_layers(self.core, &self.applied);
+            if let Some(c) = self.change.take() {
+                c.undo(self.core, &mut None);
+            }
             let plan = core::mem::take(&mut self.plan);
             stacking::restore_stacks(self.core, plan.stacks, plan.policies);
         }

@@ -9,7 +9,7 @@ use super::{
     transition,
 };
 use crate::{
-    mech::safepoint,
+    mech::{safepoint, switch},
     raw::{
         kthread,
         modules::Notifier,
@@ -69,8 +69,10 @@ pub(crate) fn init(tables: &'static Tables) -> Result {
     kthread::init(safepoint_reached);
     let work = Arc::pin_init(TransitionWork::new(transition::run), GFP_KERNEL)?;
     let notifier = Notifier::register(module_event)?;
+    let new_tasks = switch::hook_new_tasks()?;
     model::set_core(Core {
         _notifier: notifier,
+        _new_tasks: new_tasks,
         patches: KVec::new(),
         sites: KVec::new(),
         transition: None,

@@ -48,6 +48,7 @@ use crate::{
         safepoint::{self, Safepoints},
         site::{Edition, EditionId, Layer, Policy, Site},
         state::LazyState,
+        switch::TaskSwitch,
     },
     raw::{
         display,
@@ -56,6 +57,7 @@ use crate::{
         modules::Notifier,
         shadow,
         sysfs::{AsParent, Attr, Dir, Parent},
+        tasks::NewTaskHook,
         wq::OwnedQueue,
     },
 };
@@ -260,6 +262,10 @@ pub(crate) struct Transition {
     pub(crate) goal: Goal,
     /// What must drain before it is done.
     pub(crate) drain: Drain,
+    /// Which side each task runs, for a patch whose transitions are
+    /// consistent per task (`mech/switch.rs`); `None` for subsystems,
+    /// which keep their own model.
+    pub(crate) switch: Option<TaskSwitch>,
     /// Addresses of the sites counting for it.
     pub(crate) sites: KVec<usize>,
     /// Patches a cumulative patch is replacing: disabled when it is done.
@@ -283,6 +289,8 @@ pub(crate) struct Transition {
 pub(crate) struct Core {
     /// Calls `registry/modules.rs` as modules come and go.
     pub(crate) _notifier: Notifier,
+    /// Puts new tasks on the side a consistent transition goes to.
+    pub(crate) _new_tasks: NewTaskHook,
     /// Registered patches, in registration order.
     pub(crate) patches: KVec<Patch>,
     /// Hooked functions.
@@ -605,6 +613,9 @@ pub(crate) struct Patch {
     pub(crate) applied: KVec<Applied>,
     /// Its states, converted lazily (`mech/state.rs`).
     pub(crate) states: KVec<Arc<LazyState>>,
+    /// After how long a transition of it that has not ended is reported
+    /// (0: never).
+    pub(crate) timeout_ms: u32,
     state_dirs: Option<StateDirs>,
     dir: Kept<PatchInfo>,
 }
@@ -625,6 +636,7 @@ impl Patch {
             error: None,
             applied: KVec::new(),
             states,
+            timeout_ms: crate::logic::lifecycle::DEFAULT_TIMEOUT_MS,
             state_dirs,
             dir,
         }

@@ -163,9 +163,25 @@ fn push_coming(
     let (f, name, text) = (p.spec.funcs[fidx], p.spec.name, p.spec.module.text());
     let module = p.spec.module.get().ok_or(EBUSY)?;
     p.applied.reserve(1, GFP_KERNEL)?;
+    // During the patch's own consistent transition, the tasks not yet on
+    // its target side keep the function as it was: the original.
+    let old_side = core
+        .transition
+        .as_ref()
+        .filter(|t| t.patch == key)
+        .and_then(|t| t.switch.as_ref())
+        .map(|sw| 1 - sw.target());
+    // And the switch checks the original too.
+    let code = match old_side {
+        Some(_) => Some(switch_code(core, addr)?),
+        None => None,
+    };
     let entry = core.site(addr).ok_or(ENODEV)?;
     let layer = entry.site.new_edition(name, &f.edition, module, text)?;
     entry.add_edition_dir(layer.edition.id)?;
+    if let Some(side) = old_side {
+        entry.site.begin_sides(side)?;
+    }
     entry.site.push_layer(layer.clone())?;
     let published = subsystem::refresh_sites(core, &[addr])
         .and_then(|()| core.site(addr).ok_or(ENODEV)?.site.publish());
@@ -174,8 +190,16 @@ fn push_coming(
         Ok(stale) => drop(stale),
         Err(e) => {
             entry.site.pop_top();
+            entry.site.set_sides(None);
             entry.remove_edition_dir(layer.edition.id, trash);
             return Err(e);
+        }
+    }
+    if let (Some(t), Some(code)) = (core.transition.as_mut(), code) {
+        // PANIC: cannot fail, reserved by `switch_code`.
+        let _ = t.sites.push(addr, GFP_NOWAIT);
+        if let Some(sw) = t.switch.as_mut() {
+            sw.set_code(code);
         }
     }
     let applied = Applied {
@@ -187,6 +211,16 @@ fn push_coming(
     // PANIC: cannot fail, reserved above.
     let _ = p.applied.push(applied, GFP_NOWAIT);
     Ok(())
+}
+
+/// The code the switch in progress will check once the site at `addr`
+/// joins its transition, with room for the site in the transition's list.
+fn switch_code(core: &mut Core, addr: usize) -> Result<KVec<core::ops::Range<usize>>> {
+    let mut code = KVec::new();
+    core.site(addr).ok_or(ENODEV)?.site.code(&mut code)?;
+    let t = core.transition.as_mut().ok_or(ENODEV)?;
+    t.sites.reserve(1, GFP_KERNEL)?;
+    t.switch.as_ref().ok_or(ENODEV)?.with_code(&code)
 }
 
 /// Applies function `fidx` of patch `key`, found at `addr` in a module that

@@ -18,6 +18,7 @@ use crate::{
     mech::{
         drain::Drain,
         site::{free_stale, Edition, Prepared},
+        switch::TaskSwitch,
     },
     raw::{
         display,
@@ -282,6 +283,7 @@ pub(crate) fn new_transition(
     key: PatchKey,
     goal: Goal,
     drain: Drain,
+    switch: Option<TaskSwitch>,
     sites: KVec<usize>,
     replaced: KVec<PatchKey>,
     undo: Option<(SavedStacks, SavedPolicies)>,
@@ -290,6 +292,7 @@ pub(crate) fn new_transition(
         patch: key,
         goal,
         drain,
+        switch,
         sites,
         replaced,
         undo,

@@ -55,8 +55,7 @@ use kernel::{
     sync::Arc,
 };
 
-/// Default switch timeout, in milliseconds.
-pub(crate) const DEFAULT_TIMEOUT_MS: u32 = 30_000;
+pub(crate) use crate::logic::lifecycle::DEFAULT_TIMEOUT_MS;
 
 /// Creates the subsystem `name` (and its sysfs directory) unless it exists.
 pub(crate) fn declare(core: &mut Core, name: &CStr) -> Result {

@@ -7,6 +7,7 @@
 //! drained, and makes the pending jumps of sites, a few at a time.
 
 use super::{
+    consistent,
     model::{free_shadows, with_core, Core, Leftover, Release, Transition, Trash},
     stacking::{copy, remove_empty_sites},
     subsystem,
@@ -47,12 +48,16 @@ pub(crate) fn run() {
         if t.transferring {
             return Ok(None);
         }
-        if t.forced || t.drain.check() {
+        // Every task on the target side first: only then can nothing
+        // enter what drains.
+        let switched = t.switch.as_mut().is_none_or(|s| s.check());
+        if t.forced || (switched && t.drain.check()) {
             return Ok(start_transfer(core));
         }
         promote(core);
         core.retry_safepoints();
         subsystem::check_timeout(core);
+        consistent::check_timeout(core);
         // Check again in a jiffy.
         core.kick_later(1);
         Ok(None)
@@ -213,6 +218,7 @@ pub(crate) fn finish(core: &mut Core, trash: &mut Trash) -> Option<Finished> {
         patch: key,
         goal,
         mut drain,
+        switch: sides,
         sites,
         replaced,
         forced,
@@ -240,7 +246,13 @@ pub(crate) fn finish(core: &mut Core, trash: &mut Trash) -> Option<Finished> {
     for e in core.sites.iter_mut() {
         e.site.retain_draining(|ed| !drain.contains(ed));
     }
+    // Every task follows the one state left (a forced switch moves the
+    // tasks still on the other side), then the sides' table goes.
+    if sides.is_some() {
+        consistent::end_sides(core, &sites);
+    }
     settle(core, &sites);
+    drop(sides);
     core.patch(key)?;
     // The patches whose editions went: the replaced ones, or this one.
     let gone = match goal {

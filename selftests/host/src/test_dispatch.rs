@@ -124,6 +124,21 @@ fn jump_needs_jumps_allowed() {
 }
 
 #[test]
+fn jump_never_during_a_consistent_transition() {
+    let plan = JumpPlan {
+        two_sides: true,
+        ..jumpable()
+    };
+    assert_eq!(jump_entry(&plan, &ENTRIES), None);
+    let plan = JumpPlan {
+        two_sides: true,
+        counting: true,
+        ..jumpable()
+    };
+    assert_eq!(jump_entry(&plan, &ENTRIES), None);
+}
+
+#[test]
 fn jump_never_for_a_kthread_loop() {
     let plan = JumpPlan {
         kthread_loop: true,
