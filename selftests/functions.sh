@@ -488,5 +488,34 @@ $CMD_PREFIX: % rmmod $CORE
 dynamos: dynamos unloaded
 $CMD_PREFIX: % rmmod $TARGET"
 }
+# start_loops STOP CMD...: three background shells that run CMD (no new
+# process per run if CMD is a builtin) until the file STOP exists; LOOPS
+# holds their pids. stop_loops STOP ends them.
+start_loops() {
+	local stop=$1
+	shift
+	rm -f "$stop"
+	LOOPS=
+	for _ in 1 2 3; do
+		(while [ ! -e "$stop" ]; do "$@"; done) &
+		LOOPS="$LOOPS $!"
+	done
+}
+stop_loops() {
+	touch "$1"
+	[ -n "${LOOPS:-}" ] && wait $LOOPS
+	LOOPS=
+}
+
+# flip PATCH VALUE: writes VALUE to PATCH's enabled right after the
+# opposite write, to reverse its transition midway; if the transition is in
+# its transfer step (EBUSY), once it has ended, which starts the opposite
+# transition instead.
+flip() {
+	(echo "$2" >"$SYSFS/patches/$1/enabled") 2>/dev/null && return
+	loop_until state_settled "$1" || die "the transition of $1 did not end"
+	echo "$2" >"$SYSFS/patches/$1/enabled" || die "writing $2 to $1's enabled failed"
+}
+
 # sleepers_are N: N tasks sleep in dynamos_target_sleep() now.
 sleepers_are() { local v=; rd v "$TDBG/sleepers"; [ "$v" = "$1" ]; }

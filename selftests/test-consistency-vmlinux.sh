@@ -12,29 +12,9 @@ MAX_RETRIES=${MAX_RETRIES:-6000}
 P=dynamos_test_mapchain
 STOP=/tmp/dynamos-mapchain.stop
 ROUNDS=${CHAIN_ROUNDS:-8}
-READERS=
 
-start_readers() {
-	rm -f "$STOP"
-	READERS=
-	for _ in 1 2 3; do
-		(while [ ! -e "$STOP" ]; do mapfile -t _ </proc/self/maps; done) &
-		READERS="$READERS $!"
-	done
-}
-stop_readers() {
-	touch "$STOP"
-	[ -n "$READERS" ] && wait $READERS
-	READERS=
-}
-cleanup_extra() { stop_readers; }
-
-# flip VALUE: see test-consistency.sh.
-flip() {
-	(echo "$1" >"$SYSFS/patches/$P/enabled") 2>/dev/null && return
-	loop_until state_settled $P || die "the transition did not end"
-	echo "$1" >"$SYSFS/patches/$P/enabled" || die "writing $1 failed"
-}
+read_maps() { mapfile -t _ </proc/self/maps; }
+cleanup_extra() { stop_loops "$STOP"; }
 
 # run_phase [DYNAMOS PARAMS]: the rounds under readers; sets PATHS, MIXED.
 run_phase() {
@@ -43,20 +23,20 @@ run_phase() {
 	load_mod "$CORE_KO" "$@"
 	load_mod "$(test_ko mapchain)"
 	log "$ROUNDS rounds of enable, disable and reversals under 3 readers of /proc/self/maps"
-	start_readers
+	start_loops "$STOP" read_maps
 	for r in $(seq "$ROUNDS"); do
 		echo 1 >"$SYSFS/patches/$P/enabled" || die "round $r: enable failed"
 		wait_state $P enabled
 		echo 0 >"$SYSFS/patches/$P/enabled" || die "round $r: disable failed"
-		flip 1
+		flip $P 1
 		wait_state $P enabled
 		echo 0 >"$SYSFS/patches/$P/enabled" || die "round $r: disable failed"
 		wait_state $P disabled
 		echo 1 >"$SYSFS/patches/$P/enabled" || die "round $r: enable failed"
-		flip 0
+		flip $P 0
 		wait_state $P disabled
 	done
-	stop_readers
+	stop_loops "$STOP"
 	[ "$(dmesg | grep -c "$P: paths ")" -gt "$before" ] || die "the patch reported no counts"
 	line=$(dmesg | grep "$P: paths " | tail -n 1)
 	PATHS=$(sed -n 's/.*paths \([0-9]*\) .*/\1/p' <<<"$line")

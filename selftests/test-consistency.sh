@@ -17,23 +17,10 @@ P=dynamos_test_chain
 CDBG=/sys/kernel/debug/dynamos_chain
 STOP=/tmp/dynamos-chain.stop
 ROUNDS=${CHAIN_ROUNDS:-10}
-CALLERS=
 
-start_callers() {
-	rm -f "$STOP"
-	CALLERS=
-	for _ in 1 2 3; do
-		# Each read of run makes 16 call paths.
-		(while [ ! -e "$STOP" ]; do read -r _ <"$CDBG/run"; done) &
-		CALLERS="$CALLERS $!"
-	done
-}
-stop_callers() {
-	touch "$STOP"
-	[ -n "$CALLERS" ] && wait $CALLERS
-	CALLERS=
-}
-cleanup_extra() { stop_callers; }
+# Each read of run makes 16 call paths.
+run_paths() { read -r _ <"$CDBG/run"; }
+cleanup_extra() { stop_loops "$STOP"; }
 
 # chain_stat NAME: a field of the stats file ("paths N mixed M ...").
 chain_stat() {
@@ -46,15 +33,6 @@ chain_stat() {
 	done
 }
 
-# flip VALUE: writes VALUE to enabled right after the opposite write, to
-# reverse the transition midway; if it is in its transfer step (EBUSY),
-# once it has ended, which starts the opposite transition instead.
-flip() {
-	(echo "$1" >"$SYSFS/patches/$P/enabled") 2>/dev/null && return
-	loop_until state_settled $P || die "round $r: the transition did not end"
-	echo "$1" >"$SYSFS/patches/$P/enabled" || die "round $r: writing $1 failed"
-}
-
 # cycles: ROUNDS rounds of enable, disable, then an enable reversed midway
 # and a disable reversed midway.
 cycles() {
@@ -65,12 +43,12 @@ cycles() {
 		echo 0 >"$SYSFS/patches/$P/enabled" || die "round $r: disable failed"
 		wait_state $P disabled
 		echo 1 >"$SYSFS/patches/$P/enabled" || die "round $r: enable failed"
-		flip 0
+		flip $P 0
 		wait_state $P disabled
 		echo 1 >"$SYSFS/patches/$P/enabled" || die "round $r: enable failed"
 		wait_state $P enabled
 		echo 0 >"$SYSFS/patches/$P/enabled" || die "round $r: disable failed"
-		flip 1
+		flip $P 1
 		wait_state $P enabled
 		echo 0 >"$SYSFS/patches/$P/enabled" || die "round $r: disable failed"
 		wait_state $P disabled
@@ -86,9 +64,9 @@ run_phase() {
 	echo 1 >"$CDBG/stats"
 	before=$(dmesg | grep -c "reversing the transition of patch '$P'")
 	log "$ROUNDS rounds of enable, disable and reversals under 3 callers"
-	start_callers
+	start_loops "$STOP" run_paths
 	cycles
-	stop_callers
+	stop_loops "$STOP"
 	PATHS=$(chain_stat paths) MIXED=$(chain_stat mixed) OLD=$(chain_stat old) NEW=$(chain_stat new)
 	REVERSED=$(($(dmesg | grep -c "reversing the transition of patch '$P'") - before))
 	log "$PATHS call paths: $OLD all old, $NEW all new, $MIXED mixed (last mixed record $(chain_stat last)); $REVERSED reversals"

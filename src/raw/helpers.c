@@ -20,6 +20,16 @@
 
 #include "helpers.h"
 
+/* The record of thread t that Rust reads (struct dynamos_thread). */
+static void dynamos_fill_thread(struct dynamos_thread *th, struct task_struct *t)
+{
+	th->task = t;
+	th->pid = t->pid;
+	th->tgid = t->tgid;
+	th->on_cpu = READ_ONCE(t->on_cpu);
+	strscpy(th->comm, t->comm, sizeof(th->comm));
+}
+
 /* Calls fn on every thread, under rcu_read_lock(): fn must not sleep. */
 void dynamos_for_each_thread(dynamos_thread_fn fn, void *ctx)
 {
@@ -28,11 +38,7 @@ void dynamos_for_each_thread(dynamos_thread_fn fn, void *ctx)
 
 	rcu_read_lock();
 	for_each_process_thread(g, t) {
-		th.task = t;
-		th.pid = t->pid;
-		th.tgid = t->tgid;
-		th.on_cpu = READ_ONCE(t->on_cpu);
-		strscpy(th.comm, t->comm, sizeof(th.comm));
+		dynamos_fill_thread(&th, t);
 		fn(ctx, &th);
 	}
 	rcu_read_unlock();
@@ -355,11 +361,7 @@ void dynamos_for_each_idle_task(dynamos_thread_fn fn, void *ctx)
 
 		if (!t)
 			continue;
-		th.task = t;
-		th.pid = t->pid;
-		th.tgid = t->tgid;
-		th.on_cpu = READ_ONCE(t->on_cpu);
-		strscpy(th.comm, t->comm, sizeof(th.comm));
+		dynamos_fill_thread(&th, t);
 		fn(ctx, &th);
 	}
 	rcu_read_unlock();

@@ -69,6 +69,15 @@ extern "C" {
     fn dynamos_newtask_unhook(f: extern "C" fn(task: usize));
 }
 
+/// `dynamos_task_pinned()` or `dynamos_task_on_cpu()`.
+type DecideHelper = unsafe extern "C" fn(
+    *mut c_void,
+    *mut usize,
+    u32,
+    unsafe extern "C" fn(*mut c_void, *const usize, c_int) -> bool,
+    *mut c_void,
+) -> c_int;
+
 /// Calls the closure `ctx` points to on a trace (`nr < 0`: untrusted).
 ///
 /// # Safety
@@ -130,24 +139,8 @@ impl Thread<'_> {
     ///
     /// `f` runs with the thread's runqueue locked and interrupts off: it
     /// must not sleep, allocate, or take a lock held around scheduler calls.
-    pub(crate) fn decide_pinned<F: FnMut(Option<&[usize]>) -> bool>(
-        &self,
-        mut f: F,
-    ) -> Option<bool> {
-        let mut store = [0usize; MAX_DEPTH];
-        // SAFETY: `task` is live (type invariant); `store` holds
-        // `MAX_DEPTH` entries; `decide::<F>` matches the callback type and
-        // `f` outlives the call, which does not sleep.
-        let r = unsafe {
-            dynamos_task_pinned(
-                self.raw.task.cast(),
-                store.as_mut_ptr(),
-                MAX_DEPTH as u32,
-                decide::<F>,
-                (&raw mut f).cast(),
-            )
-        };
-        (r >= 0).then_some(r > 0)
+    pub(crate) fn decide_pinned<F: FnMut(Option<&[usize]>) -> bool>(&self, f: F) -> Option<bool> {
+        self.decide(dynamos_task_pinned, f)
     }
 
     /// For a thread that runs: calls `f` as [`Thread::decide_pinned`] does,
@@ -157,15 +150,23 @@ impl Thread<'_> {
     /// nothing of the kernel if it was in user space. `None` if it was not
     /// running there. `f` runs in hard interrupt context. Process context,
     /// interrupts on.
-    pub(crate) fn decide_on_cpu<F: FnMut(Option<&[usize]>) -> bool>(
+    pub(crate) fn decide_on_cpu<F: FnMut(Option<&[usize]>) -> bool>(&self, f: F) -> Option<bool> {
+        self.decide(dynamos_task_on_cpu, f)
+    }
+
+    /// `f` through `helper`, one of the two C helpers above.
+    fn decide<F: FnMut(Option<&[usize]>) -> bool>(
         &self,
+        helper: DecideHelper,
         mut f: F,
     ) -> Option<bool> {
         let mut store = [0usize; MAX_DEPTH];
-        // SAFETY: As in `decide_pinned`; the helper waits for the
-        // interrupt's end before it returns.
+        // SAFETY: `task` is live (type invariant); `store` holds
+        // `MAX_DEPTH` entries; `decide::<F>` matches the callback type and
+        // `f` outlives the call, which returns once `f` has run (or will
+        // not run).
         let r = unsafe {
-            dynamos_task_on_cpu(
+            helper(
                 self.raw.task.cast(),
                 store.as_mut_ptr(),
                 MAX_DEPTH as u32,
