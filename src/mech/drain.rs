@@ -3,8 +3,9 @@
 //! Retiring editions: when is an edition that new calls no longer enter
 //! quiescent?
 //!
-//! When a patch is enabled or disabled, new calls switch at once to the new
-//! default editions; the editions they left are *draining*. An edition is
+//! When a patch is enabled or disabled, new calls switch to the new default
+//! editions (for a plain patch, task by task: `switch.rs`); the editions
+//! they left are *draining*. An edition is
 //! quiescent when
 //!
 //! 1. its use counter is 0: no thread is inside it through a counted entry
