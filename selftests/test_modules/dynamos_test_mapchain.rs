@@ -53,7 +53,7 @@ extern "C" fn show_map_v2(m: *mut bindings::seq_file, v: *mut c_void) -> c_int {
     });
     // /proc/PID/maps shows a mapping under the RCU read lock (per-VMA
     // locking): a busy wait, not a sleep.
-    udelay(Delta::from_micros(20));
+    udelay(Delta::from_micros(100));
     // SAFETY: The seq_file and `struct vm_area_struct` that procfs passes
     // to `show_map()`, handed on as the original does.
     unsafe { show_map_vma_fn::call(m, v) };

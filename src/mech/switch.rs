@@ -36,8 +36,7 @@
 use crate::{
     logic::{dispatch, symtext},
     raw::{
-        global::module_lock,
-        kthread,
+        global::{RawGuard, RawLocked},
         rcu::{RcuSlot, ReadSide},
         tasks::{self, NewTaskHook, Thread},
     },
@@ -165,19 +164,30 @@ impl TaskTable {
 }
 
 /// What writers of the table share.
-pub(crate) struct Writer {
+struct Writer {
     /// The side new tasks start on, and the check moves tasks to.
     target: Side,
     /// Slots in use.
     used: usize,
-    /// A task could not be added: the table must grow.
-    full: bool,
+    /// Slots in the table.
+    len: usize,
+    /// Tasks that could not be added, ever: a check during which this
+    /// changed cannot conclude.
+    misses: u64,
 }
 
-module_lock! {
-    static WRITER: SpinLockIrq<Writer> = Writer { target: 0, used: 0, full: false };
-    init = init_writer;
-    lock = lock_writer;
+/// The writers' state, behind a raw lock: it is taken inside
+/// `task_call_func()`, under the scheduler's raw locks, and in interrupts.
+static WRITER: RawLocked<Writer> = RawLocked::new(Writer {
+    target: 0,
+    used: 0,
+    len: 0,
+    misses: 0,
+});
+
+/// Takes the writers' lock.
+fn lock_writer() -> Option<RawGuard<'static, Writer>> {
+    Some(WRITER.lock())
 }
 
 /// The table of the transition in progress, if any.
@@ -190,8 +200,9 @@ pub(crate) fn current_side(rs: &impl ReadSide) -> Side {
     TABLE.read(rs).map_or(0, |t| t.side(tasks::current_key()))
 }
 
-/// Puts task `key` on `side`, adding it if `add`; whether it is there now.
-fn set_side(key: usize, side: Side, add: bool) -> bool {
+/// Puts task `key` on `side` (or, with `None`, on the target side, read
+/// under the same lock), adding it if needed; whether it is there now.
+fn set_side(key: usize, side: Option<Side>) -> bool {
     let Some(mut w) = lock_writer() else {
         return false;
     };
@@ -200,29 +211,29 @@ fn set_side(key: usize, side: Side, add: bool) -> bool {
         return false;
     };
     let w = &mut *w;
-    let done = t.set(key, side, &mut w.used, add);
-    if !done && add {
-        w.full = true;
+    let side = side.unwrap_or(w.target);
+    let done = t.set(key, side, &mut w.used, true);
+    if !done {
+        w.misses += 1;
     }
     done
 }
 
 /// A new task has run nothing: it may start on any side, and starts on
-/// the target's, which spares it a check.
+/// the target's, which spares it a check. The target is read under the
+/// lock that sets the side: a check cannot move the task in between.
 extern "C" fn on_new_task(key: usize) {
     let g = rcu::read_lock();
     if TABLE.read(&g).is_none() {
         return;
     }
     drop(g);
-    let target = lock_writer().map_or(0, |w| w.target);
-    set_side(key, target, target != 0);
+    set_side(key, None);
 }
 
 /// Hooks new tasks, for the life of dynamos (whether or not a transition
 /// runs: a hook made per transition would cost a text patch each time).
 pub(crate) fn hook_new_tasks() -> Result<NewTaskHook> {
-    init_writer();
     NewTaskHook::new(on_new_task)
 }
 
@@ -254,21 +265,27 @@ impl TaskSwitch {
         tasks::for_each_thread(|_| n += 1);
         let table = KBox::new(TaskTable::new(n)?, GFP_KERNEL)?;
         let holders = KVec::with_capacity(MAX_HOLDERS, GFP_KERNEL)?;
+        let len = table.slots.len();
+        let mut table = Some(table);
         let stale = {
             let mut w = lock_writer().ok_or(EINVAL)?;
             let g = rcu::read_lock();
-            if TABLE.read(&g).is_some() {
-                return Err(EBUSY);
-            }
+            let busy = TABLE.read(&g).is_some();
             drop(g);
-            *w = Writer {
-                target: 0,
-                used: 0,
-                full: false,
-            };
-            TABLE.replace(Some(table))
+            if !busy {
+                let misses = w.misses;
+                *w = Writer {
+                    target: 0,
+                    used: 0,
+                    len,
+                    misses,
+                };
+            }
+            (!busy).then(|| TABLE.replace(table.take()))
         };
-        drop(stale);
+        // Freed without the lock (it may sleep).
+        drop(table);
+        drop(stale.ok_or(EBUSY)?);
         Ok(TaskSwitch {
             ranges: KVec::new(),
             target: 0,
@@ -319,7 +336,8 @@ impl TaskSwitch {
     /// Moves every task that can move; returns whether all are on the
     /// target side. Process context.
     pub(crate) fn check(&mut self) -> bool {
-        self.grow_if_full();
+        self.grow();
+        let misses = lock_writer().map_or(0, |w| w.misses);
         let g = rcu::read_lock();
         let Some(table) = TABLE.read(&g) else {
             return false;
@@ -339,14 +357,13 @@ impl TaskSwitch {
                 let Some(trace) = trace else {
                     return false;
                 };
-                if let Some(&a) = kthread::live_part(trace)
-                    .iter()
-                    .find(|&&a| dispatch::in_sorted(ranges, a))
-                {
+                // The whole trace: dormant frames below a kernel thread's
+                // moved loop may hold the transition's code too.
+                if let Some(&a) = trace.iter().find(|&&a| dispatch::in_sorted(ranges, a)) {
                     hit = a;
                     return false;
                 }
-                set_side(key, target, target != 0)
+                set_side(key, Some(target))
             };
             let moved = match t.decide_pinned(&mut decide) {
                 Some(m) => m,
@@ -369,39 +386,42 @@ impl TaskSwitch {
         drop(g);
         self.remaining = remaining;
         self.total = total;
-        remaining == 0
+        // A task that could not be added stayed where it was, and the walk
+        // may not have met it (a thread added behind it): not done yet.
+        let missed = lock_writer().is_none_or(|w| w.misses != misses);
+        remaining == 0 && !missed
     }
 
-    /// Replaces a table that a task could not be added to with a larger
-    /// copy.
-    fn grow_if_full(&mut self) {
-        let (full, used) = lock_writer().map_or((false, 0), |w| (w.full, w.used));
-        if !full {
+    /// Replaces the table with a larger copy once a quarter of it is in
+    /// use, so that new tasks practically always find room.
+    fn grow(&mut self) {
+        let (used, len) = lock_writer().map_or((0, 0), |w| (w.used, w.len));
+        if used * 4 < len {
             return;
         }
-        // On allocation failure the tasks that could not be added stay on
-        // side 0 and are checked again: slower, never wrong.
+        // On allocation failure tasks may find no room: they stay on side
+        // 0 and the check does not conclude while that happens.
         let Ok(bigger) = TaskTable::new(used * 2).and_then(|t| Ok(KBox::new(t, GFP_KERNEL)?))
         else {
             return;
         };
-        let stale = {
-            let Some(mut w) = lock_writer() else {
-                return;
-            };
+        let len = bigger.slots.len();
+        let mut bigger = Some(bigger);
+        let stale = (|| {
+            let mut w = lock_writer()?;
             let g = rcu::read_lock();
-            let Some(old) = TABLE.read(&g) else {
-                return;
-            };
+            let old = TABLE.read(&g)?;
             let mut n = 0;
-            if !bigger.copy_from(old, &mut n) {
-                return;
+            if !bigger.as_ref()?.copy_from(old, &mut n) {
+                return None;
             }
             drop(g);
             w.used = n;
-            w.full = false;
-            TABLE.replace(Some(bigger))
-        };
+            w.len = len;
+            Some(TABLE.replace(bigger.take()))
+        })();
+        // Freed without the lock (they may sleep).
+        drop(bigger);
         drop(stale);
     }
 }

@@ -51,3 +51,71 @@ macro_rules! module_lock {
     };
 }
 pub(crate) use module_lock;
+
+extern "C" {
+    fn dynamos_raw_lock_irqsave() -> kernel::ffi::c_ulong;
+    fn dynamos_raw_unlock_irqrestore(flags: kernel::ffi::c_ulong);
+}
+
+/// A value behind dynamos' one raw spinlock (`raw/helpers.c`), taken with
+/// interrupts off: usable where a `spinlock_t` is not, under the
+/// scheduler's raw locks (inside `task_call_func()`) and in hard
+/// interrupts. Every `RawLocked` shares that one lock: hold it briefly, and
+/// never lock two at once.
+pub(crate) struct RawLocked<T> {
+    data: core::cell::UnsafeCell<T>,
+}
+
+// SAFETY: The data is only reached through a `RawGuard`, which holds the
+// lock: one thread at a time; `T: Send` lets it move between them.
+unsafe impl<T: Send> Sync for RawLocked<T> {}
+
+impl<T> RawLocked<T> {
+    /// `value`, behind the lock.
+    pub(crate) const fn new(value: T) -> Self {
+        RawLocked {
+            data: core::cell::UnsafeCell::new(value),
+        }
+    }
+
+    /// Takes the lock (interrupts off until the guard drops).
+    pub(crate) fn lock(&self) -> RawGuard<'_, T> {
+        // SAFETY: Takes the lock; callable from any context but NMI.
+        let flags = unsafe { dynamos_raw_lock_irqsave() };
+        RawGuard { lock: self, flags }
+    }
+}
+
+/// The lock of a [`RawLocked`], held.
+///
+/// # Invariants
+///
+/// The raw lock is held, with `flags` the interrupt state to restore.
+pub(crate) struct RawGuard<'a, T> {
+    lock: &'a RawLocked<T>,
+    flags: kernel::ffi::c_ulong,
+}
+
+impl<T> core::ops::Deref for RawGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: The lock is held (type invariant): no one else reaches
+        // the data.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T> core::ops::DerefMut for RawGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: As in `deref`, and `&mut self` is the only reference.
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T> Drop for RawGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: The lock is held (type invariant), taken with `flags`.
+        unsafe { dynamos_raw_unlock_irqrestore(self.flags) };
+    }
+}

@@ -349,14 +349,19 @@ bool dynamos_consistency(void)
 	return consistency;
 }
 
-/* Calls fn on every CPU's idle task, under rcu_read_lock(): fn must not sleep. */
+/*
+ * Calls fn on the idle task of every online CPU, under rcu_read_lock(): fn
+ * must not sleep. An offline CPU's idle task runs nothing (and is never
+ * switched out: it could not be checked); a CPU that comes online starts
+ * it anew.
+ */
 void dynamos_for_each_idle_task(dynamos_thread_fn fn, void *ctx)
 {
 	struct dynamos_thread th;
 	int cpu;
 
 	rcu_read_lock();
-	for_each_possible_cpu(cpu) {
+	for_each_online_cpu(cpu) {
 		struct task_struct *t = dynamos_idle_task(cpu);
 
 		if (!t)
@@ -469,4 +474,24 @@ void dynamos_newtask_unhook(dynamos_newtask_fn fn)
 {
 	tracepoint_probe_unregister(&dynamos_tp_newtask, dynamos_newtask_probe, fn);
 	tracepoint_synchronize_unregister();
+}
+
+/*
+ * The lock of mech/switch.rs's table writers (src/raw/global.rs, RawLocked):
+ * raw, since it is taken inside task_call_func() under the task's pi_lock
+ * and runqueue lock, and in hard interrupts.
+ */
+static DEFINE_RAW_SPINLOCK(dynamos_raw_lock);
+
+unsigned long dynamos_raw_lock_irqsave(void)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&dynamos_raw_lock, flags);
+	return flags;
+}
+
+void dynamos_raw_unlock_irqrestore(unsigned long flags)
+{
+	raw_spin_unlock_irqrestore(&dynamos_raw_lock, flags);
 }

@@ -51,6 +51,8 @@ int dynamos_task_pinned(struct task_struct *task, unsigned long *store, unsigned
 			dynamos_stack_fn fn, void *ctx);
 int dynamos_task_on_cpu(struct task_struct *task, unsigned long *store, unsigned int size,
 			dynamos_stack_fn fn, void *ctx);
+unsigned long dynamos_raw_lock_irqsave(void);
+void dynamos_raw_unlock_irqrestore(unsigned long flags);
 int dynamos_newtask_hook(dynamos_newtask_fn fn);
 void dynamos_newtask_unhook(dynamos_newtask_fn fn);
 

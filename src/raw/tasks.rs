@@ -211,8 +211,8 @@ pub(crate) fn for_each_thread<F: FnMut(&Thread<'_>)>(mut f: F) {
     unsafe { dynamos_for_each_thread(trampoline::<F>, (&raw mut f).cast()) };
 }
 
-/// Calls `f` on the idle task of every possible CPU, under the RCU read
-/// lock: `f` must not sleep.
+/// Calls `f` on the idle task of every online CPU (an offline CPU's runs
+/// nothing), under the RCU read lock: `f` must not sleep.
 pub(crate) fn for_each_idle_task<F: FnMut(&Thread<'_>)>(mut f: F) {
     /// # Safety
     ///

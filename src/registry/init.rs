@@ -77,6 +77,7 @@ pub(crate) fn init(tables: &'static Tables) -> Result {
         sites: KVec::new(),
         transition: None,
         leftovers: KVec::new(),
+        settling: None,
         releasing: KVec::new(),
         subsystems: KVec::new(),
         safepoints: None,

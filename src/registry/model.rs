@@ -299,6 +299,9 @@ pub(crate) struct Core {
     pub(crate) transition: Option<Transition>,
     /// Drains left by forced switches.
     pub(crate) leftovers: KVec<Leftover>,
+    /// The switch of a consistent transition that ended while some of its
+    /// sites could not publish one side (no memory), with those sites.
+    pub(crate) settling: Option<(TaskSwitch, KVec<usize>)>,
     /// Patch modules kept loaded after their editions retired, until no
     /// task can return into them.
     pub(crate) releasing: KVec<Release>,

@@ -179,10 +179,17 @@ fn push_coming(
     let entry = core.site(addr).ok_or(ENODEV)?;
     let layer = entry.site.new_edition(name, &f.edition, module, text)?;
     entry.add_edition_dir(layer.edition.id)?;
-    if let Some(side) = old_side {
-        entry.site.begin_sides(side)?;
+    let before = match old_side {
+        Some(side) => Some(entry.site.begin_sides(side)?),
+        None => None,
+    };
+    if let Err(e) = entry.site.push_layer(layer.clone()) {
+        if let Some(b) = before {
+            entry.site.set_sides(b);
+        }
+        entry.remove_edition_dir(layer.edition.id, trash);
+        return Err(e);
     }
-    entry.site.push_layer(layer.clone())?;
     let published = subsystem::refresh_sites(core, &[addr])
         .and_then(|()| core.site(addr).ok_or(ENODEV)?.site.publish());
     let entry = core.site(addr).ok_or(ENODEV)?;

@@ -32,6 +32,7 @@ const LEFTOVER_PERIOD: usize = 10;
 /// jumps. Queued again while something is left to do.
 pub(crate) fn run() {
     let transfer = with_core(|core, trash| {
+        retry_settling(core);
         check_leftovers(core, trash);
         check_releasing(core);
         // Some pending jumps at each run, when no transition runs or
@@ -164,20 +165,37 @@ fn in_leftover(core: &Core, addr: usize) -> bool {
 }
 
 /// Republishes the sites at `addrs`: fresh subsystem tables, counting only
-/// where a leftover still drains.
-fn settle(core: &mut Core, addrs: &[usize]) {
+/// where a leftover still drains. Returns whether every site published.
+fn settle(core: &mut Core, addrs: &[usize]) -> bool {
     // On allocation failure the old tables stay: they only list more code.
     let _ = subsystem::refresh_sites(core, addrs);
     let mut stale = KVec::with_capacity(addrs.len(), GFP_KERNEL).unwrap_or_default();
+    let mut all = true;
     for &a in addrs {
         let counting = in_leftover(core, a);
         if let Some(e) = core.site(a) {
-            if let Some(s) = e.site.settle(counting) {
-                let _ = stale.push(s, GFP_KERNEL);
+            match e.site.settle(counting) {
+                Some(s) => drop(stale.push(s, GFP_KERNEL)),
+                None => all = false,
             }
         }
     }
     free_stale(stale);
+    all
+}
+
+/// Retries the sites that could not publish one side at the end of a
+/// consistent transition; their switch goes once they have.
+fn retry_settling(core: &mut Core) {
+    let Some((sw, addrs)) = core.settling.take() else {
+        return;
+    };
+    if settle(core, &addrs) {
+        drop(sw);
+    } else {
+        core.settling = Some((sw, addrs));
+        core.kick_later(LEFTOVER_PERIOD);
+    }
 }
 
 /// Most pending jumps made per run of the transition work: each is a text
@@ -251,8 +269,21 @@ pub(crate) fn finish(core: &mut Core, trash: &mut Trash) -> Option<Finished> {
     if sides.is_some() {
         consistent::end_sides(core, &sites);
     }
-    settle(core, &sites);
-    drop(sides);
+    let settled = settle(core, &sites);
+    if let Some(sw) = sides {
+        if settled {
+            drop(sw);
+        } else if let Ok(addrs) = copy(&sites) {
+            // A site still publishes two sides (no memory for its new
+            // snapshot): every task is on the target, so the table must
+            // stay until it publishes one.
+            core.settling = Some((sw, addrs));
+            core.kick_later(LEFTOVER_PERIOD);
+        } else {
+            pr_err!("out of memory: the per-task table of a transition stays for good\n");
+            core::mem::forget(sw);
+        }
+    }
     core.patch(key)?;
     // The patches whose editions went: the replaced ones, or this one.
     let gone = match goal {
