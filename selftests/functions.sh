@@ -507,6 +507,28 @@ stop_loops() {
 	LOOPS=
 }
 
+# transition_rounds PATCH N: N rounds of an enable, a disable, an enable
+# reversed midway and a disable reversed midway (flip), each waited for.
+transition_rounds() {
+	local p=$1 r f=$SYSFS/patches/$1/enabled
+	for r in $(seq "$2"); do
+		echo 1 >"$f" || die "round $r: enabling $p failed"
+		wait_state "$p" enabled
+		echo 0 >"$f" || die "round $r: disabling $p failed"
+		wait_state "$p" disabled
+		echo 1 >"$f" || die "round $r: enabling $p failed"
+		flip "$p" 0
+		wait_state "$p" disabled
+		echo 1 >"$f" || die "round $r: enabling $p failed"
+		wait_state "$p" enabled
+		echo 0 >"$f" || die "round $r: disabling $p failed"
+		flip "$p" 1
+		wait_state "$p" enabled
+		echo 0 >"$f" || die "round $r: disabling $p failed"
+		wait_state "$p" disabled
+	done
+}
+
 # flip PATCH VALUE: writes VALUE to PATCH's enabled right after the
 # opposite write, to reverse its transition midway; if the transition is in
 # its transfer step (EBUSY), once it has ended, which starts the opposite

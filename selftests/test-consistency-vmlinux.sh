@@ -18,24 +18,13 @@ cleanup_extra() { stop_loops "$STOP"; }
 
 # run_phase [DYNAMOS PARAMS]: the rounds under readers; sets PATHS, MIXED.
 run_phase() {
-	local r line before
+	local line before
 	before=$(dmesg | grep -c "$P: paths ")
 	load_mod "$CORE_KO" "$@"
 	load_mod "$(test_ko mapchain)"
 	log "$ROUNDS rounds of enable, disable and reversals under 3 readers of /proc/self/maps"
 	start_loops "$STOP" read_maps
-	for r in $(seq "$ROUNDS"); do
-		echo 1 >"$SYSFS/patches/$P/enabled" || die "round $r: enable failed"
-		wait_state $P enabled
-		echo 0 >"$SYSFS/patches/$P/enabled" || die "round $r: disable failed"
-		flip $P 1
-		wait_state $P enabled
-		echo 0 >"$SYSFS/patches/$P/enabled" || die "round $r: disable failed"
-		wait_state $P disabled
-		echo 1 >"$SYSFS/patches/$P/enabled" || die "round $r: enable failed"
-		flip $P 0
-		wait_state $P disabled
-	done
+	transition_rounds $P "$ROUNDS"
 	stop_loops "$STOP"
 	[ "$(dmesg | grep -c "$P: paths ")" -gt "$before" ] || die "the patch reported no counts"
 	line=$(dmesg | grep "$P: paths " | tail -n 1)

@@ -33,28 +33,6 @@ chain_stat() {
 	done
 }
 
-# cycles: ROUNDS rounds of enable, disable, then an enable reversed midway
-# and a disable reversed midway.
-cycles() {
-	local r
-	for r in $(seq "$ROUNDS"); do
-		echo 1 >"$SYSFS/patches/$P/enabled" || die "round $r: enable failed"
-		wait_state $P enabled
-		echo 0 >"$SYSFS/patches/$P/enabled" || die "round $r: disable failed"
-		wait_state $P disabled
-		echo 1 >"$SYSFS/patches/$P/enabled" || die "round $r: enable failed"
-		flip $P 0
-		wait_state $P disabled
-		echo 1 >"$SYSFS/patches/$P/enabled" || die "round $r: enable failed"
-		wait_state $P enabled
-		echo 0 >"$SYSFS/patches/$P/enabled" || die "round $r: disable failed"
-		flip $P 1
-		wait_state $P enabled
-		echo 0 >"$SYSFS/patches/$P/enabled" || die "round $r: disable failed"
-		wait_state $P disabled
-	done
-}
-
 # run_phase [DYNAMOS PARAMS]: the rounds under callers; sets PATHS, MIXED,
 # OLD, NEW, REVERSED.
 run_phase() {
@@ -65,7 +43,7 @@ run_phase() {
 	before=$(dmesg | grep -c "reversing the transition of patch '$P'")
 	log "$ROUNDS rounds of enable, disable and reversals under 3 callers"
 	start_loops "$STOP" run_paths
-	cycles
+	transition_rounds $P "$ROUNDS"
 	stop_loops "$STOP"
 	PATHS=$(chain_stat paths) MIXED=$(chain_stat mixed) OLD=$(chain_stat old) NEW=$(chain_stat new)
 	REVERSED=$(($(dmesg | grep -c "reversing the transition of patch '$P'") - before))

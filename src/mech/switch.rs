@@ -37,6 +37,7 @@ use crate::{
     logic::{dispatch, symtext},
     raw::{
         global::{RawGuard, RawLocked},
+        kallsyms,
         rcu::{RcuSlot, ReadSide},
         tasks::{self, NewTaskHook, Thread},
     },
@@ -63,6 +64,15 @@ impl Holder {
     /// The command name as text.
     pub(crate) fn comm_str(&self) -> &str {
         symtext::c_text(&self.comm)
+    }
+
+    /// Where it was, for reports: `symbol+off/size [module]`, or why no
+    /// address is known (a task on a CPU, or an untrusted trace).
+    pub(crate) fn where_str<'a>(&self, buf: &'a mut [u8; 512]) -> &'a str {
+        if self.addr == 0 {
+            return "(on a CPU, or its stack could not be trusted)";
+        }
+        kallsyms::symbol(self.addr, buf)
     }
 }
 
@@ -186,8 +196,8 @@ static WRITER: RawLocked<Writer> = RawLocked::new(Writer {
 });
 
 /// Takes the writers' lock.
-fn lock_writer() -> Option<RawGuard<'static, Writer>> {
-    Some(WRITER.lock())
+fn lock_writer() -> RawGuard<'static, Writer> {
+    WRITER.lock()
 }
 
 /// The table of the transition in progress, if any.
@@ -203,9 +213,7 @@ pub(crate) fn current_side(rs: &impl ReadSide) -> Side {
 /// Puts task `key` on `side` (or, with `None`, on the target side, read
 /// under the same lock), adding it if needed; whether it is there now.
 fn set_side(key: usize, side: Option<Side>) -> bool {
-    let Some(mut w) = lock_writer() else {
-        return false;
-    };
+    let mut w = lock_writer();
     let g = rcu::read_lock();
     let Some(t) = TABLE.read(&g) else {
         return false;
@@ -268,7 +276,7 @@ impl TaskSwitch {
         let len = table.slots.len();
         let mut table = Some(table);
         let stale = {
-            let mut w = lock_writer().ok_or(EINVAL)?;
+            let mut w = lock_writer();
             let g = rcu::read_lock();
             let busy = TABLE.read(&g).is_some();
             drop(g);
@@ -303,9 +311,7 @@ impl TaskSwitch {
         code.truncate(len);
         self.ranges = code;
         self.target = target;
-        if let Some(mut w) = lock_writer() {
-            w.target = target;
-        }
+        lock_writer().target = target;
     }
 
     /// What a task must not be in to move, with `code` added (the code of
@@ -337,7 +343,7 @@ impl TaskSwitch {
     /// target side. Process context.
     pub(crate) fn check(&mut self) -> bool {
         self.grow();
-        let misses = lock_writer().map_or(0, |w| w.misses);
+        let misses = lock_writer().misses;
         let g = rcu::read_lock();
         let Some(table) = TABLE.read(&g) else {
             return false;
@@ -388,14 +394,17 @@ impl TaskSwitch {
         self.total = total;
         // A task that could not be added stayed where it was, and the walk
         // may not have met it (a thread added behind it): not done yet.
-        let missed = lock_writer().is_none_or(|w| w.misses != misses);
+        let missed = lock_writer().misses != misses;
         remaining == 0 && !missed
     }
 
     /// Replaces the table with a larger copy once a quarter of it is in
     /// use, so that new tasks practically always find room.
     fn grow(&mut self) {
-        let (used, len) = lock_writer().map_or((0, 0), |w| (w.used, w.len));
+        let (used, len) = {
+            let w = lock_writer();
+            (w.used, w.len)
+        };
         if used * 4 < len {
             return;
         }
@@ -408,7 +417,7 @@ impl TaskSwitch {
         let len = bigger.slots.len();
         let mut bigger = Some(bigger);
         let stale = (|| {
-            let mut w = lock_writer()?;
+            let mut w = lock_writer();
             let g = rcu::read_lock();
             let old = TABLE.read(&g)?;
             let mut n = 0;

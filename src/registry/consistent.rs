@@ -26,7 +26,7 @@ use crate::{
         site::Sides,
         switch::{Side, TaskSwitch},
     },
-    raw::{display, kallsyms, tasks},
+    raw::{display, tasks},
 };
 use core::ops::Range;
 use kernel::prelude::*;
@@ -43,7 +43,7 @@ pub(crate) fn applies(core: &Core, key: PatchKey) -> bool {
 }
 
 /// What [`begin_sides`] replaced, per site, for [`restore_sides`].
-pub(crate) type SavedSides = KVec<(usize, Sides)>;
+type SavedSides = KVec<(usize, Sides)>;
 
 /// Step 1: each site at `addrs` keeps its state as it is now for the tasks
 /// on `side`, from its next snapshot on. All or none.
@@ -51,7 +51,7 @@ pub(crate) type SavedSides = KVec<(usize, Sides)>;
 /// # Errors
 ///
 /// `ENODEV` if a site is gone, `ENOMEM`; then no site changed.
-pub(crate) fn begin_sides(core: &mut Core, addrs: &[usize], side: Side) -> Result<SavedSides> {
+fn begin_sides(core: &mut Core, addrs: &[usize], side: Side) -> Result<SavedSides> {
     let mut saved = KVec::with_capacity(addrs.len(), GFP_KERNEL)?;
     for &a in addrs {
         let res = core
@@ -71,7 +71,7 @@ pub(crate) fn begin_sides(core: &mut Core, addrs: &[usize], side: Side) -> Resul
 }
 
 /// Undoes [`begin_sides`] (a change that could not be made).
-pub(crate) fn restore_sides(core: &mut Core, saved: SavedSides) {
+fn restore_sides(core: &mut Core, saved: SavedSides) {
     for (a, sides) in saved {
         if let Some(e) = core.site(a) {
             e.site.set_sides(sides);
@@ -92,7 +92,7 @@ pub(crate) fn end_sides(core: &mut Core, addrs: &[usize]) {
 /// The code no task may be in when it moves: everything that may run at
 /// the sites at `addrs` (see `Site::code`), and `module_text`, a departing
 /// patch module's whole text.
-pub(crate) fn code(
+fn code(
     core: &mut Core,
     addrs: &[usize],
     module_text: Option<Range<usize>>,
@@ -257,17 +257,12 @@ pub(crate) fn check_timeout(core: &mut Core) {
     );
     for h in sw.holders.iter() {
         let mut sym = [0u8; 512];
-        let at = if h.addr == 0 {
-            "(on a CPU, or its stack could not be trusted)"
-        } else {
-            kallsyms::symbol(h.addr, &mut sym)
-        };
         pr_warn!(
             "patch '{}':   {} {} {}\n",
             display(name),
             h.pid,
             h.comm_str(),
-            at
+            h.where_str(&mut sym)
         );
     }
 }

@@ -47,7 +47,7 @@ use crate::{
         rules::{self, SubsysClash},
     },
     mech::site::InheritTable,
-    raw::{display, kallsyms},
+    raw::display,
 };
 use kernel::{
     prelude::*,
@@ -257,7 +257,7 @@ pub(crate) fn check_timeout(core: &mut Core) {
             display(name),
             h.pid,
             h.comm_str(),
-            kallsyms::symbol(h.addr, &mut sym)
+            h.where_str(&mut sym)
         );
     }
 }
